@@ -1,0 +1,16 @@
+"""Process exit codes: a contract (DESIGN.md). Scripts and CI depend on these numbers."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILED = 1  # also: `snapshot diff` found differences, `validate` found an invalid document
+    USAGE = 2  # bad flags or input, malformed file, invalid schema, confirmation refused
+    PARTIAL = 3  # some targets of a multi-target command failed
+    AUTH = 4  # 401/403, not logged in, role too low
+    UNAVAILABLE = 5  # server or network unavailable after retries
+    RATE_LIMITED = 7  # 429 after retries
+    INTERRUPTED = 130  # Ctrl-C
