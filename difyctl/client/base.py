@@ -1,0 +1,300 @@
+"""The shared request/response logic of every client, sync and async.
+
+A request is a `RequestSpec` (method, path, params, body, idempotency, auth on/off); an endpoint
+is a `Call` = spec + a parser of the JSON body. The console and service clients only describe
+calls; `SyncAPIClient` / `AsyncAPIClient` send them. Every decision (retry or not, how long to
+wait, what a response means) lives in `BaseClient`; the two twins only differ in `await`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import httpx
+
+from difyctl.client.errors import DifyProtocolError, make_status_error
+from difyctl.client.retry import delay_for, should_retry, was_sent
+from difyctl.client.transport import (
+    ClientOptions,
+    Runtime,
+    build_async_client,
+    build_client,
+    wrap_transport_error,
+)
+
+T = TypeVar("T")
+_S = TypeVar("_S", bound="SyncAPIClient")
+_A = TypeVar("_A", bound="AsyncAPIClient")
+logger = logging.getLogger("difyctl.http")
+
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    method: str
+    path: str
+    params: Mapping[str, Any] | None = None
+    json: Any = None  # None: no body
+    idempotent: bool | None = None  # None: GET/HEAD/OPTIONS yes, anything else no
+    authenticated: bool = True  # False: send without the client's auth (/health, login)
+    # An error status whose JSON body is data, not an error (import: 400 + {"status": "failed"}).
+    accept: Callable[[int, Any], bool] | None = None
+
+    @property
+    def safe_path(self) -> str:
+        """The path for messages and logs: never a query string."""
+        return self.path.split("?", 1)[0]
+
+    @property
+    def is_idempotent(self) -> bool:
+        if self.idempotent is not None:
+            return self.idempotent
+        return self.method.upper() in _IDEMPOTENT_METHODS
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """One endpoint: what to send and how to read the answer."""
+
+    spec: RequestSpec
+    parse: Callable[[Any], T]
+
+
+def _query(params: Mapping[str, Any] | None) -> dict[str, str] | None:
+    if not params:
+        return None
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        out[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return out
+
+
+def _try_json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+class BaseClient:
+    # a base URL pasted with the API prefix (".../v1", ".../console/api") still works
+    api_prefix = ""
+
+    def __init__(self, base_url: str, options: ClientOptions | None, runtime: Runtime | None) -> None:
+        base_url = base_url.rstrip("/")
+        if self.api_prefix and base_url.endswith(self.api_prefix):
+            base_url = base_url[: -len(self.api_prefix)]
+        self.base_url = base_url
+        self.options = options or ClientOptions()
+        self.runtime = runtime or Runtime()
+        self.last_server_version: str | None = None  # from the X-Version header of any response
+
+    def _record_version(self, response: httpx.Response) -> None:
+        version = response.headers.get("x-version")
+        if version:
+            self.last_server_version = version.strip()
+
+    def _retry_delay(
+        self,
+        spec: RequestSpec,
+        attempt: int,
+        response: httpx.Response | None,
+        exc: BaseException | None,
+    ) -> float | None:
+        """Seconds to wait before the next attempt, or None to stop here."""
+        policy = self.options.retry
+        if attempt >= policy.max_retries:
+            return None
+        if exc is not None:
+            retry = should_retry(idempotent=spec.is_idempotent, sent=was_sent(exc), exc=exc)
+        else:
+            assert response is not None
+            retry = should_retry(idempotent=spec.is_idempotent, sent=True, status=response.status_code)
+        if not retry:
+            return None
+        delay = delay_for(attempt, response, policy, self.runtime.rng, self.runtime.now())
+        what = f"HTTP {response.status_code}" if response is not None else type(exc).__name__
+        logger.debug("retrying %s %s after %s in %.2f s", spec.method, spec.safe_path, what, delay)
+        return delay
+
+    def _process_response(self, response: httpx.Response, spec: RequestSpec) -> Any:
+        """The JSON body of a successful (or accepted) response; an error otherwise."""
+        if response.is_success:
+            return self._parse_success(response, spec)
+        if spec.accept is not None:
+            body = _try_json(response)
+            if spec.accept(response.status_code, body):
+                return body
+        raise make_status_error(response)
+
+    @staticmethod
+    def _parse_success(response: httpx.Response, spec: RequestSpec) -> Any:
+        if response.status_code == 204 or not response.content.strip():
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            content_type = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+            hint = (
+                "a proxy or the web UI answered instead of the API: check the base URL"
+                if "html" in content_type
+                else None
+            )
+            raise DifyProtocolError(
+                f"{spec.method} {spec.safe_path} answered HTTP {response.status_code} "
+                f"with {content_type}, not JSON",
+                status_code=response.status_code,
+                hint=hint,
+            ) from None
+
+    def _auth_arg(self, spec: RequestSpec) -> Any:
+        return httpx.USE_CLIENT_DEFAULT if spec.authenticated else None
+
+
+class SyncAPIClient(BaseClient):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth: httpx.Auth | None,
+        options: ClientOptions | None = None,
+        runtime: Runtime | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(base_url, options, runtime)
+        self.auth = auth
+        self._client = build_client(self.base_url, self.options, self.runtime, auth=auth, headers=headers)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self: _S) -> _S:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _send(self, spec: RequestSpec, *, stream: bool = False) -> httpx.Response:
+        request = self._client.build_request(
+            spec.method, spec.path, params=_query(spec.params), json=spec.json
+        )
+        attempt = 0
+        while True:
+            try:
+                response = self._client.send(request, stream=stream, auth=self._auth_arg(spec))
+            except httpx.TransportError as exc:
+                delay = self._retry_delay(spec, attempt, None, exc)
+                if delay is None:
+                    raise wrap_transport_error(exc, request) from exc
+            else:
+                self._record_version(response)
+                delay = self._retry_delay(spec, attempt, response, None)
+                if delay is None:
+                    return response
+                response.close()
+            self.runtime.sleep(delay)
+            attempt += 1
+
+    def exchange(self, spec: RequestSpec) -> tuple[Any, httpx.Response]:
+        """The processed body and the response itself (for headers such as Set-Cookie)."""
+        response = self._send(spec)
+        return self._process_response(response, spec), response
+
+    def request(self, spec: RequestSpec) -> Any:
+        return self.exchange(spec)[0]
+
+    def call(self, call: Call[T]) -> T:
+        return call.parse(self.request(call.spec))
+
+    @contextmanager
+    def open_stream(self, spec: RequestSpec) -> Iterator[httpx.Response]:
+        """A response whose body is not read yet; error statuses are raised before the yield."""
+        response = self._send(spec, stream=True)
+        try:
+            if not response.is_success:
+                try:
+                    response.read()
+                except httpx.TransportError as exc:
+                    raise wrap_transport_error(exc, response.request) from exc
+                raise make_status_error(response)
+            yield response
+        finally:
+            response.close()
+
+
+class AsyncAPIClient(BaseClient):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth: httpx.Auth | None,
+        options: ClientOptions | None = None,
+        runtime: Runtime | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(base_url, options, runtime)
+        self.auth = auth
+        self._client = build_async_client(
+            self.base_url, self.options, self.runtime, auth=auth, headers=headers
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self: _A) -> _A:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def _send(self, spec: RequestSpec, *, stream: bool = False) -> httpx.Response:
+        request = self._client.build_request(
+            spec.method, spec.path, params=_query(spec.params), json=spec.json
+        )
+        attempt = 0
+        while True:
+            try:
+                response = await self._client.send(request, stream=stream, auth=self._auth_arg(spec))
+            except httpx.TransportError as exc:
+                delay = self._retry_delay(spec, attempt, None, exc)
+                if delay is None:
+                    raise wrap_transport_error(exc, request) from exc
+            else:
+                self._record_version(response)
+                delay = self._retry_delay(spec, attempt, response, None)
+                if delay is None:
+                    return response
+                await response.aclose()
+            await self.runtime.asleep(delay)
+            attempt += 1
+
+    async def exchange(self, spec: RequestSpec) -> tuple[Any, httpx.Response]:
+        response = await self._send(spec)
+        return self._process_response(response, spec), response
+
+    async def request(self, spec: RequestSpec) -> Any:
+        return (await self.exchange(spec))[0]
+
+    async def call(self, call: Call[T]) -> T:
+        return call.parse(await self.request(call.spec))
+
+    @asynccontextmanager
+    async def open_stream(self, spec: RequestSpec) -> AsyncIterator[httpx.Response]:
+        response = await self._send(spec, stream=True)
+        try:
+            if not response.is_success:
+                try:
+                    await response.aread()
+                except httpx.TransportError as exc:
+                    raise wrap_transport_error(exc, response.request) from exc
+                raise make_status_error(response)
+            yield response
+        finally:
+            await response.aclose()

@@ -1,0 +1,207 @@
+"""httpx Client/AsyncClient construction: timeouts, pooling, the redacting trace, error wrapping.
+
+Everything that depends on time or chance is in `Runtime`, so tests inject a fake clock/sleep.
+The trace goes to the `difyctl.http` logger at DEBUG (the CLI's --verbose turns it on); it logs
+method, path (never the query), status and elapsed time, and headers only through
+`redact_headers`. Bodies are never logged: they can hold passwords, keys and secret variables.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any
+
+import httpx
+
+from difyctl import __version__
+from difyctl.client.errors import DifyConnectionError, DifyTimeoutError
+from difyctl.client.retry import DEFAULT_RETRY, RetryPolicy
+from difyctl.redact import redact_headers
+
+logger = logging.getLogger("difyctl.http")
+
+_T0 = "difyctl.t0"
+
+
+async def _asyncio_sleep(seconds: float) -> None:
+    import asyncio  # imported lazily: most commands never go async
+
+    await asyncio.sleep(seconds)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The injected effects: tests pass fakes, production the defaults."""
+
+    sleep: Callable[[float], None] = time.sleep
+    asleep: Callable[[float], Awaitable[None]] = _asyncio_sleep
+    clock: Callable[[], float] = time.monotonic  # durations (latency, ttft)
+    now: Callable[[], float] = time.time  # wall clock (Retry-After dates)
+    rng: Callable[[], float] = random.random  # backoff jitter
+
+
+def default_timeout() -> httpx.Timeout:
+    # connect fast, but let a blocking run take a minute; streams get ping frames every ~10 s
+    return httpx.Timeout(60.0, connect=5.0)
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    timeout: httpx.Timeout = field(default_factory=default_timeout)
+    retry: RetryPolicy = DEFAULT_RETRY
+    transport: httpx.BaseTransport | None = None  # tests: httpx.MockTransport(handler)
+    async_transport: httpx.AsyncBaseTransport | None = None
+    user_agent: str = f"difyctl/{__version__}"
+    verify: bool | str = True  # False, or a CA bundle path for self-signed servers
+    max_connections: int = 100  # async fan-out: keep >= the broadcast concurrency
+    max_keepalive_connections: int = 100
+    trust_env: bool = True  # HTTP(S)_PROXY, SSL_CERT_FILE ...
+
+    @property
+    def limits(self) -> httpx.Limits:
+        return httpx.Limits(
+            max_connections=self.max_connections, max_keepalive_connections=self.max_keepalive_connections
+        )
+
+
+def _no_store_cookies() -> CookieJar:
+    """A jar that stores nothing: auth strategies send their own Cookie header, and a
+    Set-Cookie from one response must never leak into the next request."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
+def _on_request(request: httpx.Request, clock: Callable[[], float]) -> None:
+    request.extensions[_T0] = clock()
+    if logger.isEnabledFor(logging.DEBUG):
+        headers = redact_headers(dict(request.headers))
+        logger.debug("-> %s %s headers=%s", request.method, request.url.path, headers)
+
+
+def _on_response(response: httpx.Response, clock: Callable[[], float]) -> None:
+    request = response.request
+    t0 = request.extensions.get(_T0)
+    elapsed = (clock() - t0) * 1000.0 if isinstance(t0, float) else -1.0
+    logger.debug(
+        "<- %s %s %d (%.1f ms) x-version=%s",
+        request.method,
+        request.url.path,
+        response.status_code,
+        elapsed,
+        response.headers.get("x-version", "-"),
+    )
+
+
+def _common_kwargs(base_url: str, options: ClientOptions, headers: dict[str, str] | None) -> dict[str, Any]:
+    return {
+        "base_url": base_url.rstrip("/"),
+        "timeout": options.timeout,
+        "headers": {"User-Agent": options.user_agent, "Accept": "application/json", **(headers or {})},
+        "cookies": _no_store_cookies(),
+        "follow_redirects": False,
+        "trust_env": options.trust_env,
+        "limits": options.limits,
+        "verify": options.verify,
+    }
+
+
+def build_client(
+    base_url: str,
+    options: ClientOptions,
+    runtime: Runtime,
+    *,
+    auth: httpx.Auth | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Client:
+    clock = runtime.clock
+    return httpx.Client(
+        auth=auth,
+        transport=options.transport,
+        event_hooks={
+            "request": [lambda r: _on_request(r, clock)],
+            "response": [lambda r: _on_response(r, clock)],
+        },
+        **_common_kwargs(base_url, options, headers),
+    )
+
+
+def build_async_client(
+    base_url: str,
+    options: ClientOptions,
+    runtime: Runtime,
+    *,
+    auth: httpx.Auth | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.AsyncClient:
+    clock = runtime.clock
+
+    async def on_request(request: httpx.Request) -> None:
+        _on_request(request, clock)
+
+    async def on_response(response: httpx.Response) -> None:
+        _on_response(response, clock)
+
+    return httpx.AsyncClient(
+        auth=auth,
+        transport=options.async_transport,
+        event_hooks={"request": [on_request], "response": [on_response]},
+        **_common_kwargs(base_url, options, headers),
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    lowered = text.lower()
+    for needle, reason in (
+        ("refused", "connection refused"),
+        ("name or service not known", "unknown host"),
+        ("nodename nor servname", "unknown host"),
+        ("temporary failure in name resolution", "unknown host"),
+        ("certificate", "TLS certificate verification failed"),
+        ("reset by peer", "connection reset by the server"),
+    ):
+        if needle in lowered:
+            return reason
+    return text
+
+
+def _origin(url: httpx.URL) -> str:
+    default_port = {"http": 80, "https": 443}.get(url.scheme)
+    port = f":{url.port}" if url.port is not None and url.port != default_port else ""
+    return f"{url.scheme}://{url.host}{port}"
+
+
+def wrap_transport_error(
+    exc: httpx.TransportError, request: httpx.Request | None = None
+) -> DifyConnectionError:
+    """Turn an httpx transport failure into our error tree, naming the server (never the query)."""
+    if request is None:
+        try:
+            request = exc.request
+        except RuntimeError:
+            request = None
+    origin = _origin(request.url) if request is not None else "the server"
+    where = f"{origin}{request.url.path}" if request is not None else origin
+    if isinstance(exc, httpx.ConnectTimeout):
+        return DifyTimeoutError(f"timed out connecting to {origin}", url=origin)
+    if isinstance(exc, httpx.PoolTimeout):
+        return DifyTimeoutError(f"timed out waiting for a free connection to {origin}", url=origin)
+    if isinstance(exc, httpx.ReadTimeout):
+        return DifyTimeoutError(
+            f"no data from {where} before the read timeout",
+            url=where,
+            hint="raise --timeout; a streaming run that waits on a missing required input never answers",
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        return DifyTimeoutError(f"timed out talking to {where}", url=where)
+    if isinstance(exc, httpx.ConnectError):
+        return DifyConnectionError(
+            f"cannot connect to {origin}: {_reason(exc)}",
+            url=origin,
+            hint="check the base URL and that the server is running",
+        )
+    return DifyConnectionError(f"connection to {origin} failed: {_reason(exc)}", url=where)
