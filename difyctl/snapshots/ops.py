@@ -1,0 +1,195 @@
+"""Snapshot operations for the commands: what to export, one app or many (bounded concurrency), and the
+two sides of `snapshot diff` (a tag, `live`, `draft` or a file). No printing, no exiting."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from difyctl.client.errors import DifyError
+from difyctl.client.models import App
+from difyctl.errors import DifyctlError, UsageError
+from difyctl.snapshots.dsl import WORKFLOW_MODES, parse_dsl, read_dsl_file
+from difyctl.snapshots.store import SaveResult, SnapshotStore
+
+
+class Exporter(Protocol):
+    def export_dsl(
+        self, app_id: str, include_secret: bool = False, workflow_id: str | None = None
+    ) -> str: ...
+
+
+class AsyncExporter(Protocol):
+    async def export_dsl(
+        self, app_id: str, include_secret: bool = False, workflow_id: str | None = None
+    ) -> str: ...
+
+
+def export_workflow_id(app: App, *, draft: bool = False) -> str | None:
+    """The published workflow unless `draft` (Dify's export without workflow_id is the DRAFT).
+    None also for a never-published workflow app (only its draft exists) and for chat/completion apps."""
+    if draft or app.mode not in WORKFLOW_MODES:
+        return None
+    return app.published_workflow_id
+
+
+def _is_draft(app: App, workflow_id: str | None) -> bool:
+    return app.mode in WORKFLOW_MODES and workflow_id is None
+
+
+def export_app(console: Exporter, app: App, *, draft: bool = False, include_secret: bool = False) -> str:
+    """`difyctl export APP`: the YAML exactly as the server sends it."""
+    return console.export_dsl(
+        app.id, include_secret=include_secret, workflow_id=export_workflow_id(app, draft=draft)
+    )
+
+
+@dataclass(frozen=True)
+class SnapshotOptions:
+    tag: str | None = None
+    message: str = ""
+    draft: bool = False
+    include_secret: bool = False
+    base_url: str | None = None
+    server_version: str | None = None
+
+
+def _save(store: SnapshotStore, app: App, text: str, opts: SnapshotOptions, now: _dt.datetime) -> SaveResult:
+    workflow_id = export_workflow_id(app, draft=opts.draft)
+    return store.save(
+        text,
+        app_id=app.id,
+        app_name=app.name,
+        app_mode=app.mode,
+        tag=opts.tag,
+        message=opts.message,
+        base_url=opts.base_url,
+        server_version=opts.server_version,
+        workflow_id=workflow_id,
+        draft=_is_draft(app, workflow_id),
+        include_secret=opts.include_secret,
+        now=now,
+    )
+
+
+def snapshot_app(
+    console: Exporter,
+    store: SnapshotStore,
+    app: App,
+    opts: SnapshotOptions,
+    *,
+    now: _dt.datetime | None = None,
+) -> SaveResult:
+    """One snapshot (`created`, or `unchanged` when the content hash equals the newest snapshot's)."""
+    text = export_app(console, app, draft=opts.draft, include_secret=opts.include_secret)
+    return _save(store, app, text, opts, now or store.clock())
+
+
+@dataclass(frozen=True)
+class SnapshotOutcome:
+    """One app of `snapshot create --all`: a result or an error, as data."""
+
+    app: App
+    result: SaveResult | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"app_id": self.app.id, "app_name": self.app.name, "ok": self.ok}
+        if self.result is not None:
+            out.update(status=self.result.status, tag=self.result.snapshot.tag, path=str(self.result.path))
+        else:
+            out["error"] = self.error
+        return out
+
+
+async def snapshot_all(
+    console: AsyncExporter,
+    store: SnapshotStore,
+    apps: Sequence[App],
+    opts: SnapshotOptions,
+    *,
+    concurrency: int = 8,
+    now: _dt.datetime | None = None,
+) -> list[SnapshotOutcome]:
+    """Export every app with at most `concurrency` requests in flight, then write them one by one
+    (no file I/O inside the fan-out). One `now` for all: apps share the default tag of the run."""
+    if concurrency < 1:
+        raise UsageError("--concurrency must be 1 or more")
+    when = now or store.clock()
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(app: App) -> str | DifyError:
+        async with gate:
+            try:
+                return await console.export_dsl(
+                    app.id,
+                    include_secret=opts.include_secret,
+                    workflow_id=export_workflow_id(app, draft=opts.draft),
+                )
+            except DifyError as exc:
+                return exc
+
+    texts = await asyncio.gather(*(one(app) for app in apps))
+    outcomes: list[SnapshotOutcome] = []
+    for app, text in zip(apps, texts, strict=True):
+        if isinstance(text, DifyError):
+            outcomes.append(SnapshotOutcome(app, error=text.message))
+            continue
+        try:
+            outcomes.append(SnapshotOutcome(app, result=_save(store, app, text, opts, when)))
+        except DifyctlError as exc:
+            outcomes.append(SnapshotOutcome(app, error=exc.message))
+    return outcomes
+
+
+# ----------------------------------------------------------------------------------- snapshot diff
+@dataclass(frozen=True)
+class DiffSide:
+    label: str
+    doc: dict[str, Any]
+    verified: bool = True  # False: a snapshot whose file no longer matches its sha256
+
+
+def _looks_like_path(ref: str) -> bool:
+    return "/" in ref or "\\" in ref or ref.endswith((".yml", ".yaml")) or ref.startswith(".")
+
+
+def resolve_side(
+    ref: str,
+    *,
+    store: SnapshotStore,
+    app_ref: str,
+    console: Exporter | None = None,
+    app: App | None = None,
+) -> DiffSide:
+    """`live` (published), `draft`, a file path, or a snapshot tag of `app_ref`. Tags and files need
+    no server; a malformed file or snapshot is a UsageError naming it."""
+    if ref in ("live", "draft"):
+        if console is None or app is None:
+            raise UsageError(f"{ref!r} needs a connection to the server")
+        text = export_app(console, app, draft=ref == "draft")
+        return DiffSide(ref, parse_dsl(text, f"the {ref} export of {app.name}"))
+    if _looks_like_path(ref):
+        return DiffSide(ref, read_dsl_file(Path(ref))[1])
+    loaded = store.load_verified(app_ref, ref, force=True)  # diffing is read-only; the flag says it
+    return DiffSide(ref, loaded.doc, loaded.verified)
+
+
+def default_diff_refs(
+    store: SnapshotStore, app_ref: str, from_ref: str | None, to_ref: str | None
+) -> tuple[str, str]:
+    """`snapshot diff APP` = newest snapshot -> live; `snapshot diff APP T` = T -> live."""
+    if from_ref is None:
+        metas = store.list(app_ref)
+        if not metas:
+            raise UsageError(f"no snapshots of {app_ref!r} to compare with")
+        from_ref = metas[-1].tag
+    return from_ref, to_ref or "live"

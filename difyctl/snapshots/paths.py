@@ -1,0 +1,88 @@
+"""Names that become paths: app folder slugs and snapshot tags. Nothing a user types reaches the file
+system raw: no separators, no `..`, no leading dot, bounded length."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import unicodedata
+from pathlib import Path
+
+from difyctl.errors import UsageError
+
+SLUG_MAX = 60
+TAG_MAX = 100
+_SLUG_BAD = re.compile(r"[^a-z0-9._-]+")
+_TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+
+
+def slugify(name: str, *, max_len: int = SLUG_MAX) -> str:
+    """Lowercase ASCII `[a-z0-9._-]`, no leading dots or dashes, no `..`, at most `max_len`; never empty."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").lower()
+    slug = _SLUG_BAD.sub("-", ascii_name)
+    slug = re.sub(r"\.{2,}", ".", slug)
+    slug = re.sub(r"-{2,}", "-", slug)
+    slug = slug[:max_len].strip(".-_")
+    return slug or "app"
+
+
+def id_suffix(app_id: str) -> str:
+    """The first 8 safe characters of an app id (its folder suffix)."""
+    return slugify(app_id, max_len=64).replace(".", "")[:8] or "noid"
+
+
+def app_folder_name(app_name: str, app_id: str) -> str:
+    return f"{slugify(app_name)}-{id_suffix(app_id)}"
+
+
+def validate_tag(tag: str) -> str:
+    """A tag is a file name stem: letters, digits, `._+-`, starting with a letter or digit, no `..`."""
+    if not isinstance(tag, str) or len(tag) > TAG_MAX or not _TAG_RE.match(tag) or ".." in tag:
+        raise UsageError(
+            f"invalid snapshot tag {tag!r}",
+            hint=f"use letters, digits and . _ + - (at most {TAG_MAX}, starting with a letter or digit)",
+        )
+    return tag
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Temp file in the same folder, fsync, chmod, os.replace; the folder is fsynced where possible."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+# ------------------------------------------------------------------------------- flat layout
+def flat_filename(app_name: str, app_id: str, taken: set[str]) -> str:
+    """`<slug>.yml` for a flat folder of one file per app (for `apply -f DIR`); the id breaks ties."""
+    name = f"{slugify(app_name)}.yml"
+    if name in taken:
+        name = f"{app_folder_name(app_name, app_id)}.yml"
+    taken.add(name)
+    return name
+
+
+def write_flat(folder: Path, app_name: str, app_id: str, content: str | bytes, taken: set[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / flat_filename(app_name, app_id, taken)
+    atomic_write(path, content.encode("utf-8") if isinstance(content, str) else content)
+    return path

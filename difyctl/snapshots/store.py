@@ -1,0 +1,388 @@
+"""The on-disk snapshot store (DESIGN.md "Snapshots"): git-friendly, atomic, verifiable.
+
+    <root>/store.json                        {"store_version": N, "migrations": [...]}
+    <root>/<slug>-<id8>/<tag>.yml            the DSL exactly as exported (0600 when it holds secrets)
+    <root>/<slug>-<id8>/<tag>.json           the sidecar: metadata + sha256 of the file + content hash
+
+The sidecar is written after the DSL file, so it is the commit marker: a crash leaves at worst an orphan
+`.yml` or a `.tmp-*` file, never a sidecar that points at nothing.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as _dt
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from difyctl.errors import UsageError
+from difyctl.snapshots.dsl import content_hash, dsl_version, parse_dsl
+from difyctl.snapshots.paths import app_folder_name, atomic_write, id_suffix, validate_tag
+
+STORE_VERSION = 1
+MANIFEST = "store.json"
+PRE_ROLLBACK_PREFIX = "pre-rollback-"
+PROTECT_PRE_ROLLBACK = _dt.timedelta(days=7)
+
+Migration = Callable[[Path], None]
+MIGRATIONS: dict[str, Migration] = {}
+
+
+def migration(fn: Migration) -> Migration:
+    """Register a named store migration (llm's migrations.py pattern): applied once, in order, recorded."""
+    MIGRATIONS[fn.__name__] = fn
+    return fn
+
+
+@migration
+def m001_initial(root: Path) -> None:
+    """Version 1: per-app folders with <tag>.yml + <tag>.json. Nothing to convert."""
+
+
+class ChecksumError(UsageError):
+    """A snapshot file does not match the sha256 of its sidecar (edited by hand, or corrupt)."""
+
+
+def utcnow() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def default_tag(now: _dt.datetime) -> str:
+    return now.astimezone(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class SnapshotMeta:
+    """The sidecar of one snapshot (its JSON shape is `to_dict()`)."""
+
+    tag: str
+    created_at: str
+    app_id: str
+    app_name: str
+    app_mode: str
+    sha256: str
+    content_hash: str
+    message: str = ""
+    base_url: str | None = None
+    server_version: str | None = None
+    dsl_version: str | None = None
+    workflow_id: str | None = None
+    draft: bool = False
+    include_secret: bool = False
+    folder: str = ""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], folder: str) -> SnapshotMeta:
+        return cls(
+            tag=str(d["tag"]),
+            created_at=str(d["created_at"]),
+            app_id=str(d["app_id"]),
+            app_name=str(d.get("app_name") or ""),
+            app_mode=str(d.get("app_mode") or ""),
+            sha256=str(d["sha256"]),
+            content_hash=str(d.get("content_hash") or ""),
+            message=str(d.get("message") or ""),
+            base_url=d.get("base_url"),
+            server_version=d.get("server_version"),
+            dsl_version=d.get("dsl_version"),
+            workflow_id=d.get("workflow_id"),
+            draft=bool(d.get("draft")),
+            include_secret=bool(d.get("include_secret")),
+            folder=folder,
+        )
+
+    @property
+    def created(self) -> _dt.datetime:
+        return _dt.datetime.fromisoformat(self.created_at.replace("Z", "+00:00"))
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("folder")
+        return out
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    status: str  # created | unchanged
+    snapshot: SnapshotMeta  # the new snapshot, or the newest existing one with the same content
+    path: Path
+
+    @property
+    def created(self) -> bool:
+        return self.status == "created"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "path": str(self.path), **self.snapshot.to_dict()}
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str  # missing | sha-mismatch | unreadable-sidecar | orphan
+    path: Path
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "path": str(self.path), "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class LoadedSnapshot:
+    meta: SnapshotMeta
+    path: Path
+    raw: bytes
+    doc: dict[str, Any]
+    verified: bool  # False: sha mismatch accepted with force
+
+    @property
+    def text(self) -> str:
+        return self.raw.decode("utf-8")
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    removed: tuple[SnapshotMeta, ...]
+    kept: tuple[SnapshotMeta, ...]
+    protected: tuple[SnapshotMeta, ...]  # would have gone, but are recent pre-rollback snapshots
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: [m.tag for m in getattr(self, k)] for k in ("removed", "kept", "protected")}
+
+
+class SnapshotStore:
+    def __init__(self, root: Path | str, *, clock: Callable[[], _dt.datetime] = utcnow) -> None:
+        self.root = Path(root)
+        self.clock = clock
+
+    # ----------------------------------------------------------------------------------- manifest
+    def _ensure_manifest(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / MANIFEST
+        applied: list[str] = []
+        if path.exists():
+            try:
+                manifest = json.loads(path.read_text("utf-8"))
+                applied = list(manifest.get("migrations") or [])
+                version = int(manifest.get("store_version", 0))
+            except (ValueError, OSError, AttributeError) as exc:
+                raise UsageError(f"{path}: unreadable store manifest ({exc})") from None
+            if version > STORE_VERSION:
+                raise UsageError(
+                    f"{self.root} was written by a newer difyctl (store version {version})",
+                    hint="upgrade difyctl-ops",
+                )
+        pending = [name for name in MIGRATIONS if name not in applied]
+        if pending or not path.exists():
+            for name in pending:
+                MIGRATIONS[name](self.root)
+                applied.append(name)
+            body = {"store_version": STORE_VERSION, "migrations": applied}
+            atomic_write(path, (json.dumps(body, indent=2) + "\n").encode())
+
+    # -------------------------------------------------------------------------------------- reads
+    def app_dirs(self) -> list[Path]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def _metas(self, folder: Path) -> list[SnapshotMeta]:
+        out = []
+        for side in folder.glob("*.json"):
+            try:
+                out.append(SnapshotMeta.from_dict(json.loads(side.read_text("utf-8")), folder.name))
+            except (ValueError, KeyError, OSError, TypeError):
+                continue  # reported by verify()
+        return sorted(out, key=lambda m: (m.created_at, m.tag))
+
+    def find_app_dir(self, app_ref: str) -> Path | None:
+        """An app folder from an app id, a folder name or an app name (exact; the newest snapshot's name)."""
+        dirs = self.app_dirs()
+        for d in dirs:
+            if d.name == app_ref:
+                return d
+        suffix = id_suffix(app_ref)
+        for d in dirs:
+            if d.name.endswith("-" + suffix) and any(m.app_id == app_ref for m in self._metas(d)):
+                return d
+        named = [d for d in dirs if (ms := self._metas(d)) and ms[-1].app_name == app_ref]
+        if len(named) > 1:
+            raise UsageError(f"several apps in {self.root} are named {app_ref!r}", hint="use the app id")
+        return named[0] if named else None
+
+    def _app_dir(self, app_ref: str) -> Path:
+        found = self.find_app_dir(app_ref)
+        if found is None:
+            raise UsageError(f"no snapshots of {app_ref!r} in {self.root}")
+        return found
+
+    def list(self, app: str | None = None) -> list[SnapshotMeta]:
+        folders = [self._app_dir(app)] if app else self.app_dirs()
+        return [m for f in folders for m in self._metas(f)]
+
+    def latest(self, app_id: str) -> SnapshotMeta | None:
+        folder = self.find_app_dir(app_id)
+        metas = self._metas(folder) if folder else []
+        return metas[-1] if metas else None
+
+    def get(self, app_ref: str, tag: str) -> SnapshotMeta:
+        folder = self._app_dir(app_ref)
+        validate_tag(tag)
+        for meta in self._metas(folder):
+            if meta.tag == tag:
+                return meta
+        raise UsageError(
+            f"no snapshot {tag!r} of {app_ref!r}",
+            hint=f"list them with `difyctl snapshot list {folder.name}`",
+        )
+
+    def path_of(self, meta: SnapshotMeta) -> Path:
+        return self.root / meta.folder / f"{meta.tag}.yml"
+
+    def load_verified(self, app_ref: str, tag: str, *, force: bool = False) -> LoadedSnapshot:
+        """Read a snapshot, refusing one whose bytes do not match its sha256 (unless `force`)."""
+        meta = self.get(app_ref, tag)
+        path = self.path_of(meta)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        ok = sha256_hex(raw) == meta.sha256
+        if not ok and not force:
+            raise ChecksumError(
+                f"{path} does not match its recorded sha256 (edited by hand or corrupt)",
+                hint="pass --force to use it anyway",
+            )
+        return LoadedSnapshot(meta, path, raw, parse_dsl(raw, str(path)), verified=ok)
+
+    def verify(self) -> builtins.list[Problem]:
+        """Re-hash every snapshot file: missing files, sha mismatches, unreadable sidecars, orphans."""
+        problems: builtins.list[Problem] = []
+        for folder in self.app_dirs():
+            sidecar_tags = set()
+            for side in sorted(folder.glob("*.json")):
+                try:
+                    meta = SnapshotMeta.from_dict(json.loads(side.read_text("utf-8")), folder.name)
+                except (ValueError, KeyError, OSError, TypeError) as exc:
+                    problems.append(Problem("unreadable-sidecar", side, str(exc)))
+                    continue
+                sidecar_tags.add(meta.tag)
+                path = self.path_of(meta)
+                try:
+                    digest = sha256_hex(path.read_bytes())
+                except OSError:
+                    problems.append(
+                        Problem("missing", path, f"the DSL file of snapshot {meta.tag} is missing")
+                    )
+                    continue
+                if digest != meta.sha256:
+                    problems.append(
+                        Problem("sha-mismatch", path, f"sha256 {digest[:12]}… != {meta.sha256[:12]}…")
+                    )
+            for yml in sorted(folder.glob("*.yml")):
+                if yml.stem not in sidecar_tags and not (folder / f"{yml.stem}.json").exists():
+                    problems.append(Problem("orphan", yml, "a DSL file without its sidecar"))
+        return problems
+
+    # ------------------------------------------------------------------------------------- writes
+    def save(
+        self,
+        content: str | bytes,
+        *,
+        app_id: str,
+        app_name: str,
+        app_mode: str,
+        tag: str | None = None,
+        message: str = "",
+        base_url: str | None = None,
+        server_version: str | None = None,
+        workflow_id: str | None = None,
+        draft: bool = False,
+        include_secret: bool = False,
+        dedupe: bool = True,
+        tag_prefix: str = "",
+        now: _dt.datetime | None = None,
+    ) -> SaveResult:
+        """Store one export. Same content hash as the newest snapshot of the app -> `unchanged`, no file."""
+        raw = content.encode("utf-8") if isinstance(content, str) else content
+        doc = parse_dsl(raw, f"export of {app_name or app_id}")
+        chash = content_hash(doc)
+        when = (now or self.clock()).astimezone(_dt.timezone.utc)
+        if tag is not None:
+            validate_tag(tag)
+        latest = self.latest(app_id)
+        if (
+            dedupe
+            and latest
+            and latest.content_hash == chash
+            and (latest.draft, latest.include_secret) == (draft, include_secret)
+        ):
+            return SaveResult("unchanged", latest, self.path_of(latest))
+        self._ensure_manifest()
+        folder = self.find_app_dir(app_id) or self.root / app_folder_name(app_name, app_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        tag = self._free_tag(folder, tag, validate_tag(tag_prefix + default_tag(when)))
+        meta = SnapshotMeta(
+            tag=tag,
+            created_at=when.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            app_id=app_id,
+            app_name=app_name,
+            app_mode=app_mode,
+            sha256=sha256_hex(raw),
+            content_hash=chash,
+            message=message,
+            base_url=base_url,
+            server_version=server_version,
+            dsl_version=dsl_version(doc),
+            workflow_id=workflow_id,
+            draft=draft,
+            include_secret=include_secret,
+            folder=folder.name,
+        )
+        path = folder / f"{tag}.yml"
+        atomic_write(path, raw, mode=0o600 if include_secret else 0o644)
+        sidecar = json.dumps(meta.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        atomic_write(folder / f"{tag}.json", sidecar.encode("utf-8"), mode=0o600 if include_secret else 0o644)
+        return SaveResult("created", meta, path)
+
+    @staticmethod
+    def _free_tag(folder: Path, tag: str | None, default: str) -> str:
+        if tag is not None:
+            if (folder / f"{tag}.json").exists() or (folder / f"{tag}.yml").exists():
+                raise UsageError(f"snapshot {tag!r} already exists in {folder}", hint="choose another --tag")
+            return tag
+        candidate, n = default, 1
+        while (folder / f"{candidate}.json").exists() or (folder / f"{candidate}.yml").exists():
+            n += 1
+            candidate = f"{default}-{n}"
+        return candidate
+
+    def prune(
+        self, app_ref: str, keep: int, *, force: bool = False, now: _dt.datetime | None = None
+    ) -> PruneResult:
+        """Keep the newest `keep`; never remove a pre-rollback snapshot younger than a week unless `force`."""
+        if keep < 0:
+            raise UsageError("--keep must be 0 or more")
+        metas = self.list(app_ref)
+        when = now or self.clock()
+        cut = len(metas) - keep if keep else len(metas)
+        old, kept = metas[: max(cut, 0)], metas[max(cut, 0) :]
+        removed, protected = [], []
+        for meta in old:
+            if (
+                not force
+                and meta.tag.startswith(PRE_ROLLBACK_PREFIX)
+                and when - meta.created < PROTECT_PRE_ROLLBACK
+            ):
+                protected.append(meta)
+                continue
+            self.path_of(meta).unlink(missing_ok=True)
+            (self.root / meta.folder / f"{meta.tag}.json").unlink(missing_ok=True)
+            removed.append(meta)
+        return PruneResult(tuple(removed), tuple(kept), tuple(protected))

@@ -1,0 +1,247 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from difyctl.errors import UsageError
+from difyctl.snapshots.dsl import content_hash, dump_dsl
+from difyctl.snapshots.paths import app_folder_name, flat_filename, slugify, validate_tag, write_flat
+from difyctl.snapshots.store import STORE_VERSION, ChecksumError, SnapshotStore, default_tag
+from tests.snapshots.conftest import APP_ID, DATA, Clock
+
+EXPORT = (DATA / "echo-workflow.yml").read_text("utf-8")
+
+
+def save(store: SnapshotStore, content: str = EXPORT, **kw: Any) -> Any:
+    args: dict[str, Any] = {"app_id": APP_ID, "app_name": "echo-workflow", "app_mode": "workflow"}
+    args.update(kw)
+    return store.save(content, **args)
+
+
+# ----------------------------------------------------------------------------------- names as paths
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("echo-workflow", "echo-workflow"),
+        ("My App / Prod", "my-app-prod"),
+        ("../../etc/passwd", "etc-passwd"),
+        ("..", "app"),
+        (".hidden", "hidden"),
+        ("Café Ünïcode", "cafe-unicode"),
+        ("🤖🚀", "app"),
+        ("a..b", "a.b"),
+        ("", "app"),
+    ],
+)
+def test_slugify(name: str, expected: str) -> None:
+    assert slugify(name) == expected
+
+
+@pytest.mark.parametrize(
+    "name", ["a/b", "..", "../..", " spaced name ", "🤖 bot", "x" * 200, "C:\\win\\path", "\x00nul"]
+)
+def test_app_folders_stay_inside_the_store(store: SnapshotStore, name: str) -> None:
+    result = save(store, app_name=name, app_id="0" * 8 + "-" + name)
+    folder = result.path.parent
+    assert folder.parent.resolve() == store.root.resolve()
+    assert len(folder.name) <= 60 + 9 and not folder.name.startswith(".")
+    assert folder.name == app_folder_name(name, "0" * 8 + "-" + name)
+    assert store.list(name)[0].app_name == name  # found again by name
+
+
+@pytest.mark.parametrize("tag", ["../x", "a/b", ".hidden", "", "-x", "a..b", "x" * 101, "sp ace", "é"])
+def test_bad_tags_are_refused(tag: str) -> None:
+    with pytest.raises(UsageError):
+        validate_tag(tag)
+
+
+@pytest.mark.parametrize("tag", ["v2.4.0", "20261121T104512Z", "pre-rollback-20261121T104512Z", "rc_1+build"])
+def test_good_tags(tag: str) -> None:
+    assert validate_tag(tag) == tag
+
+
+# --------------------------------------------------------------------------------------------- save
+def test_save_writes_exact_bytes_and_sidecar(store: SnapshotStore) -> None:
+    result = save(
+        store, tag="v1", message="why", base_url="http://dify", server_version="1.13.2", workflow_id="wf-1"
+    )
+    assert result.status == "created" and result.created
+    assert result.path.read_bytes() == EXPORT.encode("utf-8")
+    side = json.loads(result.path.with_suffix(".json").read_text())
+    assert side == {
+        "tag": "v1",
+        "created_at": "2026-11-21T10:45:12Z",
+        "app_id": APP_ID,
+        "app_name": "echo-workflow",
+        "app_mode": "workflow",
+        "sha256": result.snapshot.sha256,
+        "content_hash": content_hash(__import__("yaml").safe_load(EXPORT)),
+        "message": "why",
+        "base_url": "http://dify",
+        "server_version": "1.13.2",
+        "dsl_version": "0.6.0",
+        "workflow_id": "wf-1",
+        "draft": False,
+        "include_secret": False,
+    }
+    assert result.path.parent.name == "echo-workflow-a93c04d0"
+    manifest = json.loads((store.root / "store.json").read_text())
+    assert manifest == {"store_version": STORE_VERSION, "migrations": ["m001_initial"]}
+    assert not list(result.path.parent.glob(".tmp-*"))
+
+
+def test_unchanged_content_is_not_duplicated(store: SnapshotStore, clock: Clock) -> None:
+    first = save(store)
+    assert first.snapshot.tag == "20261121T104512Z" == default_tag(clock())
+    clock.tick(minutes=5)
+    moved = EXPORT.replace("x: 334", "x: 999")  # only a node moved in the UI
+    again = save(store, moved)
+    assert again.status == "unchanged" and again.snapshot.tag == first.snapshot.tag
+    assert len(store.list()) == 1
+    forced = save(store, moved, dedupe=False)
+    assert forced.created and forced.snapshot.tag == "20261121T105012Z"
+
+
+def test_default_tag_collision_gets_a_suffix(store: SnapshotStore) -> None:
+    a = save(store, dedupe=False)
+    b = save(store, dedupe=False)
+    assert (a.snapshot.tag, b.snapshot.tag) == ("20261121T104512Z", "20261121T104512Z-2")
+    with pytest.raises(UsageError, match="already exists"):
+        save(store, tag=a.snapshot.tag, dedupe=False)
+
+
+def test_include_secret_files_are_0600(store: SnapshotStore) -> None:
+    secret = (DATA / "echo-workflow-secret.yml").read_text("utf-8")
+    result = save(store, secret, include_secret=True)
+    assert result.created  # not deduplicated against a plain snapshot
+    assert stat.S_IMODE(os.stat(result.path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(result.path.with_suffix(".json")).st_mode) == 0o600
+
+
+def test_save_refuses_malformed_yaml_and_writes_nothing(store: SnapshotStore) -> None:
+    with pytest.raises(UsageError, match="malformed YAML"):
+        save(store, "app: [unclosed")
+    assert not store.root.exists()
+
+
+def test_renamed_app_keeps_its_folder(store: SnapshotStore, clock: Clock) -> None:
+    save(store, tag="v1")
+    clock.tick(seconds=1)
+    renamed = save(
+        store, EXPORT.replace("name: echo-workflow", "name: echo-renamed"), app_name="echo-renamed"
+    )
+    assert renamed.path.parent.name == "echo-workflow-a93c04d0"
+    assert [m.tag for m in store.list("echo-renamed")] == ["v1", renamed.snapshot.tag]
+
+
+# ------------------------------------------------------------------------------------- list / get
+def test_get_by_id_name_folder(store: SnapshotStore) -> None:
+    save(store, tag="v1")
+    for ref in (APP_ID, "echo-workflow", "echo-workflow-a93c04d0"):
+        assert store.get(ref, "v1").tag == "v1"
+    with pytest.raises(UsageError, match="no snapshot 'v9'"):
+        store.get(APP_ID, "v9")
+    with pytest.raises(UsageError, match="no snapshots of"):
+        store.list("other")
+    assert store.list() and SnapshotStore(store.root / "nope").list() == []
+
+
+def test_same_name_two_apps_is_ambiguous(store: SnapshotStore) -> None:
+    save(store, tag="v1")
+    save(store, tag="v1", app_id="ffffffff-0000")
+    with pytest.raises(UsageError, match="several apps"):
+        store.get("echo-workflow", "v1")
+
+
+# ------------------------------------------------------------------------------- verify and load
+def test_verify_reports_every_problem(store: SnapshotStore) -> None:
+    ok = save(store, tag="ok")
+    edited = save(store, EXPORT.replace("hello-env", "hand-edited"), tag="edited")
+    gone = save(store, EXPORT.replace("hello-env", "gone"), tag="gone")
+    assert store.verify() == []
+    edited.path.write_text(edited.path.read_text().replace("hand-edited", "hand-edited!"))
+    gone.path.unlink()
+    (ok.path.parent / "broken.json").write_text("{not json")
+    (ok.path.parent / "orphan.yml").write_text(EXPORT)
+    kinds = sorted((p.kind, p.path.name) for p in store.verify())
+    assert kinds == [
+        ("missing", "gone.yml"),
+        ("orphan", "orphan.yml"),
+        ("sha-mismatch", "edited.yml"),
+        ("unreadable-sidecar", "broken.json"),
+    ]
+    assert all(p.to_dict()["path"] for p in store.verify())
+
+
+def test_load_verified_refuses_hand_edited_unless_forced(store: SnapshotStore) -> None:
+    result = save(store, tag="v1")
+    assert store.load_verified(APP_ID, "v1").verified
+    result.path.write_text(EXPORT.replace("hello-env", "edited"))
+    with pytest.raises(ChecksumError, match="sha256") as info:
+        store.load_verified(APP_ID, "v1")
+    assert info.value.hint and "--force" in info.value.hint
+    loaded = store.load_verified(APP_ID, "v1", force=True)
+    assert not loaded.verified and "edited" in loaded.text
+
+
+def test_load_malformed_snapshot_is_a_usage_error(store: SnapshotStore) -> None:
+    result = save(store, tag="v1")
+    result.path.write_text("app: [unclosed")
+    with pytest.raises(UsageError, match="line 1"):
+        store.load_verified(APP_ID, "v1", force=True)
+
+
+# ------------------------------------------------------------------------------------------ prune
+def test_prune_keeps_newest_and_protects_recent_pre_rollback(store: SnapshotStore, clock: Clock) -> None:
+    save(store, tag="old-pre", dedupe=False)
+    clock.tick(days=1)
+    save(store, tag_prefix="pre-rollback-", dedupe=False)
+    clock.tick(days=1)
+    for tag in ("v1", "v2", "v3"):
+        clock.tick(hours=1)
+        save(store, tag=tag, dedupe=False)
+    # rename "old-pre" semantics: a pre-rollback snapshot older than a week is not protected
+    old = save(store, tag_prefix="pre-rollback-", dedupe=False, now=clock() - dt.timedelta(days=30))
+    result = store.prune(APP_ID, keep=2, now=clock())
+    assert [m.tag for m in result.kept] == ["v2", "v3"]
+    assert [m.tag for m in result.protected] == ["pre-rollback-20261122T104512Z"]
+    assert sorted(m.tag for m in result.removed) == sorted(["old-pre", old.snapshot.tag, "v1"])
+    assert store.verify() == []
+    forced = store.prune(APP_ID, keep=2, force=True, now=clock())
+    assert [m.tag for m in forced.removed] == ["pre-rollback-20261122T104512Z"]
+    assert forced.to_dict()["kept"] == ["v2", "v3"]
+    with pytest.raises(UsageError):
+        store.prune(APP_ID, keep=-1)
+
+
+# ----------------------------------------------------------------------------------- store manifest
+def test_store_written_by_newer_difyctl_is_refused(store: SnapshotStore) -> None:
+    save(store, tag="v1")
+    (store.root / "store.json").write_text(json.dumps({"store_version": STORE_VERSION + 1}))
+    with pytest.raises(UsageError, match="newer difyctl"):
+        save(store, tag="v2", dedupe=False)
+
+
+def test_flat_layout(tmp_path: Path) -> None:
+    taken: set[str] = set()
+    assert flat_filename("Echo Bot", "11111111-x", taken) == "echo-bot.yml"
+    assert flat_filename("echo bot", "22222222-x", taken) == "echo-bot-22222222.yml"
+    path = write_flat(tmp_path / "flat", "../evil", "33333333", dump_dsl({"a": 1}), taken)
+    assert path.parent == tmp_path / "flat" and path.name == "evil.yml"
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.text(max_size=250), app_id=st.text(max_size=40))
+def test_any_name_is_a_safe_folder(name: str, app_id: str) -> None:
+    folder = app_folder_name(name, app_id)
+    assert re.fullmatch(r"[a-z0-9][a-z0-9._-]*", folder) and ".." not in folder
+    assert len(folder) <= 70 and Path(folder).name == folder
