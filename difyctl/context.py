@@ -1,0 +1,272 @@
+"""AppContext: everything a command needs, handed in rather than global (hatch's Application).
+
+It resolves, in the order of DESIGN.md (flag > environment > keyring):
+- the profile (flag, DIFYCTL_PROFILE, the current one) and its server;
+- console auth: DIFY_ADMIN_API_KEY + DIFY_WORKSPACE_ID, DIFY_CONSOLE_TOKEN, DIFY_EMAIL + DIFY_PASSWORD
+  (a login kept in memory only), else the stored session;
+- a service key for one app: DIFY_API_KEY_<ALIAS>, DIFY_API_KEY, the stored key, else (with a console
+  session) the app's newest existing key. Never creates a key implicitly.
+Heavy modules (httpx, the client) are imported only when a command asks for a client.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from difyctl.config import (
+    Profile,
+    ProfilesFile,
+    alias_env_name,
+    config_dir,
+    resolve_profile,
+    select_profile_name,
+)
+from difyctl.errors import AppNotFoundError, NotLoggedInError, UsageError
+from difyctl.output import FORMATS, Output, OutputFormat
+
+if TYPE_CHECKING:
+    import httpx
+
+    from difyctl.client.console import ConsoleClient
+    from difyctl.client.models import App
+    from difyctl.client.service import ServiceClient
+    from difyctl.client.transport import ClientOptions, Runtime
+    from difyctl.credentials import CredentialStore
+
+
+@dataclass(frozen=True)
+class ServiceTarget:
+    """What a service-API command needs for one app: where, which key, and where the key came from."""
+
+    ref: str
+    app_id: str | None
+    name: str | None
+    base_url: str
+    api_key: str = field(repr=False)
+    key_source: str  # env:<VAR> | stored | console
+
+
+@dataclass
+class AppContext:
+    env: Mapping[str, str]
+    out: Output
+    profile_override: str | None = None
+    verbose: bool = False
+    runtime: Runtime | None = None
+    transport: httpx.BaseTransport | None = None  # tests may route the client through MockTransport
+    _store: CredentialStore | None = field(default=None, repr=False)
+    _profiles: ProfilesFile | None = field(default=None, repr=False)
+
+    # -- construction ---------------------------------------------------------------------------
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None) -> AppContext:
+        env = dict(os.environ if env is None else env)
+        fmt = env.get("DIFYCTL_OUTPUT", "text")
+        return cls(env=env, out=Output(format=_check_format(fmt)))
+
+    def with_options(self, *, output: str | None, profile: str | None, verbose: bool) -> AppContext:
+        out = self.out
+        if output is not None:
+            out = dataclasses.replace(self.out, format=_check_format(output))
+        if verbose and not self.verbose:
+            _enable_http_log(out)
+        return dataclasses.replace(
+            self, out=out, profile_override=profile or self.profile_override, verbose=verbose or self.verbose
+        )
+
+    # -- configuration --------------------------------------------------------------------------
+    @property
+    def config_dir(self) -> Path:
+        return config_dir(self.env)
+
+    @property
+    def debug(self) -> bool:
+        return self.env.get("DIFYCTL_DEBUG", "") not in ("", "0", "false")
+
+    def profiles(self) -> ProfilesFile:
+        if self._profiles is None:
+            self._profiles = ProfilesFile.load(self.config_dir)
+        return self._profiles
+
+    @property
+    def profile_name(self) -> str:
+        return select_profile_name(self.profile_override, self.env, self.profiles())
+
+    def profile(self) -> Profile:
+        return resolve_profile(self.profile_name, self.env, self.profiles())
+
+    @property
+    def credentials(self) -> CredentialStore:
+        if self._store is None:
+            from difyctl.credentials import CredentialStore, choose_backend
+
+            self._store = CredentialStore(choose_backend(self.env, self.config_dir, notice=self.out.info))
+        return self._store
+
+    def client_options(self) -> ClientOptions:
+        from difyctl.client.transport import ClientOptions
+
+        return ClientOptions(transport=self.transport)
+
+    def get_runtime(self) -> Runtime:
+        from difyctl.client.transport import Runtime
+
+        return self.runtime or Runtime()
+
+    # -- console --------------------------------------------------------------------------------
+    def console_auth_kind(self) -> str:
+        if self.env.get("DIFY_ADMIN_API_KEY") and self.env.get("DIFY_WORKSPACE_ID"):
+            return "admin-key"
+        if self.env.get("DIFY_CONSOLE_TOKEN"):
+            return "console-token"
+        if self.env.get("DIFY_EMAIL") and self.env.get("DIFY_PASSWORD"):
+            return "env-password"
+        if self.credentials.get_session(self.profile_name):
+            return "session"
+        return "none"
+
+    def console(self) -> ConsoleClient:
+        from difyctl.client import auth as client_auth
+        from difyctl.client.console import ConsoleClient
+
+        profile = self.profile()
+        kind = self.console_auth_kind()
+        auth: Any
+        if kind == "admin-key":
+            auth = client_auth.AdminKeyAuth(self.env["DIFY_ADMIN_API_KEY"], self.env["DIFY_WORKSPACE_ID"])
+        elif kind == "console-token":
+            auth = client_auth.ConsoleTokenAuth(self.env["DIFY_CONSOLE_TOKEN"])
+        elif kind == "env-password":
+            result = client_auth.login(
+                profile.base_url,
+                self.env["DIFY_EMAIL"],
+                self.env["DIFY_PASSWORD"],
+                options=self.client_options(),
+                runtime=self.get_runtime(),
+            )
+            auth = _session_auth(result.session, on_refresh=None)
+        elif kind == "session":
+            raw = self.credentials.get_session(self.profile_name) or ""
+            session = client_auth.ConsoleSession.from_json(raw)
+            store, name = self.credentials, self.profile_name
+            auth = _session_auth(session, on_refresh=lambda s: store.set_session(name, s.to_json()))
+        else:
+            raise NotLoggedInError(
+                f"not logged in to {profile.base_url} (profile {profile.name!r})",
+                hint="run `difyctl login`, or set DIFY_EMAIL and DIFY_PASSWORD (or DIFY_CONSOLE_TOKEN)",
+            )
+        return ConsoleClient(
+            profile.base_url, auth, options=self.client_options(), runtime=self.get_runtime()
+        )
+
+    def resolve_app(self, console: ConsoleClient, ref: str) -> App:
+        """An app id, an exact app name, or a profile alias -> App. Unknown -> exit 2 with close matches."""
+        from difyctl.client.errors import NotFoundError
+
+        alias_id = self.profile().apps.get(ref)
+        candidate_id = alias_id or (ref if _looks_like_uuid(ref) else None)
+        if candidate_id:
+            try:
+                return console.get_app(candidate_id)
+            except NotFoundError:
+                if alias_id:
+                    raise AppNotFoundError(ref, [f"alias {ref!r} points to a deleted app"]) from None
+        apps = list(console.iter_apps(name=ref))
+        exact = [a for a in apps if a.name == ref]
+        if len(exact) == 1:
+            return exact[0]
+        if len(exact) > 1:
+            ids = ", ".join(a.id for a in exact)
+            raise UsageError(f"{len(exact)} apps are named {ref!r} ({ids})", hint="pass the app id instead")
+        names = [a.name for a in console.iter_apps()]
+        raise AppNotFoundError(ref, difflib.get_close_matches(ref, names, n=3, cutoff=0.5))
+
+    # -- service --------------------------------------------------------------------------------
+    def service_target(self, ref: str) -> ServiceTarget:
+        profile = self.profile()
+        for var in (alias_env_name(ref), "DIFY_API_KEY"):
+            if self.env.get(var):
+                return ServiceTarget(
+                    ref, profile.apps.get(ref), None, profile.base_url, self.env[var], f"env:{var}"
+                )
+        app_id = profile.apps.get(ref) or (ref if _looks_like_uuid(ref) else None)
+        if app_id:
+            stored = self.credentials.get_app_key(profile.name, app_id)
+            if stored:
+                return ServiceTarget(ref, app_id, None, profile.base_url, stored, "stored")
+        if self.console_auth_kind() == "none":
+            raise NotLoggedInError(
+                f"no service API key for app {ref!r}",
+                hint=f"set {alias_env_name(ref)} or DIFY_API_KEY, run `difyctl keys set {ref} --key-stdin`, "
+                "or `difyctl login` to use the app's existing key",
+            )
+        with self.console() as console:
+            app = self.resolve_app(console, ref)
+            stored = self.credentials.get_app_key(profile.name, app.id)
+            if stored:
+                return ServiceTarget(ref, app.id, app.name, profile.base_url, stored, "stored")
+            keys = console.list_api_keys(app.id)
+        if not keys:
+            raise UsageError(
+                f"app {app.name!r} has no service API key",
+                hint=f"create one with `difyctl keys create {ref} --store` (never created implicitly)",
+            )
+        newest = max(keys, key=lambda k: k.created_at or 0)
+        return ServiceTarget(ref, app.id, app.name, profile.base_url, newest.token, "console")
+
+    def service(self, target: ServiceTarget) -> ServiceClient:
+        from difyctl.client.service import ServiceClient
+
+        return ServiceClient(
+            target.base_url, target.api_key, options=self.client_options(), runtime=self.get_runtime()
+        )
+
+
+def _session_auth(session: Any, on_refresh: Any) -> Any:
+    from difyctl.client import auth as client_auth
+
+    if getattr(session, "legacy", False):
+        return client_auth.LegacyBearerAuth(session, on_refresh=on_refresh)
+    return client_auth.SessionAuth(session, on_refresh=on_refresh)
+
+
+def _check_format(fmt: str) -> OutputFormat:
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown output format {fmt!r}", hint="use one of: text, json, yaml")
+    return cast(OutputFormat, fmt)
+
+
+def _looks_like_uuid(ref: str) -> bool:
+    import re
+
+    return (
+        re.fullmatch(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", ref)
+        is not None
+    )
+
+
+def _enable_http_log(out: Output) -> None:
+    """--verbose: the client's `difyctl.http` logger (already redacted) goes to stderr."""
+    import logging
+
+    logger = logging.getLogger("difyctl.http")
+    disable_http_log()
+    handler = logging.StreamHandler(out.stderr)
+    handler.setFormatter(logging.Formatter("http: %(message)s"))
+    handler.set_name("difyctl-verbose")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
+def disable_http_log() -> None:
+    import logging
+
+    logger = logging.getLogger("difyctl.http")
+    for handler in [h for h in logger.handlers if h.get_name() == "difyctl-verbose"]:
+        logger.removeHandler(handler)
