@@ -1,0 +1,353 @@
+"""The validation engine: one compiled validator, documents in, `DocResult`s out. Never prints or exits.
+
+Rungs, recorded on every document: ``parsed`` (valid as it came), ``repaired`` (valid after the repairs
+named in ``repairs``), ``fallback`` (the schema failed or nothing was parseable: the fallback document
+stands in, ``errors`` say why), ``invalid``. Batches stream: `iter_jsonl` yields one result per line
+and `BatchSummary` keeps counters and a bounded list of samples, so memory stays flat whatever the size.
+
+NaN and Infinity are not JSON (RFC 8259): a document that holds them is rejected (keyword ``json``),
+never repaired into null.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from referencing.exceptions import Unresolvable
+
+from difyctl.validation.inputs import (
+    InputError,
+    LineTooLong,
+    iter_lines,
+    open_input,
+    read_document,
+    write_report,
+)
+from difyctl.validation.repair import Ladder, parse_strict
+from difyctl.validation.schema import CompiledSchema
+
+__all__ = [  # the input helpers are re-exported: the command and run/broadcast need only this module
+    "BatchSummary",
+    "DocResult",
+    "Fallback",
+    "InputError",
+    "LineTooLong",
+    "Validator",
+    "check_answer",
+    "consume",
+    "dump",
+    "iter_lines",
+    "load_validator",
+    "open_input",
+    "pick",
+    "read_document",
+    "write_report",
+]
+
+Rung = Literal["parsed", "repaired", "fallback", "invalid"]
+RUNGS: tuple[Rung, ...] = ("parsed", "repaired", "fallback", "invalid")
+MAX_MESSAGE = 300
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """The document that stands in for one that failed (already checked against the schema)."""
+
+    value: Any
+
+
+@dataclass
+class DocResult:
+    rung: Rung
+    value: Any = None
+    repairs: tuple[str, ...] = ()
+    errors: list[dict[str, str]] = field(default_factory=list)
+    line: int | None = None
+    fallback_used: bool = False
+    notes: tuple[str, ...] = ()  # json-repair's own log, when it was used
+
+    @property
+    def ok(self) -> bool:
+        return self.rung != "invalid"
+
+    def to_dict(self, *, with_value: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {"line": self.line, "rung": self.rung, "ok": self.ok}
+        data.update(repairs=list(self.repairs), errors=list(self.errors), fallback_used=self.fallback_used)
+        if self.notes:
+            data["notes"] = list(self.notes)
+        if with_value:
+            data["value"] = self.value
+        return data
+
+
+def _error(keyword: str, message: str, path: str = "$") -> dict[str, str]:
+    return {"path": path, "keyword": keyword, "message": message}
+
+
+class Validator:
+    """A schema compiled once, plus the repair and fallback policy; validates any number of documents."""
+
+    def __init__(
+        self,
+        compiled: CompiledSchema,
+        *,
+        repair: bool = True,
+        fallback: Fallback | None = None,
+        max_errors: int = 20,
+    ) -> None:
+        self.compiled = compiled
+        self.repair = repair
+        self.fallback = fallback
+        self.max_errors = max_errors
+        self._v = compiled.validator
+        self._fast = compiled.fast
+
+    # -- single documents ---------------------------------------------------------------------------
+    def schema_errors(self, value: Any) -> list[dict[str, str]]:
+        """[] when valid; else up to max_errors of {path, keyword, message}."""
+        try:
+            if self._fast is not None:
+                if self._fast(value):  # accept-only: True means jsonschema would accept it too
+                    return []
+            elif self._v.is_valid(value):
+                return []
+            errors = []
+            for err in self._v.iter_errors(value):
+                message = (
+                    err.message if len(err.message) <= MAX_MESSAGE else err.message[:MAX_MESSAGE] + "..."
+                )
+                errors.append(_error(str(err.validator), message, err.json_path))
+                if len(errors) >= self.max_errors:
+                    break
+            return errors
+        except RecursionError:
+            return [_error("depth", "document nested too deeply to validate (recursion limit reached)")]
+        except Unresolvable as exc:  # a $ref only met at run time (e.g. through $dynamicRef)
+            return [_error("$ref", f"schema reference could not be resolved: {exc}")]
+
+    def validate_value(
+        self,
+        value: Any,
+        *,
+        line: int | None = None,
+        repairs: tuple[str, ...] = (),
+        notes: tuple[str, ...] = (),
+    ) -> DocResult:
+        errors = self.schema_errors(value)
+        if errors:
+            return self.failed(errors, line=line, repairs=repairs, notes=notes)
+        return DocResult("repaired" if repairs else "parsed", value, repairs, [], line, False, notes)
+
+    def validate_text(self, text: str, *, line: int | None = None) -> DocResult:
+        """Parse (and repair) an answer, then validate; with several candidates, the first valid one wins."""
+        ladder = Ladder(text, repair=self.repair)
+        first: DocResult | None = None
+        for cand in ladder:
+            result = self.validate_value(cand.value, line=line, repairs=cand.repairs, notes=cand.notes)
+            if result.rung in ("parsed", "repaired"):
+                return result
+            first = first or result
+        if first is not None:
+            return first
+        keyword, message = ladder.failure or ("json", "no JSON value found")
+        return self.failed([_error(keyword, message)], line=line)
+
+    def validate_record(self, record: str, field: str, *, line: int | None = None) -> DocResult:
+        """A JSON record (a line of `broadcast --jsonl`), of which `field` holds the answer to check."""
+        try:
+            data = parse_strict(record)
+        except ValueError as exc:  # NaN/Infinity included (NonFiniteError)
+            return self.failed([_error("json", f"record is not JSON: {exc}")], line=line)
+        except RecursionError:
+            return self.failed(
+                [_error("depth", "record nested too deeply (recursion limit reached)")], line=line
+            )
+        return self.check_picked(data, field, line=line)
+
+    def check_picked(self, data: Any, field: str | None, *, line: int | None = None) -> DocResult:
+        if field:
+            found, value = pick(data, field)
+            if not found:
+                return self.failed([_error("field", value)], line=line)
+        else:
+            value = data
+        if isinstance(value, str):
+            return self.validate_text(value, line=line)
+        if value is None:
+            return self.failed([_error("field", f"field {field!r} is null")], line=line)
+        return self.validate_value(value, line=line)
+
+    def failed(
+        self,
+        errors: list[dict[str, str]],
+        *,
+        line: int | None = None,
+        repairs: tuple[str, ...] = (),
+        notes: tuple[str, ...] = (),
+    ) -> DocResult:
+        if self.fallback is not None:
+            return DocResult("fallback", self.fallback.value, repairs, errors, line, True, notes)
+        return DocResult("invalid", None, repairs, errors, line, False, notes)
+
+    # -- batches ------------------------------------------------------------------------------------
+    def iter_jsonl(
+        self, lines: Iterable[bytes | str | LineTooLong], *, field: str | None = None, start: int = 1
+    ) -> Iterator[DocResult]:
+        """One result per non-blank line; a bad line is a failed document, never the end of the batch."""
+        for number, raw in enumerate(lines, start):
+            if isinstance(raw, LineTooLong):
+                yield self.failed(
+                    [_error("size", f"line is {raw.size} bytes, over {raw.limit}")], line=number
+                )
+                continue
+            if isinstance(raw, bytes):
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    yield self.failed(
+                        [_error("utf-8", f"line is not UTF-8 text (byte {exc.start})")], line=number
+                    )
+                    continue
+            else:
+                text = raw
+            if not text.strip():
+                continue
+            if "\x00" in text:
+                yield self.failed(
+                    [_error("binary", "line holds NUL bytes: binary data, not text")], line=number
+                )
+            elif field:
+                yield self.validate_record(text, field, line=number)
+            else:
+                yield self.validate_text(text, line=number)
+
+    def iter_stream(
+        self, stream: IO[bytes], *, jsonl: bool = False, field: str | None = None
+    ) -> Iterator[DocResult]:
+        """A whole input: one document (text, or a record with `field`), or JSONL streamed line by line."""
+        if jsonl:
+            yield from self.iter_jsonl(iter_lines(stream), field=field)
+            return
+        text = read_document(stream)
+        yield self.validate_record(text, field) if field else self.validate_text(text)
+
+
+def check_answer(validator: Validator, answer: str | dict[str, Any], field: str | None = None) -> DocResult:
+    """For `run`/`broadcast --schema`: a chat answer (text), or workflow outputs (a dict or one field)."""
+    if isinstance(answer, str) and not field:
+        return validator.validate_text(answer)
+    return validator.check_picked(answer, field)
+
+
+def pick(data: Any, path: str) -> tuple[bool, Any]:
+    """(True, value) at a dotted path (`data.outputs.text`, `items.0`), else (False, why)."""
+    node = data
+    for i, part in enumerate(path.split(".")):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            where = ".".join(path.split(".")[:i]) or "the record"
+            why = f"no field {path!r} (missing {part!r} in {where})"
+            if i == 0 and isinstance(data, dict) and data.get("ok") is False:
+                err = data.get("error")
+                detail = err.get("message") if isinstance(err, dict) else err
+                why += f"; the run failed: {detail}"
+            return False, why
+    return True, node
+
+
+# -- summary ----------------------------------------------------------------------------------------
+@dataclass
+class BatchSummary:
+    """Counters per rung and repair kind, plus bounded samples (failures first): flat memory."""
+
+    max_error_samples: int = 100
+    max_repair_samples: int = 20
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RUNGS, 0))
+    repairs: Counter[str] = field(default_factory=Counter)
+    error_samples: list[DocResult] = field(default_factory=list)
+    repair_samples: list[DocResult] = field(default_factory=list)
+
+    def add(self, doc: DocResult) -> None:
+        self.counts[doc.rung] += 1
+        self.repairs.update(doc.repairs)
+        if doc.rung in ("invalid", "fallback"):
+            if len(self.error_samples) < self.max_error_samples:
+                self.error_samples.append(_light(doc))
+        elif doc.rung == "repaired" and len(self.repair_samples) < self.max_repair_samples:
+            self.repair_samples.append(_light(doc))
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def failed(self) -> int:
+        return self.counts["invalid"] + self.counts["fallback"]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.counts["invalid"] else 0
+
+    def samples(self) -> list[DocResult]:
+        return sorted(self.error_samples + self.repair_samples, key=lambda d: d.line or 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": "fail" if self.counts["invalid"] else "ok",
+            "summary": {"total": self.total, **self.counts},
+            "repairs": dict(sorted(self.repairs.items())),
+            "documents": [d.to_dict(with_value=False) for d in self.samples()],
+            "documents_omitted": self.failed
+            - len(self.error_samples)
+            + self.counts["repaired"]
+            - len(self.repair_samples),
+        }
+
+
+def _light(doc: DocResult) -> DocResult:
+    """A sample without its (possibly large) value."""
+    return DocResult(doc.rung, None, doc.repairs, doc.errors, doc.line, doc.fallback_used, doc.notes)
+
+
+def dump(value: Any) -> str:
+    """One compact JSON line (UTF-8 kept readable; ASCII escapes if the value holds lone surrogates)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(value, separators=(",", ":"))
+    return text
+
+
+def consume(
+    results: Iterable[DocResult],
+    write: Callable[[str], object] | None = None,
+    summary: BatchSummary | None = None,
+) -> BatchSummary:
+    """Drain results into a summary, handing each usable document (as one JSON line) to `write`."""
+    summary = summary or BatchSummary()
+    for doc in results:
+        summary.add(doc)
+        if write is not None and doc.ok:
+            write(dump(doc.value))
+    return summary
+
+
+def load_validator(
+    schema: str | Path, *, fallback: str | Path | None = None, repair: bool = True
+) -> Validator:
+    """Schema file (+ optional fallback file) -> a Validator compiled once: for `run`/`broadcast --schema`."""
+    from difyctl.validation.schema import load_fallback, load_schema
+
+    compiled = load_schema(Path(schema))
+    stand_in = Fallback(load_fallback(Path(fallback), compiled)) if fallback is not None else None
+    return Validator(compiled, repair=repair, fallback=stand_in)

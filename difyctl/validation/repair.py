@@ -1,0 +1,394 @@
+"""The parse -> repair ladder: from an LLM answer to JSON values, recording every repair made.
+
+Rungs, cheapest first (each later one runs only when the earlier ones found no strict JSON):
+
+1. strict parse of the whole text (``json.loads``; NaN/Infinity rejected: they are not JSON, RFC 8259);
+2. our own deterministic peeling: a ``<think>`` block (or Dify's ``<details>`` "Thinking..." panel),
+   a Markdown code fence, then text around complete JSON values (found with ``raw_decode`` from each
+   ``{``/``[``). Several values may be found (an answer that echoes the schema first): each is a
+   candidate and the engine keeps the first one that passes the schema;
+3. json-repair for what is broken *inside* the JSON: trailing commas, single/smart quotes, unquoted
+   keys, comments, Python literals, missing closers of a truncated answer.
+
+Why json-repair (evaluated against 0.64): it is the maintained, widely used library for exactly
+LLM output (a hand-written parser that already knows quotes, comments, truncation and literals), it is
+deterministic and needs no network. But it is built to always return *something*: prose becomes ``""``,
+``{`` becomes ``{}``, a truncated ``"b":`` becomes ``"b": ""``, ``"a" "b"`` silently loses ``"b"``,
+several values become a list, and its repair log misses most fixes (trailing commas, quotes, NaN).
+So it never sees prose (only a span that starts at a bracket), and we audit its answer against a
+token scan of that span: the result must have the opening bracket's type and some content, every
+value must come from the source (no invented ``""``, numbers or literals), every source string must
+survive, and NaN/Infinity are refused. The same scan names the repairs (its log is kept as notes).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_REPAIR_CHARS = (
+    8_000_000  # larger broken documents are reported, not repaired (json-repair is O(n) but slow)
+)
+MAX_STARTS = 64  # bracket positions tried by raw_decode in one document
+MAX_CANDIDATES = 8
+
+_NON_FINITE = "NaN/Infinity are not valid JSON (RFC 8259)"
+
+
+class NonFiniteError(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise NonFiniteError(f"{name}: {_NON_FINITE}")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def parse_strict(text: str) -> Any:
+    """``json.loads`` that refuses NaN/Infinity. Raises ValueError (or RecursionError for deep nesting)."""
+    return _DECODER.decode(text)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A JSON value found in the text, with the repairs that produced it (empty = parsed as is)."""
+
+    value: Any
+    repairs: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class Ladder:
+    """Iterate over the candidate values of one text; if none is found, `failure` says why."""
+
+    text: str
+    repair: bool = True
+    failure: tuple[str, str] | None = None  # (keyword, message)
+
+    def __iter__(self) -> Iterator[Candidate]:
+        try:
+            yield from self._candidates()
+        except RecursionError:
+            self.failure = ("depth", "JSON nested too deeply (recursion limit reached)")
+
+    def _fail(self, message: str, keyword: str = "json") -> None:
+        if self.failure is None:
+            self.failure = (keyword, message)
+
+    def _candidates(self) -> Iterator[Candidate]:
+        body = self.text.lstrip("\ufeff").strip()
+        if not body:
+            self._fail("empty document")
+            return
+        try:
+            yield Candidate(parse_strict(body))
+            return
+        except NonFiniteError:
+            self._fail(_NON_FINITE)
+        except ValueError as exc:
+            self._fail(f"not JSON: {exc}")
+        if not self.repair:
+            return
+        if len(body) > MAX_REPAIR_CHARS:
+            self.failure = (
+                "size",
+                f"not JSON and too large to repair ({len(body)} > {MAX_REPAIR_CHARS} chars)",
+            )
+            return
+        repairs: list[str] = []
+        for step, name in ((strip_think, "think_block"), (unfence, "code_fence")):
+            peeled, around = step(body)
+            if peeled is None:
+                continue
+            if not peeled:
+                self.failure = ("json", f"no answer left once the {name.replace('_', ' ')} is removed")
+                return
+            repairs.append(name)
+            if around:
+                repairs.append("surrounding_text")
+            body = peeled
+            try:
+                yield Candidate(parse_strict(body), _unique(repairs))
+                return
+            except ValueError:
+                pass
+        spans: list[tuple[int, int]] = []
+        for start, end, value in _raw_values(body):
+            spans.append((start, end))
+            around = bool(body[:start].strip() or body[end:].strip())
+            yield Candidate(value, _unique(repairs + (["surrounding_text"] if around else [])))
+        free = _first_free_bracket(body, spans)
+        if free is None:
+            if not spans:
+                self.failure = ("json", "no JSON object or array found")
+            return
+        found = _repair_span(body, free)
+        if isinstance(found, str):
+            if not spans:
+                self.failure = ("json", found)
+            return
+        cand, end = found
+        around = bool(body[:free].strip() or body[end:].strip())
+        yield Candidate(
+            cand.value,
+            _unique(repairs + (["surrounding_text"] if around else []) + list(cand.repairs)),
+            cand.notes,
+        )
+
+
+def _unique(items: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+# -- peeling ------------------------------------------------------------------------------------------
+_THINK_OPEN = re.compile(r"<(think|thinking|reasoning)>", re.I)
+_THINK_CLOSE = re.compile(r"</(think|thinking|reasoning)>", re.I)
+_DETAILS_CLOSE = re.compile(r"</details>", re.I)
+
+
+def strip_think(text: str) -> tuple[str | None, bool]:
+    """Drop a leading reasoning block: <think>...</think>, a bare ...</think>, or Dify's <details> panel.
+
+    Returns (rest, False), or (None, False) when there is none. The block must come first: a `</think>`
+    inside a JSON string later on is left alone. An unclosed <think> leaves nothing.
+    """
+    if text[:8].lower().startswith("<details"):
+        end = _DETAILS_CLOSE.search(text)
+        return (text[end.end() :].strip(), False) if end else (None, False)
+    opened = _THINK_OPEN.match(text)
+    if opened:
+        close = re.compile(f"</{opened.group(1)}>", re.I).search(text, opened.end())
+        return (text[close.end() :].strip(), False) if close else ("", False)
+    close = _THINK_CLOSE.search(text)  # DeepSeek-R1 style: reasoning, then only the closing tag
+    if close and not _BRACKET.search(text, 0, close.start()):
+        return text[close.end() :].strip(), False
+    return None, False
+
+
+_FENCE_OPEN = re.compile(r"```[ \t]*[\w+-]*[ \t]*\n")
+_BRACKET = re.compile(r"[{\[]")
+
+
+def unfence(text: str) -> tuple[str | None, bool]:
+    """Content of the first Markdown code fence (``` or ```json), and whether text lies outside it.
+
+    The closing fence is a ``` at the start of a line; a fence left open (truncated answer) runs to the end.
+    """
+    m = _FENCE_OPEN.search(text)
+    if m is None:
+        return None, False
+    close = text.find("\n```", m.end() - 1)
+    inner = text[m.end() : close] if close >= 0 else text[m.end() :]
+    after = text[close + 4 :].strip() if close >= 0 else ""
+    return inner.strip(), bool(text[: m.start()].strip() or after)
+
+
+def _raw_values(body: str) -> Iterator[tuple[int, int, Any]]:
+    """Complete, strictly valid JSON containers inside text: (start, end, value), in order."""
+    pos, tries, found = 0, 0, 0
+    while tries < MAX_STARTS and found < MAX_CANDIDATES:
+        m = _BRACKET.search(body, pos)
+        if m is None:
+            return
+        tries += 1
+        try:
+            value, end = _DECODER.raw_decode(body, m.start())
+        except ValueError:
+            pos = m.start() + 1
+            continue
+        found += 1
+        yield m.start(), end, value
+        pos = end
+
+
+def _first_free_bracket(body: str, spans: list[tuple[int, int]]) -> int | None:
+    pos = 0
+    for start, end in spans:
+        hit = _BRACKET.search(body, pos, start)
+        if hit is not None:
+            return hit.start()
+        pos = end
+    last = _BRACKET.search(body, pos)
+    return last.start() if last else None
+
+
+# -- auditing json-repair -----------------------------------------------------------------------------
+_TOKEN = re.compile(
+    r"""(?P<dq>"[^"\\]*(?:\\.[^"\\]*)*(?:"|\Z))
+    |(?P<sq>'[^'\\]*(?:\\.[^'\\]*)*(?:'|\Z))
+    |(?P<smart>[“”„‘’][^“”„‘’]*[“”‘’]?)
+    |(?P<comment>//[^\n]*|/\*.*?(?:\*/|\Z)|\#[^\n]*)
+    |(?P<num>-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+    |(?P<word>[A-Za-z_$][\w$]*)
+    |(?P<open>[{\[])
+    |(?P<close>[}\]])
+    |(?P<sep>[:,])
+    |(?P<ws>\s+)
+    |(?P<other>.)""",
+    re.S | re.X,
+)
+_LITERALS: dict[str, Any] = {
+    "true": True,
+    "True": True,
+    "false": False,
+    "False": False,
+    "null": None,
+    "None": None,
+}
+_VALUE_END = frozenset({"dq", "sq", "smart", "num", "word", "close"})
+_VALUE_START = frozenset({"dq", "sq", "smart", "num", "word", "open"})
+
+
+@dataclass
+class _Scan:
+    end: int = 0
+    kinds: list[str] = field(default_factory=list)
+    strings: list[str] = field(default_factory=list)  # decoded quoted strings of the source
+    numbers: set[float] = field(default_factory=set)
+    literals: set[Any] = field(default_factory=set)
+    non_finite: bool = False
+
+
+def _decode_quoted(tok: str, kind: str) -> str:
+    if kind == "dq":
+        closed = len(tok) > 1 and tok.endswith('"') and not tok.endswith('\\"')
+        try:
+            return str(json.loads(tok if closed else tok + '"'))
+        except ValueError:
+            return tok[1:-1] if closed else tok[1:]
+    inner = tok[1:]
+    if inner and inner[-1] in "'”’“":
+        inner = inner[:-1]
+    return inner.replace("\\'", "'")
+
+
+def scan(body: str, start: int) -> _Scan:
+    """Tokenise the JSON-ish value starting at `start` (to its matching closer, or the end: truncated)."""
+    out = _Scan()
+    depth = 0
+    prev = ""
+    pending_comma = False
+    for m in _TOKEN.finditer(body, start):
+        kind = m.lastgroup or "other"
+        tok = m.group()
+        if kind in ("ws", "comment"):
+            if kind == "comment":
+                out.kinds.append("comments")
+            continue
+        if pending_comma and kind == "close":
+            out.kinds.append("trailing_comma")
+        pending_comma = kind == "sep" and tok == ","
+        if prev in _VALUE_END and kind in _VALUE_START:
+            out.kinds.append("missing_separator")
+        if kind == "open":
+            depth += 1
+        elif kind == "close":
+            depth -= 1
+        elif kind in ("dq", "sq", "smart"):
+            text = _decode_quoted(tok, kind)
+            closed = len(tok) > 1 and tok[-1] in "\"'”’“" and tok[-2] != "\\"
+            if closed or text:  # a bare opening quote at the very end is no empty string
+                out.strings.append(text)
+            if kind != "dq":
+                out.kinds.append("quotes")
+            if not closed:
+                out.kinds.append("truncation")
+        elif kind == "num":
+            out.numbers.add(float(tok))
+        elif kind == "word":
+            if tok in ("NaN", "Infinity"):
+                out.non_finite = True
+            elif tok in _LITERALS:
+                out.literals.add(_LITERALS[tok])
+                if tok not in ("true", "false", "null"):
+                    out.kinds.append("python_literals")
+            elif body[m.end() : m.end() + 64].lstrip().startswith(":"):
+                out.kinds.append("quotes")  # unquoted key
+            else:
+                out.kinds.append("bare_words")
+        elif kind == "other":
+            out.kinds.append("stray_characters")
+        prev = kind
+        out.end = m.end()
+        if depth <= 0:
+            return out
+    out.kinds.append("truncation")
+    return out
+
+
+def _repair_span(body: str, start: int) -> tuple[Candidate, int] | str:
+    """json-repair on the bracketed span at `start`, audited; a message when the repair is refused."""
+    import json_repair
+
+    audit = scan(body, start)
+    if audit.non_finite:
+        return _NON_FINITE
+    span = body[start : audit.end]
+    try:
+        value, log = json_repair.repair_json(span, return_objects=True, logging=True, skip_json_loads=True)
+    except RecursionError:
+        raise
+    except Exception as exc:  # a bug in the library must not become a traceback
+        return f"not JSON, and json-repair failed: {type(exc).__name__}: {exc}"
+    problem = _audit(value, span, audit, dict if span[0] == "{" else list)
+    if problem:
+        return problem
+    kinds = list(dict.fromkeys(audit.kinds)) or ["syntax"]
+    notes = tuple(dict.fromkeys(str(entry.get("text", "")) for entry in log if isinstance(entry, dict)))[:10]
+    return Candidate(value, tuple(kinds), notes), audit.end
+
+
+def _audit(value: Any, span: str, audit: _Scan, expected: type) -> str | None:
+    if not isinstance(value, expected):
+        return "no JSON value could be recovered (the text is not JSON)"
+    leaves = list(_leaves(value))
+    if not leaves:
+        return "no JSON content could be recovered (only brackets)"
+    source = set(audit.strings)
+    empties = Counter(audit.strings)[""]
+    for kind, leaf in leaves:
+        if kind == "s" and leaf == "":
+            empties -= 1
+            if empties < 0:
+                return 'repair refused: it would invent an empty string "" for a missing value'
+        elif kind == "s" and leaf not in source and leaf not in span:
+            return f"repair refused: it would invent the string {_short(leaf)}"
+        elif kind == "n" and float(leaf) not in audit.numbers:
+            return f"repair refused: it would invent the number {leaf!r}"
+        elif kind == "l" and leaf not in audit.literals:
+            return f"repair refused: it would invent the value {json.dumps(leaf)}"
+    kept = {leaf for kind, leaf in leaves if kind == "s"}
+    lost = [s for s in audit.strings if s not in kept]
+    if lost:
+        return f"repair refused: it would drop the string {_short(lost[0])}"
+    return None
+
+
+def _leaves(value: Any) -> Iterator[tuple[str, Any]]:
+    """(kind, leaf) for every key and scalar: s string, n number, l literal (iterative: no recursion)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for k, v in node.items():
+                yield "s", k
+                stack.append(v)
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str):
+            yield "s", node
+        elif isinstance(node, bool) or node is None:
+            yield "l", node
+        else:
+            yield "n", node
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return json.dumps(text if len(text) <= limit else text[:limit] + "...", ensure_ascii=False)
