@@ -110,6 +110,9 @@ class SnapshotOutcome:
         return out
 
 
+SAVE_THREADS = 4
+
+
 async def snapshot_all(
     console: AsyncExporter,
     store: SnapshotStore,
@@ -119,35 +122,36 @@ async def snapshot_all(
     concurrency: int = 8,
     now: _dt.datetime | None = None,
 ) -> list[SnapshotOutcome]:
-    """Export every app with at most `concurrency` requests in flight, then write them one by one
-    (no file I/O inside the fan-out). One `now` for all: apps share the default tag of the run."""
+    """Export every app with at most `concurrency` requests in flight. Each export is saved as soon as
+    it lands, in worker threads (never on the event loop), so disk writes (fsync) overlap the exports
+    still in flight. Saves of distinct apps touch distinct folders (the manifest write is atomic and
+    idempotent), so up to SAVE_THREADS run at once; a repeated app is snapshotted once. One `now` for
+    all: apps share the default tag of the run. Outcomes come back in the order of `apps`."""
     if concurrency < 1:
         raise UsageError("--concurrency must be 1 or more")
     when = now or store.clock()
+    apps = list({app.id: app for app in apps}.values())
     gate = asyncio.Semaphore(concurrency)
+    writer = asyncio.Semaphore(SAVE_THREADS)
 
-    async def one(app: App) -> str | DifyError:
+    async def one(app: App) -> SnapshotOutcome:
         async with gate:
             try:
-                return await console.export_dsl(
+                text = await console.export_dsl(
                     app.id,
                     include_secret=opts.include_secret,
                     workflow_id=export_workflow_id(app, draft=opts.draft),
                 )
             except DifyError as exc:
-                return exc
+                return SnapshotOutcome(app, error=exc.message)
+        async with writer:  # the request slot is already free for the next export
+            try:
+                saved = await asyncio.to_thread(_save, store, app, text, opts, when)
+                return SnapshotOutcome(app, result=saved)
+            except DifyctlError as exc:
+                return SnapshotOutcome(app, error=exc.message)
 
-    texts = await asyncio.gather(*(one(app) for app in apps))
-    outcomes: list[SnapshotOutcome] = []
-    for app, text in zip(apps, texts, strict=True):
-        if isinstance(text, DifyError):
-            outcomes.append(SnapshotOutcome(app, error=text.message))
-            continue
-        try:
-            outcomes.append(SnapshotOutcome(app, result=_save(store, app, text, opts, when)))
-        except DifyctlError as exc:
-            outcomes.append(SnapshotOutcome(app, error=exc.message))
-    return outcomes
+    return list(await asyncio.gather(*(one(app) for app in apps)))
 
 
 # ----------------------------------------------------------------------------------- snapshot diff

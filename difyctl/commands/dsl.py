@@ -1,0 +1,333 @@
+"""export, rollback, apply, promote, and `versions list`: app DSL between the server, files and snapshots."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, YesOpt, app_context
+from difyctl.commands._dsl import DirOpt, DryRunOpt, NoPublishOpt, ProbeOpt
+
+AppArg = Annotated[str, typer.Argument(metavar="APP", help="App id, exact name or profile alias.")]
+versions_app = typer.Typer(help="Dify's own published versions of a workflow app.", no_args_is_help=True)
+
+SECRET_WARNING = (
+    "--include-secret: the export holds SECRET VALUES in clear text. Do not commit, paste or share it."
+)
+
+
+def export(
+    ctx: typer.Context,
+    app_ref: AppArg,
+    file: Annotated[
+        str | None, typer.Option("--file", "-f", help="Write to FILE (atomic) instead of stdout.")
+    ] = None,  # noqa: UP045
+    draft: Annotated[
+        bool, typer.Option("--draft", help="Export the draft instead of the published version.")
+    ] = False,
+    include_secret: Annotated[
+        bool, typer.Option("--include-secret", help="Include secret values (file 0600).")
+    ] = False,
+    profile: ProfileOpt = None,
+    output: OutputOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Export an app's DSL YAML (the published version by default), exactly as the server sends it.
+
+    \b
+    Examples:
+      difyctl export echo-workflow > echo-workflow.yml
+      difyctl export echo-workflow --draft -f draft.yml
+      difyctl export echo-workflow -o json | jq -r .dsl
+    """
+    from pathlib import Path
+
+    from difyctl.fsutil import atomic_write
+    from difyctl.snapshots.ops import export_app, export_workflow_id
+
+    actx = app_context(ctx, output, profile, verbose)
+    if include_secret:
+        actx.out.warn(SECRET_WARNING)
+    with actx.console() as console:
+        app = actx.resolve_app(console, app_ref)
+        text = export_app(console, app, draft=draft, include_secret=include_secret)
+    is_draft = draft or (app.mode in ("workflow", "advanced-chat") and export_workflow_id(app) is None)
+    if is_draft and not draft:
+        actx.out.warn(f"{app.name!r} was never published: this is its draft")
+    doc: dict[str, Any] = {
+        "app_id": app.id,
+        "app_name": app.name,
+        "mode": app.mode,
+        "draft": is_draft,
+        "include_secret": include_secret,
+    }
+    if file:
+        atomic_write(Path(file), text, mode=0o600 if include_secret else 0o644)
+        actx.out.emit(
+            {**doc, "path": file, "bytes": len(text.encode())}, text=lambda o: o.info(f"wrote {file}")
+        )
+        return
+    actx.out.emit({**doc, "dsl": text}, text=lambda o: o.stream(text))
+
+
+def rollback(
+    ctx: typer.Context,
+    app_ref: AppArg,
+    tag: Annotated[Optional[str], typer.Argument(help="The snapshot tag to make live.")] = None,  # noqa: UP045
+    version: Annotated[
+        str | None,
+        typer.Option("--version", help="A published version id instead of a tag (see `versions list`)."),
+    ] = None,  # noqa: UP045
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+    no_publish: NoPublishOpt = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Use a snapshot that fails its checksum (hand-edited).")
+    ] = False,
+    probe: ProbeOpt = True,
+    directory: DirOpt = None,
+    profile: ProfileOpt = None,
+    output: OutputOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Make a snapshot (or a published version) live again, safely.
+
+    Steps: pre-rollback snapshot of the live app, semantic diff (--dry-run stops here), confirm,
+    import, publish, verify by re-export, service probe; on any failure after the import the
+    pre-rollback state is restored and verified. Secrets blank in the snapshot keep their live values.
+
+    \b
+    Examples:
+      difyctl rollback echo-workflow v2.4.0 --dry-run
+      difyctl rollback echo-workflow v2.4.0 --yes
+      difyctl rollback echo-workflow --version 5f0c...e1 --yes
+    """
+    from difyctl.commands._dsl import open_store, require_consent, run_change
+    from difyctl.errors import UsageError
+    from difyctl.snapshots.results import RollbackTarget
+
+    if (tag is None) == (version is None):
+        raise UsageError("give a snapshot TAG or --version VERSION_ID (exactly one)")
+    if not dry_run:
+        require_consent(yes, "rollback")
+    actx = app_context(ctx, output, profile, verbose)
+    store = open_store(actx, directory)
+    with actx.console() as console:
+        app = actx.resolve_app(console, app_ref)
+        if tag is not None:
+            target = RollbackTarget.from_snapshot(store.load_verified(app.id, tag, force=force))
+        else:
+            target = RollbackTarget.from_text(
+                f"version:{version}", console.export_dsl(app.id, workflow_id=version)
+            )
+        code = run_change(
+            actx,
+            console,
+            store,
+            app,
+            target,
+            verb="rollback",
+            dry_run=dry_run,
+            yes=yes,
+            publish=not no_publish,
+            probe=probe,
+        )
+    raise typer.Exit(code)
+
+
+def apply(
+    ctx: typer.Context,
+    app_ref: AppArg,
+    file: Annotated[str, typer.Option("--file", "-f", help="The DSL YAML file to make live.")],
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+    no_publish: NoPublishOpt = False,
+    probe: ProbeOpt = True,
+    directory: DirOpt = None,
+    profile: ProfileOpt = None,
+    output: OutputOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Apply a DSL file to an existing app through the same safe path as rollback.
+
+    The file is parsed before anything is sent (malformed YAML: exit 2). A pre-change snapshot is
+    saved, the diff shown, and a failed verification restores the previous state.
+
+    \b
+    Examples:
+      difyctl export echo-workflow -f echo.yml   # edit echo.yml, then:
+      difyctl apply echo-workflow -f echo.yml --dry-run
+      difyctl apply echo-workflow -f echo.yml --yes
+    """
+    from pathlib import Path
+
+    from difyctl.commands._dsl import open_store, require_consent, run_change
+    from difyctl.snapshots.dsl import read_dsl_file
+    from difyctl.snapshots.results import RollbackTarget
+
+    raw, _doc = read_dsl_file(Path(file))
+    target = RollbackTarget.from_text(file, raw)
+    if not dry_run:
+        require_consent(yes, "apply")
+    actx = app_context(ctx, output, profile, verbose)
+    store = open_store(actx, directory)
+    with actx.console() as console:
+        app = actx.resolve_app(console, app_ref)
+        code = run_change(
+            actx,
+            console,
+            store,
+            app,
+            target,
+            verb="apply",
+            dry_run=dry_run,
+            yes=yes,
+            publish=not no_publish,
+            probe=probe,
+        )
+    raise typer.Exit(code)
+
+
+def promote(
+    ctx: typer.Context,
+    app_ref: AppArg,
+    to: Annotated[str, typer.Option("--to", help="The profile (instance) to promote to.")],
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+    create: Annotated[
+        bool, typer.Option("--create", help="Create the app on the target if it is absent.")
+    ] = False,
+    probe: ProbeOpt = True,
+    directory: DirOpt = None,
+    profile: ProfileOpt = None,
+    output: OutputOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Copy an app's published DSL to the app of the same name on another profile (e.g. staging -> prod).
+
+    The target gets the rollback treatment: pre-change snapshot, diff, confirm, import, publish,
+    verify, probe, restore on failure. Target secrets blank in the source keep their values.
+
+    \b
+    Examples:
+      difyctl -p staging promote support-bot --to prod --dry-run
+      difyctl -p staging promote support-bot --to prod --yes
+      difyctl promote new-bot --to prod --create --yes
+    """
+    from difyctl.commands._dsl import create_from_dsl, open_store, require_consent, resolve_on, run_change
+    from difyctl.errors import UsageError
+    from difyctl.snapshots.ops import export_app
+    from difyctl.snapshots.results import RollbackTarget
+
+    if not dry_run:
+        require_consent(yes, "promote")
+    src = app_context(ctx, output, profile, verbose)
+    dst = src.with_options(output=None, profile=to, verbose=False)
+    if dst.profile_name == src.profile_name:
+        raise UsageError(f"--to {to!r} is the current profile", hint="pick another profile, or -p SOURCE")
+    with src.console() as console:
+        app = src.resolve_app(console, app_ref)
+        target = RollbackTarget.from_text(f"{src.profile_name}:{app.name}", export_app(console, app))
+    store = open_store(src, directory)
+    with dst.console() as console:
+        existing = resolve_on(console, app.name)
+        if existing is not None:
+            code = run_change(
+                dst,
+                console,
+                store,
+                existing,
+                target,
+                verb="promote",
+                dry_run=dry_run,
+                yes=yes,
+                publish=True,
+                probe=probe,
+            )
+            raise typer.Exit(code)
+        if not create:
+            raise UsageError(
+                f"no app named {app.name!r} on profile {to!r}", hint="pass --create to create it"
+            )
+        if dry_run:
+            src.out.emit(
+                {"dry_run": True, "status": "would-create", "app_name": app.name, "profile": to},
+                text=f"would create {app.name!r} ({app.mode}) on profile {to!r} from {target.label}",
+            )
+            raise typer.Exit(0)
+        doc = create_from_dsl(dst, console, target, app.name, yes=yes)
+    src.out.emit(
+        {"dry_run": False, **doc},
+        text=f"created {app.name!r} on profile {to!r} ({doc['app']['id']}), "
+        + ("verified" if doc["verified"] else "NOT verified: the re-export differs"),
+    )
+    raise typer.Exit(0 if doc["verified"] else 1)
+
+
+@versions_app.command("list")
+def list_versions(
+    ctx: typer.Context,
+    app_ref: AppArg,
+    profile: ProfileOpt = None,
+    output: OutputOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """List the published versions Dify keeps for a workflow/chatflow app, newest first.
+
+    The draft row is excluded. `current` marks the version that is live. An id can be passed
+    to `difyctl rollback APP --version ID`.
+
+    \b
+    Examples:
+      difyctl versions list echo-workflow
+      difyctl versions list echo-workflow -o json | jq -r '.[] | select(.current) | .id'
+    """
+    from datetime import datetime, timezone
+
+    from difyctl.errors import UsageError
+
+    actx = app_context(ctx, output, profile, verbose)
+    with actx.console() as console:
+        app = actx.resolve_app(console, app_ref)
+        if app.mode not in ("workflow", "advanced-chat"):
+            raise UsageError(
+                f"{app.name!r} is a {app.mode} app: Dify keeps versions of workflow/chatflow apps only"
+            )
+        rows, page = [], 1
+        while True:
+            result = console.list_versions(app.id, page=page, limit=100)
+            rows += [w for w in result.items if not w.is_draft]
+            if not result.has_more or not result.items:
+                break
+            page += 1
+    docs: list[dict[str, Any]] = [
+        {
+            "id": w.id,
+            "created_at": w.created_at,
+            "marked_name": w.marked_name,
+            "marked_comment": w.marked_comment,
+            "current": w.id == app.published_workflow_id,
+        }
+        for w in rows
+    ]
+
+    def when(ts: int | None) -> str:
+        return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if ts else ""
+
+    actx.out.emit(
+        docs,
+        text=lambda o: o.table(
+            ["ID", "CREATED", "NAME", "COMMENT", "CURRENT"],
+            [
+                [
+                    d["id"],
+                    when(d["created_at"]),
+                    d["marked_name"],
+                    d["marked_comment"],
+                    "*" if d["current"] else "",
+                ]
+                for d in docs
+            ],
+        ),
+    )

@@ -1,0 +1,344 @@
+"""snapshot create | list | show | diff | verify | prune: the local, git-friendly store of app DSL."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, YesOpt, app_context
+from difyctl.commands._dsl import DirOpt
+
+if TYPE_CHECKING:
+    from difyctl.context import AppContext
+    from difyctl.snapshots.ops import SnapshotOutcome
+
+app = typer.Typer(help="Snapshots of app DSL: create, list, show, diff, verify, prune.", no_args_is_help=True)
+
+SECRET_WARNING = (
+    "--include-secret: these snapshots hold SECRET VALUES in clear text (files are 0600). "
+    "Never commit them; prefer snapshots without secrets."
+)
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    apps: Annotated[
+        list[str] | None, typer.Argument(metavar="[APP]...", help="App ids, names or aliases.")
+    ] = None,  # noqa: UP045
+    all_apps: Annotated[bool, typer.Option("--all", help="Every app of the workspace.")] = False,
+    tag: Annotated[Optional[str], typer.Option("--tag", "-t", help="Tag (default: UTC time).")] = None,  # noqa: UP045
+    message: Annotated[
+        str, typer.Option("--message", "-m", help="Why this snapshot (kept in the sidecar).")
+    ] = "",
+    draft: Annotated[
+        bool, typer.Option("--draft", help="Snapshot the draft instead of the published app.")
+    ] = False,
+    include_secret: Annotated[
+        bool, typer.Option("--include-secret", help="Keep secret values (0600 files).")
+    ] = False,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", help="Exports in flight with --all.", min=1)
+    ] = 8,
+    directory: DirOpt = None,
+    profile: ProfileOpt = None,
+    output: OutputOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Snapshot apps into the store: one DSL file + a sidecar per app; no duplicate when unchanged.
+
+    Exit 3 when some apps of several failed (the others are saved).
+
+    \b
+    Examples:
+      difyctl snapshot create echo-workflow --tag v2.4.0 -m "before the prompt change"
+      difyctl snapshot create --all --concurrency 16
+      DIFYCTL_SNAPSHOT_DIR=ops/snapshots difyctl snapshot create support-bot --draft
+    """
+    from difyctl.commands._dsl import open_store
+    from difyctl.errors import UsageError
+    from difyctl.snapshots.ops import SnapshotOptions
+    from difyctl.snapshots.paths import validate_tag
+
+    if bool(apps) == all_apps:
+        raise UsageError("name the apps to snapshot, or pass --all (not both)")
+    if tag is not None:
+        validate_tag(tag)  # before anything is sent
+    actx = app_context(ctx, output, profile, verbose)
+    store = open_store(actx, directory)
+    if include_secret:
+        actx.out.warn(SECRET_WARNING)
+    with actx.console() as console:
+        targets = (
+            list(console.iter_apps()) if all_apps else [actx.resolve_app(console, ref) for ref in apps or []]
+        )
+        opts = SnapshotOptions(
+            tag, message, draft, include_secret, console.base_url, console.server_version()
+        )
+        outcomes = _run_all(actx, console, store, targets, opts, concurrency)
+    _report_created(actx, outcomes)
+
+
+def _run_all(
+    actx: AppContext, console: Any, store: Any, apps: list[Any], opts: Any, concurrency: int
+) -> list[Any]:
+    import asyncio
+    import dataclasses
+
+    from difyctl.client.console import AsyncConsoleClient
+    from difyctl.snapshots.ops import snapshot_all
+
+    class Counting:  # advances the progress bar as each export lands
+        def __init__(self, inner: AsyncConsoleClient, tick: Any) -> None:
+            self.inner, self.tick = inner, tick
+
+        async def export_dsl(
+            self, app_id: str, include_secret: bool = False, workflow_id: str | None = None
+        ) -> str:
+            try:
+                return await self.inner.export_dsl(
+                    app_id, include_secret=include_secret, workflow_id=workflow_id
+                )
+            finally:
+                self.tick()
+
+    async def go(tick: Any) -> list[Any]:
+        options = dataclasses.replace(actx.client_options(), max_connections=max(concurrency, 10))
+        async with AsyncConsoleClient(console.base_url, console.auth, options, actx.get_runtime()) as client:
+            return await snapshot_all(Counting(client, tick), store, apps, opts, concurrency=concurrency)
+
+    with actx.out.progress(len(apps), "snapshot") as bar:
+        return asyncio.run(go(bar.advance))
+
+
+def _report_created(actx: AppContext, outcomes: list[SnapshotOutcome]) -> None:
+    from difyctl.errors import PartialFailure
+
+    docs = [o.to_dict() for o in outcomes]
+    counts = {k: sum(1 for d in docs if d.get("status") == k) for k in ("created", "unchanged")}
+    failed = sum(1 for o in outcomes if not o.ok)
+
+    def text(o: Any) -> None:
+        rows = []
+        for oc in outcomes:
+            if oc.result is None:
+                rows.append([oc.app.name, "failed", "", oc.error or ""])
+            elif oc.result.created:
+                rows.append([oc.app.name, "created", oc.result.snapshot.tag, str(oc.result.path)])
+            else:
+                rows.append(
+                    [oc.app.name, "unchanged", oc.result.snapshot.tag, "same content as this snapshot"]
+                )
+        o.table(["APP", "STATUS", "TAG", "PATH"], rows)
+
+    actx.out.emit({"snapshots": docs, **counts, "failed": failed}, text=text)
+    actx.out.info(
+        f"{counts['created']} created, {counts['unchanged']} unchanged (no duplicate), {failed} failed"
+    )
+    if failed:
+        if failed == len(outcomes):
+            raise typer.Exit(1)
+        raise PartialFailure(f"{failed} of {len(outcomes)} snapshots failed")
+
+
+@app.command("list")
+def list_snapshots(
+    ctx: typer.Context,
+    app_ref: Annotated[
+        str | None, typer.Argument(metavar="[APP]", help="Only this app (id, name, folder).")
+    ] = None,  # noqa: UP045
+    directory: DirOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """List the snapshots in the store (oldest first). Works offline.
+
+    \b
+    Examples:
+      difyctl snapshot list
+      difyctl snapshot list echo-workflow -o json
+    """
+    from difyctl.commands._dsl import open_store
+
+    actx = app_context(ctx, output)
+    metas = open_store(actx, directory).list(app_ref)
+
+    def text(o: Any) -> None:
+        if not metas:
+            o.info("no snapshots")
+            return
+        rows = [
+            [
+                m.app_name,
+                m.tag,
+                m.created_at,
+                ("draft" if m.draft else "published") + (" +secrets" if m.include_secret else ""),
+                m.message,
+            ]
+            for m in metas
+        ]
+        o.table(["APP", "TAG", "CREATED", "KIND", "MESSAGE"], rows)
+
+    actx.out.emit([m.to_dict() for m in metas], text=text)
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    app_ref: Annotated[str, typer.Argument(metavar="APP", help="App id, name or store folder.")],
+    tag: Annotated[str, typer.Argument(help="Snapshot tag.")],
+    dsl: Annotated[bool, typer.Option("--dsl", help="Print the DSL file itself (text mode).")] = False,
+    directory: DirOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Show one snapshot's metadata (and checksum status), or its DSL with --dsl.
+
+    \b
+    Examples:
+      difyctl snapshot show echo-workflow v2.4.0
+      difyctl snapshot show echo-workflow v2.4.0 --dsl > echo.yml
+    """
+    from difyctl.commands._dsl import open_store
+
+    actx = app_context(ctx, output)
+    store = open_store(actx, directory)
+    loaded = store.load_verified(app_ref, tag, force=True)
+    doc = {**loaded.meta.to_dict(), "path": str(loaded.path), "verified": loaded.verified}
+
+    def text(o: Any) -> None:
+        if dsl:
+            o.stream(loaded.text)
+            return
+        for key, value in doc.items():
+            o.line(f"{key + ':':<16}{'' if value is None else value}")
+
+    actx.out.emit(doc, text=text)
+    if not loaded.verified:
+        actx.out.warn(f"{loaded.path} does not match its recorded sha256 (edited by hand or corrupt)")
+
+
+@app.command("diff")
+def diff(
+    ctx: typer.Context,
+    app_ref: Annotated[str, typer.Argument(metavar="APP", help="App id, name or profile alias.")],
+    from_ref: Annotated[
+        str | None,
+        typer.Argument(metavar="[FROM]", help="Tag, live, draft or a file (default: newest snapshot)."),
+    ] = None,  # noqa: UP045
+    to_ref: Annotated[
+        str | None, typer.Argument(metavar="[TO]", help="Tag, live, draft or a file (default: live).")
+    ] = None,  # noqa: UP045
+    directory: DirOpt = None,
+    profile: ProfileOpt = None,
+    output: OutputOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Semantic diff of two versions of an app (UI-only changes ignored, secrets never shown).
+
+    Exit 0 when equal, 1 when different.
+
+    \b
+    Examples:
+      difyctl snapshot diff echo-workflow                 # newest snapshot -> live
+      difyctl snapshot diff echo-workflow v2.3.0 v2.4.0
+      difyctl snapshot diff echo-workflow live draft -o json
+      difyctl snapshot diff echo-workflow v2.4.0 ./echo-workflow.yml
+    """
+    from difyctl.commands._dsl import open_store
+    from difyctl.output.diff import render_diff
+    from difyctl.snapshots.diff import semantic_diff
+    from difyctl.snapshots.ops import default_diff_refs, resolve_side
+
+    actx = app_context(ctx, output, profile, verbose)
+    store = open_store(actx, directory)
+    online = to_ref is None or bool({from_ref, to_ref} & {"live", "draft"})
+    if not online:
+        sides = [resolve_side(r, store=store, app_ref=app_ref) for r in (from_ref, to_ref) if r]
+    else:
+        with actx.console() as console:
+            live = actx.resolve_app(console, app_ref)
+            refs = default_diff_refs(store, live.id, from_ref, to_ref)
+            sides = [resolve_side(r, store=store, app_ref=live.id, console=console, app=live) for r in refs]
+    old, new = sides
+    result = semantic_diff(old.doc, new.doc)
+    for side in (old, new):
+        if not side.verified:
+            actx.out.warn(
+                f"snapshot {side.label} does not match its recorded sha256 (edited by hand or corrupt)"
+            )
+    doc = {"from": old.label, "to": new.label, **result.to_dict()}
+    actx.out.emit(doc, text=lambda o: render_diff(o, result, old_label=old.label, new_label=new.label))
+    raise typer.Exit(0 if result.is_empty else 1)
+
+
+@app.command("verify")
+def verify(ctx: typer.Context, directory: DirOpt = None, output: OutputOpt = None) -> None:
+    """Re-hash every snapshot: exit 1 naming each corrupt, missing or orphan file.
+
+    \b
+    Example:
+      difyctl snapshot verify --dir ops/snapshots
+    """
+    from difyctl.commands._dsl import open_store
+
+    actx = app_context(ctx, output)
+    store = open_store(actx, directory)
+    problems = store.verify()
+    doc = {
+        "ok": not problems,
+        "root": str(store.root),
+        "checked": len(store.list()),
+        "problems": [p.to_dict() for p in problems],
+    }
+
+    def text(o: Any) -> None:
+        for p in problems:
+            o.line(f"{p.kind}: {p.path}: {p.detail}", style="red")
+        o.line(
+            f"{doc['checked']} snapshots checked in {store.root}: "
+            + ("all intact" if not problems else f"{len(problems)} problem(s)")
+        )
+
+    actx.out.emit(doc, text=text)
+    raise typer.Exit(1 if problems else 0)
+
+
+@app.command("prune")
+def prune(
+    ctx: typer.Context,
+    app_ref: Annotated[str, typer.Argument(metavar="APP", help="App id, name or store folder.")],
+    keep: Annotated[int, typer.Option("--keep", "-k", help="How many of the newest to keep.", min=0)],
+    force: Annotated[
+        bool, typer.Option("--force", help="Also remove pre-rollback snapshots younger than 7 days.")
+    ] = False,
+    yes: YesOpt = False,
+    directory: DirOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Delete all but the newest KEEP snapshots of an app (recent pre-rollback ones are kept).
+
+    \b
+    Examples:
+      difyctl snapshot prune echo-workflow --keep 10 --yes
+    """
+    from difyctl.commands._dsl import open_store
+    from difyctl.commands.confirm import confirm
+
+    actx = app_context(ctx, output)
+    store = open_store(actx, directory)
+    count = len(store.list(app_ref)) - keep
+    if count > 0:
+        confirm(f"Delete up to {count} snapshot(s) of {app_ref!r}?", yes=yes)
+    result = store.prune(app_ref, keep, force=force)
+
+    def text(o: Any) -> None:
+        o.line(
+            f"removed {len(result.removed)}, kept {len(result.kept)}"
+            + (
+                f", protected {len(result.protected)} recent pre-rollback (use --force)"
+                if result.protected
+                else ""
+            )
+        )
+
+    actx.out.emit(result.to_dict(), text=text)

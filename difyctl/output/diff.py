@@ -1,0 +1,108 @@
+"""Text rendering of a semantic DSL diff (`snapshot diff`, `rollback`, `apply`, `promote`).
+
+Coloured on a TTY (through `Output.line(style=...)`), plain otherwise. Values come from the diff's
+`to_dict()`, which already masks secrets: a secret value is never rendered, only "(secret changed)".
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from difyctl.output import Output
+    from difyctl.snapshots.diff import DslDiff
+
+ADDED, REMOVED, CHANGED = "green", "red", "yellow"
+_MARK = {"added": ("+", ADDED), "removed": ("-", REMOVED), "changed": ("~", CHANGED)}
+MAX_VALUE = 80
+
+
+def short(value: Any) -> str:
+    """One line, at most MAX_VALUE characters: enough to review, never a wall of YAML."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
+
+
+def _field(out: Output, change: dict[str, Any], indent: str) -> None:
+    old, new = change.get("old"), change.get("new")
+    if old is None:
+        out.line(f"{indent}+ {change['path']}: {short(new)}", style=ADDED)
+    elif new is None:
+        out.line(f"{indent}- {change['path']}: {short(old)}", style=REMOVED)
+    elif change.get("new") == "(secret changed)":
+        out.line(f"{indent}~ {change['path']}: (secret changed)", style=CHANGED)
+    else:
+        out.line(f"{indent}~ {change['path']}: {short(old)} -> {short(new)}", style=CHANGED)
+
+
+_LABELS = {
+    "nodes_added": "node added",
+    "nodes_removed": "node removed",
+    "nodes_changed": "node changed",
+    "edges_added": "edge added",
+    "edges_removed": "edge removed",
+    "variables": "variable",
+    "features": "feature field",
+    "model_config": "model config field",
+    "app": "app field",
+    "dependencies": "dependency",
+    "other": "other field",
+}
+
+
+def summary_line(diff: DslDiff) -> str:
+    """`1 node changed, 2 edges added` (plural on the first word)."""
+    parts = []
+    for key, count in diff.counts().items():
+        if count:
+            first, _, rest = _LABELS.get(key, key).partition(" ")
+            first = first if count == 1 else ("dependencies" if first == "dependency" else first + "s")
+            parts.append(f"{count} {first}{' ' + rest if rest else ''}")
+    return ", ".join(parts) or "no differences"
+
+
+def render_diff(out: Output, diff: DslDiff, *, old_label: str, new_label: str) -> None:
+    """`--- OLD` / `+++ NEW` then one section per kind of change, and a summary line."""
+    if diff.is_empty:
+        out.line(f"no differences between {old_label} and {new_label}")
+        return
+    doc = diff.to_dict()
+    out.line(f"--- {old_label}", style=REMOVED)
+    out.line(f"+++ {new_label}", style=ADDED)
+    for section in ("app", "features", "model_config", "other"):
+        if doc[section]:
+            out.line(f"{section}:", style="bold")
+            for change in doc[section]:
+                _field(out, change, "  ")
+    if doc["nodes"]:
+        out.line("nodes:", style="bold")
+        for node in doc["nodes"]:
+            mark, style = _MARK[node["change"]]
+            out.line(
+                f"  {mark} {node['id']} {json.dumps(node['title'], ensure_ascii=False)} ({node['type']})",
+                style=style,
+            )
+            for change in node.get("fields", []):
+                _field(out, change, "      ")
+    if doc["edges"]:
+        out.line("edges:", style="bold")
+        for edge in doc["edges"]:
+            mark, style = _MARK[edge["change"]]
+            out.line(f"  {mark} {edge['source']} -> {edge['target']}", style=style)
+    if doc["variables"]:
+        out.line("variables:", style="bold")
+        for var in doc["variables"]:
+            mark, style = _MARK[var["change"]]
+            kind = f"{var['kind']} {var['value_type']}".strip()
+            out.line(f"  {mark} {var['name']} ({kind})", style=style)
+            for change in var.get("fields", []):
+                _field(out, change, "      ")
+    deps = doc["dependencies"]
+    if deps["added"] or deps["removed"]:
+        out.line("dependencies:", style="bold")
+        for dep in deps["added"]:
+            out.line(f"  + {dep}", style=ADDED)
+        for dep in deps["removed"]:
+            out.line(f"  - {dep}", style=REMOVED)
+    out.line(f"summary: {summary_line(diff)}")
