@@ -1,0 +1,85 @@
+"""emulator: run the built-in Dify-compatible server (loopback only) for trials, CI scripts and tests."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(
+    help="A local Dify-compatible server (Dify 1.13.2 wire format) with demo apps and fault injection.",
+    no_args_is_help=True,
+)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Loopback address to bind (127.0.0.1, ::1 or localhost).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port; 0 picks a free one.")] = 0,
+    seed: Annotated[
+        str, typer.Option(help="demo (accounts, 4 published apps, keys) or none (run /setup).")
+    ] = "demo",
+    apps: Annotated[int, typer.Option("--apps", help="Extra echo chatflows echo-chat-0001...", min=0)] = 0,
+    latency_ms: Annotated[float, typer.Option(help="Added latency per request (ms).", min=0)] = 0.0,
+    jitter_ms: Annotated[float, typer.Option(help="Latency spread (ms).", min=0)] = 0.0,
+    latency_dist: Annotated[str, typer.Option(help="fixed, uniform or lognormal.")] = "fixed",
+    state: Annotated[
+        Optional[str],  # noqa: UP045 - typer inspects the annotation at runtime
+        typer.Option(
+            "--state", help="Persist the state in this JSON file (loaded at start).", show_default=False
+        ),
+    ] = None,
+    admin_api_key: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="Enable Dify's ADMIN_API_KEY auth with this key (CI/cron path).", show_default=False
+        ),
+    ] = None,
+    legacy_auth: Annotated[
+        bool, typer.Option(help="Behave like Dify < 1.9 (tokens in JSON, no CSRF).")
+    ] = False,
+) -> None:
+    """Serve until Ctrl-C. The first line on stdout is the base URL."""
+    import sys
+    from pathlib import Path
+
+    from difyctl.emulator import EmulatorConfig, is_loopback, serve_forever
+    from difyctl.emulator.faults import LATENCY_DISTRIBUTIONS
+    from difyctl.errors import DifyctlError, UsageError
+
+    if not is_loopback(host):
+        raise UsageError(
+            f"--host {host} is not a loopback address: the emulator only listens on this machine",
+            hint="use 127.0.0.1 (default), ::1 or localhost",
+        )
+    if seed not in ("demo", "none"):
+        raise UsageError(f"--seed {seed}: choose demo or none")
+    if latency_dist not in LATENCY_DISTRIBUTIONS:
+        raise UsageError(f"--latency-dist {latency_dist}: choose one of {', '.join(LATENCY_DISTRIBUTIONS)}")
+    config = EmulatorConfig(
+        host=host,
+        port=port,
+        seed=None if seed == "none" else seed,
+        apps=apps,
+        latency_ms=latency_ms,
+        jitter_ms=jitter_ms,
+        latency_dist=latency_dist,
+        state_file=Path(state) if state else None,
+        admin_api_key=admin_api_key,
+        legacy_auth=legacy_auth,
+    )
+
+    def ready(base_url: str) -> None:
+        sys.stdout.write(base_url + "\n")
+        sys.stdout.flush()
+
+    def describe(lines: list[str]) -> None:
+        sys.stderr.write("".join(line + "\n" for line in lines))
+        sys.stderr.flush()
+
+    try:
+        serve_forever(config, ready, describe)
+    except OSError as exc:
+        raise DifyctlError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
