@@ -238,15 +238,25 @@ class AsyncAPIClient(BaseClient):
         options: ClientOptions | None = None,
         runtime: Runtime | None = None,
         headers: dict[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
     ) -> None:
         super().__init__(base_url, options, runtime)
         self.auth = auth
-        self._client = build_async_client(
+        # A shared pool (broadcast: one AsyncClient per base_url for many apps). It must have been
+        # built for the same base_url (`build_async_client`); the owner closes it, auth goes per request.
+        self._owns_client = http_client is None
+        self._client = http_client or build_async_client(
             self.base_url, self.options, self.runtime, auth=auth, headers=headers
         )
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._owns_client:
+            await self._client.aclose()
+
+    def _auth_arg(self, spec: RequestSpec) -> Any:
+        if self._owns_client:
+            return super()._auth_arg(spec)
+        return self.auth if spec.authenticated else None
 
     async def __aenter__(self: _A) -> _A:
         return self

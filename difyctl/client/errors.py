@@ -31,6 +31,7 @@ import httpx
 from difyctl.exit_codes import ExitCode
 
 _MAX_SNIPPET = 120
+_RETRY_HEADERS = frozenset({"retry-after", "retry-after-ms"})
 
 
 class DifyError(Exception):
@@ -111,11 +112,15 @@ class DifyStatusError(DifyError):
         method: str = "",
         url: str = "",
         hint: str | None = None,
+        retry_headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
         self.status_code = status_code
         self.code = code
         self.body = body
+        # only Retry-After / Retry-After-Ms (never cookies): callers that retry outside the client
+        # (broadcast re-sends runs refused with 429) honour them through retry.delay_for
+        self.retry_headers = dict(retry_headers or {})
         self.method = method
         self.url = url
 
@@ -216,7 +221,17 @@ def make_status_error(response: httpx.Response) -> DifyStatusError:
     if cls is None:
         cls = ServerError if status >= 500 else DifyStatusError
     hint = _hint_for(status, code)
-    return cls(message, status_code=status, code=code, body=body, method=method, url=url, hint=hint)
+    retry_headers = {k: v for k, v in response.headers.items() if k.lower() in _RETRY_HEADERS}
+    return cls(
+        message,
+        status_code=status,
+        code=code,
+        body=body,
+        method=method,
+        url=url,
+        hint=hint,
+        retry_headers=retry_headers,
+    )
 
 
 def _hint_for(status: int, code: str) -> str | None:

@@ -311,8 +311,12 @@ class AsyncServiceClient(AsyncAPIClient):
         api_key: str,
         options: ClientOptions | None = None,
         runtime: Runtime | None = None,
+        *,
+        http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        super().__init__(base_url, auth=AppKeyAuth(api_key), options=options, runtime=runtime)
+        super().__init__(
+            base_url, auth=AppKeyAuth(api_key), options=options, runtime=runtime, http_client=http_client
+        )
 
     async def info(self) -> AppInfo:
         return await self.call(_INFO)

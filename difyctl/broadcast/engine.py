@@ -1,0 +1,378 @@
+"""The broadcast fan-out: one query to many apps at once, returning a BroadcastResult (never prints).
+
+- ONE pooled `httpx.AsyncClient` per base_url, shared by every target of that server; each target's
+  `AsyncServiceClient` sends its own `Authorization` per request (`http_client=` of the client).
+- Two caps: a global `asyncio.Semaphore(concurrency)` and a per-app one (`per_app`), taken in that
+  order per-app -> global, so a target waiting for its app never holds a global slot.
+- Retries live HERE, not in the client: the client never re-sends a run, but Dify's 429
+  `too_many_requests` (APP_MAX_ACTIVE_REQUESTS) refuses a run before it starts, and a 5xx before the
+  stream opens means no answer was produced, so the engine re-sends those, with `retry.delay_for`
+  (jittered exponential backoff, Retry-After honoured) through the injected `runtime.asleep`,
+  holding no slot while it waits. Timeouts and broken streams are never retried: the run may be
+  executing (or have executed) on the server, and Dify has no idempotency key.
+- `timeout` bounds one attempt (slot taken -> answer complete), with `asyncio.timeout`; waiting for a
+  slot and backoff do not count, so 1000 targets at concurrency 10 do not time out in the queue.
+- Ctrl-C (the main task cancelled by `asyncio.run`) cancels every target, waits for them, and returns
+  what finished, with `interrupted=True`; the pools are closed in every case.
+- Keys were resolved before (targets.py): nothing here touches the keyring or the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from difyctl.broadcast import results as R
+from difyctl.broadcast.pool import striped_transport
+from difyctl.broadcast.results import BroadcastResult, TargetResult
+from difyctl.broadcast.targets import Target
+from difyctl.client.errors import (
+    DifyConnectionError,
+    DifyError,
+    DifyTimeoutError,
+    RateLimitError,
+    ServerError,
+)
+from difyctl.client.retry import RetryPolicy, delay_for, was_sent
+from difyctl.client.service import AsyncServiceClient
+from difyctl.client.transport import ClientOptions, Runtime, build_async_client
+from difyctl.errors import DifyctlError
+from difyctl.runs import check_inputs, fill_query_input
+
+if TYPE_CHECKING:
+    from difyctl.client.models import RunResult
+
+CHAT_MODES = frozenset({"chat", "advanced-chat", "agent-chat"})
+DEFAULT_CONCURRENCY = 16
+# Dify's APP_MAX_ACTIVE_REQUESTS and APP_DEFAULT_ACTIVE_REQUESTS default to 0 (= unlimited) in
+# api/configs/feature/__init__.py and docker/.env.example, but a stock API container serves only
+# SERVER_WORKER_AMOUNT=1 gevent worker x SERVER_WORKER_CONNECTIONS=10 requests at once, and operators
+# who cap an app pick small numbers (10 in Dify's own ops guides). 4 per app stays under both with room
+# for the app's real users; the 429s that still happen are retried.
+DEFAULT_PER_APP = 4
+DEFAULT_TIMEOUT = 120.0
+DEFAULT_RETRIES = 3
+
+Callback = Callable[[TargetResult], None]
+
+
+@dataclass(frozen=True)
+class BroadcastOptions:
+    query: str | None
+    user: str
+    stream: bool = False
+    concurrency: int = DEFAULT_CONCURRENCY
+    per_app: int = DEFAULT_PER_APP
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+
+
+@dataclass
+class _Prepared:
+    """What one target learnt on an earlier attempt (kept across retries)."""
+
+    mode: str | None
+    inputs: dict[str, Any]
+    checked: bool = False
+
+
+@dataclass
+class _Outcome:
+    run: RunResult | None = None
+    exc: BaseException | None = None
+    retry: bool = False
+
+
+def _error_doc(exc: BaseException) -> dict[str, Any]:
+    code = getattr(exc, "code", "") or ""
+    status_code = getattr(exc, "status_code", None)
+    if not code and isinstance(status_code, int):
+        code = f"http_{status_code}"  # a bare 500 / a proxy's 502 page carry no Dify code
+    if not code:
+        code = {
+            "DifyTimeoutError": "timeout",
+            "DifyConnectionError": "connection_error",
+            "StreamTruncatedError": "stream_truncated",
+            "DifyProtocolError": "protocol_error",
+            "UsageError": "invalid_input",
+        }.get(type(exc).__name__, type(exc).__name__)
+    status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return {"code": code, "message": message, "http_status": status if isinstance(status, int) else None}
+
+
+class Fanout:
+    """One broadcast. `results` is filled in place, so a KeyboardInterrupt that escapes the loop
+    (Python 3.10's asyncio.run) still leaves what finished."""
+
+    def __init__(
+        self,
+        targets: Sequence[Target],
+        options: BroadcastOptions,
+        *,
+        client_options: ClientOptions | None = None,
+        runtime: Runtime | None = None,
+        on_start: Callable[[int], None] | None = None,
+        on_result: Callable[[TargetResult], None] | None = None,
+    ) -> None:
+        if options.concurrency < 1 or options.per_app < 1:
+            raise ValueError("concurrency and per_app must be >= 1")
+        self.targets = list(targets)
+        self.options = options
+        self.runtime = runtime or Runtime()
+        base = client_options or ClientOptions()
+        # the engine owns retries; the pool is as large as the global cap (never the bottleneck)
+        self.client_options = dataclasses.replace(
+            base,
+            retry=RetryPolicy(max_retries=0),
+            max_connections=options.concurrency,
+            max_keepalive_connections=options.concurrency,
+            timeout=_http_timeout(options.timeout),
+        )
+        self.policy = RetryPolicy(
+            max_retries=options.retries, base_delay=options.base_delay, max_delay=options.max_delay
+        )
+        self.on_start = on_start
+        self.on_result = on_result
+        self.results = [
+            TargetResult(i, t.app, t.name, t.profile, t.mode) for i, t in enumerate(self.targets)
+        ]
+        self.done: set[int] = set()
+        self.wall_ms = 0.0
+
+    # -- the fan-out -------------------------------------------------------------------------------
+    async def run(self) -> BroadcastResult:
+        """Set up (pools: TLS contexts; semaphores), then time the fan-out alone: first task created ->
+        last target done. The process-level cost is the caller's to measure (benchmarks do)."""
+        clock = self.runtime.clock
+        _preload_async_backend()
+        global_slots = asyncio.Semaphore(self.options.concurrency)
+        app_slots: dict[tuple[str, str], asyncio.Semaphore] = {}
+        pools: dict[str, httpx.AsyncClient] = {}
+        interrupted = False
+        t0 = clock()
+        try:
+            for target in self.targets:
+                if target.base_url not in pools:
+                    pools[target.base_url] = self._pool(target.base_url)
+                if target.app_key not in app_slots:
+                    app_slots[target.app_key] = asyncio.Semaphore(self.options.per_app)
+            t0 = clock()
+            tasks = [
+                asyncio.create_task(
+                    self._target(i, t, pools[t.base_url], app_slots[t.app_key], global_slots)
+                )
+                for i, t in enumerate(self.targets)
+            ]
+            try:
+                await asyncio.gather(*tasks)
+            except asyncio.CancelledError:
+                interrupted = True
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                # handled: let asyncio.run return the partial result (3.11+: Task.uncancel)
+                uncancel = getattr(asyncio.current_task(), "uncancel", None)
+                if uncancel is not None:
+                    uncancel()
+            self.wall_ms = (clock() - t0) * 1000.0
+        finally:
+            if not self.wall_ms:
+                self.wall_ms = (clock() - t0) * 1000.0
+            await asyncio.gather(*(pool.aclose() for pool in pools.values()), return_exceptions=True)
+        return self.result(interrupted=interrupted)
+
+    def result(self, *, interrupted: bool) -> BroadcastResult:
+        for index, res in enumerate(self.results):
+            if index not in self.done:
+                res.status = R.CANCELLED
+                res.error = {"code": "cancelled", "message": "interrupted before it finished"}
+                res.error["http_status"] = None
+        return BroadcastResult(list(self.results), self.wall_ms, interrupted=interrupted)
+
+    def _pool(self, base_url: str) -> httpx.AsyncClient:
+        """ONE AsyncClient for every target of this server (tests inject their own transport)."""
+        options = self.client_options
+        if options.async_transport is None:
+            transport = striped_transport(
+                self.options.concurrency, verify=options.verify, trust_env=options.trust_env
+            )
+            options = dataclasses.replace(options, async_transport=transport)
+        return build_async_client(base_url, options, self.runtime)
+
+    # -- one target --------------------------------------------------------------------------------
+    async def _target(
+        self,
+        index: int,
+        target: Target,
+        pool: httpx.AsyncClient,
+        app_slot: asyncio.Semaphore,
+        global_slot: asyncio.Semaphore,
+    ) -> None:
+        res = self.results[index]
+        clock = self.runtime.clock
+        started: float | None = None
+        cancelled = False
+        try:
+            if target.preset_error:
+                res.status = R.ERROR
+                res.error = {"code": "no_key", "message": target.preset_error, "http_status": None}
+                return
+            service = AsyncServiceClient(
+                target.base_url, target.api_key, self.client_options, self.runtime, http_client=pool
+            )
+            prepared = _Prepared(target.mode, dict(target.inputs))
+            while True:
+                res.attempts += 1
+                async with app_slot, global_slot:
+                    if started is None:
+                        started = clock()
+                        if self.on_start is not None:
+                            self.on_start(index)
+                    attempt_t0 = clock()
+                    outcome = await self._attempt(service, prepared)
+                    res.latency_ms = (clock() - attempt_t0) * 1000.0
+                res.mode = prepared.mode or res.mode
+                if outcome.retry and res.attempts <= self.policy.max_retries:
+                    await self.runtime.asleep(self._delay(res.attempts - 1, outcome.exc))
+                    continue
+                self._fill(res, outcome)
+                return
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
+        except Exception as exc:  # a bug must not lose the target nor leak the other tasks
+            res.status = R.ERROR
+            res.error = {"code": "unexpected", "message": f"{type(exc).__name__}: {exc}", "http_status": None}
+        finally:
+            if not cancelled:
+                if started is not None:
+                    res.elapsed_ms = (clock() - started) * 1000.0
+                self.done.add(index)
+                if self.on_result is not None:
+                    self.on_result(res)
+
+    async def _attempt(self, service: AsyncServiceClient, prepared: _Prepared) -> _Outcome:
+        try:
+            run = await _within(self.options.timeout, self._send(service, prepared))
+        except asyncio.TimeoutError as exc:
+            return _Outcome(exc=exc)
+        except (DifyError, DifyctlError) as exc:
+            return _Outcome(exc=exc, retry=_retryable(exc))
+        return _Outcome(run=run)
+
+    async def _send(self, service: AsyncServiceClient, prepared: _Prepared) -> RunResult:
+        opts = self.options
+        if prepared.mode is None:
+            prepared.mode = (await service.info()).mode
+        mode = prepared.mode
+        # parameters cost one request: needed to put QUERY into a workflow/completion input, and to
+        # refuse a missing required input that a streaming chatflow would silently hang on (fixture 039)
+        if not prepared.checked and (mode not in CHAT_MODES or opts.stream):
+            params = await service.parameters()
+            prepared.inputs = fill_query_input(params, mode, opts.query, prepared.inputs)
+            check_inputs(params, mode, opts.query, prepared.inputs)
+            prepared.checked = True
+        return await service.run(
+            mode, query=opts.query, inputs=prepared.inputs, user=opts.user, stream=opts.stream
+        )
+
+    def _delay(self, attempt: int, exc: BaseException | None) -> float:
+        headers = getattr(exc, "retry_headers", None) or {}
+        response = httpx.Response(429, headers=headers) if headers else None
+        return delay_for(attempt, response, self.policy, self.runtime.rng, self.runtime.now())
+
+    @staticmethod
+    def _fill(res: TargetResult, outcome: _Outcome) -> None:
+        run, exc = outcome.run, outcome.exc
+        if run is not None:
+            res.mode = run.mode
+            res.answer, res.outputs = run.answer, run.outputs
+            res.latency_ms = run.latency_ms if run.latency_ms is not None else res.latency_ms
+            res.ttft_ms = run.ttft_ms
+            usage = run.usage
+            res.tokens = {
+                "prompt": usage.prompt_tokens,
+                "completion": usage.completion_tokens,
+                "total": usage.total_tokens,
+            }
+            res.price, res.currency = usage.total_price, usage.currency
+            res.conversation_id, res.workflow_run_id = run.conversation_id, run.workflow_run_id
+            if run.ok:
+                res.status, res.error = R.OK, None
+            else:  # a workflow that ended failed/stopped with HTTP 200
+                res.status = R.ERROR
+                message = run.error or f"workflow run {run.status}"
+                res.error = {"code": f"workflow_{run.status}", "message": message, "http_status": 200}
+            return
+        assert exc is not None
+        res.error = _error_doc(exc)
+        partial = getattr(exc, "partial_answer", None)
+        if partial is not None:
+            res.answer, res.partial = partial, True
+        res.status = _status_of(exc)
+
+
+async def _within(seconds: float, coro: Coroutine[Any, Any, RunResult]) -> RunResult:
+    """`asyncio.timeout` (3.11+: no extra task per attempt), else `asyncio.wait_for`."""
+    timeout = getattr(asyncio, "timeout", None)
+    if timeout is None:  # pragma: no cover - Python 3.10
+        return await asyncio.wait_for(coro, seconds)
+    async with timeout(seconds):
+        return await coro
+
+
+def _preload_async_backend() -> None:
+    """httpcore imports anyio's asyncio backend on the first request; do it before the clock starts
+    (and before 100 requests wait behind one import on the event loop)."""
+    import importlib
+
+    for name in ("anyio._backends._asyncio", "httpcore._backends.anyio"):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # pragma: no cover - another httpcore backend layout
+            pass
+
+
+def _status_of(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.TimeoutError | DifyTimeoutError):
+        return R.TIMEOUT
+    if isinstance(exc, RateLimitError):
+        return R.RATE_LIMITED
+    return R.ERROR
+
+
+def _retryable(exc: BaseException) -> bool:
+    """429 and 5xx answered before the run started, or a request that never left the machine."""
+    if isinstance(exc, RateLimitError | ServerError):
+        return True
+    if isinstance(exc, DifyConnectionError) and not isinstance(exc, DifyTimeoutError):
+        cause = exc.__cause__
+        return cause is not None and not was_sent(cause)
+    return False
+
+
+def _http_timeout(timeout: float) -> httpx.Timeout:
+    # wait_for is the authority; httpx only bounds the connect and keeps a slack on reads
+    return httpx.Timeout(timeout + 5.0, connect=min(5.0, timeout), pool=None)
+
+
+async def broadcast(targets: Sequence[Target], options: BroadcastOptions, **hooks: Any) -> BroadcastResult:
+    """The fan-out in a running loop; `hooks`: client_options, runtime, on_start, on_result."""
+    return await Fanout(targets, options, **hooks).run()
+
+
+def run_broadcast(targets: Sequence[Target], options: BroadcastOptions, **hooks: Any) -> BroadcastResult:
+    """The synchronous entry point of the CLI: its own event loop, closed clean on return."""
+    fanout = Fanout(targets, options, **hooks)
+    try:
+        return asyncio.run(fanout.run())
+    except KeyboardInterrupt:  # Python 3.10: the interrupt escapes the loop; what finished is kept
+        return fanout.result(interrupted=True)

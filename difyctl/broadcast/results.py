@@ -1,0 +1,123 @@
+"""Broadcast results: one `TargetResult` per target (ok or not: failures are data), the summary, the
+exit code. The JSON shape of `BroadcastResult.to_dict()` is a contract (see `difyctl broadcast -h`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from difyctl.broadcast.stats import latency_summary, price_totals, token_totals
+from difyctl.exit_codes import ExitCode
+
+# status of one target
+OK = "ok"
+ERROR = "error"
+TIMEOUT = "timeout"
+RATE_LIMITED = "rate_limited"
+CANCELLED = "cancelled"
+
+
+@dataclass
+class TargetResult:
+    index: int
+    app: str
+    name: str
+    profile: str | None = None
+    mode: str | None = None
+    status: str = CANCELLED  # ok | error | timeout | rate_limited | cancelled
+    answer: str | None = None
+    outputs: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None  # {code, message, http_status}
+    latency_ms: float | None = None  # the last attempt: request sent -> answer complete
+    ttft_ms: float | None = None  # streaming only
+    elapsed_ms: float | None = None  # whole target: first send -> done, retries and backoff included
+    tokens: dict[str, int] = field(default_factory=lambda: {"prompt": 0, "completion": 0, "total": 0})
+    price: str | None = None
+    currency: str | None = None
+    attempts: int = 0
+    partial: bool = False  # the answer is what arrived before the stream broke
+    conversation_id: str | None = None
+    workflow_run_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"app": self.app, "name": self.name, "mode": self.mode, "ok": self.ok}
+        if self.profile:
+            doc["profile"] = self.profile
+        doc["status"] = self.status
+        if self.mode == "workflow":
+            doc["outputs"] = self.outputs
+        else:
+            doc["answer"] = self.answer
+        doc.update(
+            error=self.error,
+            partial=self.partial,
+            latency_ms=_round(self.latency_ms),
+            ttft_ms=_round(self.ttft_ms),
+            elapsed_ms=_round(self.elapsed_ms),
+            tokens=dict(self.tokens),
+            price=self.price,
+            currency=self.currency,
+            attempts=self.attempts,
+            conversation_id=self.conversation_id,
+            workflow_run_id=self.workflow_run_id,
+        )
+        return doc
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+@dataclass
+class BroadcastResult:
+    targets: list[TargetResult]
+    wall_ms: float
+    interrupted: bool = False
+
+    @property
+    def ok_count(self) -> int:
+        return sum(1 for t in self.targets if t.ok)
+
+    @property
+    def failed_count(self) -> int:
+        return len(self.targets) - self.ok_count
+
+    def summary(self) -> dict[str, Any]:
+        ok = [t for t in self.targets if t.ok]
+        by_status: dict[str, int] = {}
+        for t in self.targets:
+            by_status[t.status] = by_status.get(t.status, 0) + 1
+        return {
+            "targets": len(self.targets),
+            "ok": len(ok),
+            "failed": self.failed_count,
+            "by_status": by_status,
+            "interrupted": self.interrupted,
+            "wall_ms": round(self.wall_ms, 1),
+            # latency of the successful targets (a 401 answered in 2 ms says nothing about the apps)
+            "latency_ms": latency_summary(t.latency_ms for t in ok if t.latency_ms is not None),
+            "ttft_ms": latency_summary(t.ttft_ms for t in ok if t.ttft_ms is not None),
+            "tokens": token_totals(t.tokens for t in self.targets),
+            "price": price_totals((t.price, t.currency) for t in self.targets),
+            "attempts": sum(t.attempts for t in self.targets),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"targets": [t.to_dict() for t in self.targets], "summary": self.summary()}
+
+    @property
+    def exit_code(self) -> int:
+        """0 all ok, 3 some failed, 1 all failed, 7 all rate limited, 130 interrupted."""
+        if self.interrupted:
+            return int(ExitCode.INTERRUPTED)
+        if not self.targets or self.ok_count == len(self.targets):
+            return int(ExitCode.OK)
+        if self.ok_count:
+            return int(ExitCode.PARTIAL)
+        if all(t.status == RATE_LIMITED for t in self.targets):
+            return int(ExitCode.RATE_LIMITED)
+        return int(ExitCode.FAILED)

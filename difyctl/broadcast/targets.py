@@ -1,0 +1,232 @@
+"""Broadcast targets: the `--apps-file` format (checked with line numbers) and the resolution of every
+target to (base_url, key, inputs) BEFORE the fan-out, so no keyring or file I/O happens inside it.
+
+`--apps-file` is YAML, a list of targets (or a mapping with a `targets:` list)::
+
+    - app: support-bot            # app id, exact name or profile alias (required)
+      profile: staging            # another profile = another Dify instance
+      name: support (staging)     # the label in tables and JSON
+      key_env: SUPPORT_STAGING_KEY   # take the service key from this environment variable
+      inputs: {tone: formal}      # per-target inputs, over the global --input values
+    - app: echo-chat-0001
+      base_url: http://127.0.0.1:5001   # with key_env: no profile needed
+      key_env: ECHO_KEY
+      mode: advanced-chat         # optional: skip the /v1/info probe
+    - echo-workflow               # a bare string is {app: echo-workflow}
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from difyctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from difyctl.context import AppContext
+
+ENTRY_KEYS = ("app", "profile", "name", "key_env", "inputs", "mode", "base_url")
+MODES = ("chat", "advanced-chat", "agent-chat", "completion", "workflow")
+_MAX_REPORTED = 20
+
+
+@dataclass(frozen=True)
+class Target:
+    """One app to ask, fully resolved: nothing left to read from disk, keyring or console."""
+
+    app: str  # the reference as given (id, name, alias)
+    name: str  # the label shown
+    base_url: str
+    api_key: str = field(repr=False)
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    mode: str | None = None  # known mode (console listing, apps-file): no /v1/info probe
+    profile: str | None = None
+    app_id: str | None = None
+    preset_error: str | None = None  # resolution failed for this target only: reported, never sent
+
+    @property
+    def app_key(self) -> tuple[str, str]:
+        """Identity of the app for the per-app concurrency cap (one key belongs to one app)."""
+        if self.app_id:
+            return (self.base_url, self.app_id)
+        digest = hashlib.sha256(self.api_key.encode()).hexdigest()[:16]
+        return (self.base_url, f"key:{digest}")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One `--apps-file` entry, checked, with the line it starts on."""
+
+    line: int
+    app: str
+    profile: str | None = None
+    name: str | None = None
+    key_env: str | None = None
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    mode: str | None = None
+    base_url: str | None = None
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _check_entry(index: int, line: int, raw: Any) -> tuple[Entry | None, list[str]]:
+    where = f"line {line}: entry {index}"
+    if isinstance(raw, str):
+        raw = {"app": raw}
+    if not isinstance(raw, dict):
+        kind = type(raw).__name__
+        return None, [f"{where}: expected a mapping like {{app: NAME}} or an app name, got {kind}"]
+    errors: list[str] = []
+    unknown = sorted(str(k) for k in raw if k not in ENTRY_KEYS)
+    if unknown:
+        errors.append(f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(ENTRY_KEYS)})")
+    app = raw.get("app")
+    if not isinstance(app, str | int) or not str(app).strip():
+        errors.append(f"{where}: `app` is required (an app id, exact name or profile alias)")
+    for key in ("profile", "name", "key_env", "base_url", "mode"):
+        value = raw.get(key)
+        if value is not None and not isinstance(value, str | int):
+            errors.append(f"{where}: `{key}` must be a string")
+    inputs = raw.get("inputs")
+    if inputs is not None and not isinstance(inputs, dict):
+        errors.append(f"{where}: `inputs` must be a mapping of input name to value")
+    mode = raw.get("mode")
+    if mode is not None and mode not in MODES:
+        errors.append(f"{where}: `mode` must be one of {', '.join(MODES)}")
+    if raw.get("base_url") is not None and not raw.get("key_env"):
+        errors.append(f"{where}: `base_url` needs `key_env` (a profile gives the key otherwise)")
+    if errors:
+        return None, errors
+    entry = Entry(
+        line=line,
+        app=str(app).strip(),
+        profile=_opt_str(raw.get("profile")),
+        name=_opt_str(raw.get("name")),
+        key_env=_opt_str(raw.get("key_env")),
+        inputs={str(k): v for k, v in (inputs or {}).items()},
+        mode=_opt_str(mode),
+        base_url=_opt_str(raw.get("base_url")),
+    )
+    return entry, []
+
+
+def parse_apps_file(text: str, source: str = "apps file") -> list[Entry]:
+    """Check every entry and report ALL problems with their line numbers (yaml node marks)."""
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{source}:{mark.line + 1}" if mark is not None else source
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise UsageError(f"{where}: not valid YAML: {problem}") from None
+        if root is None:
+            raise UsageError(f"{source} is empty", hint="list the targets: - app: NAME")
+        items = root
+        if isinstance(root, yaml.MappingNode):
+            found = [v for k, v in root.value if isinstance(k, yaml.ScalarNode) and k.value == "targets"]
+            if not found:
+                raise UsageError(f"{source}:{root.start_mark.line + 1}: expected a list of targets")
+            items = found[0]
+        if not isinstance(items, yaml.SequenceNode):
+            raise UsageError(f"{source}:{items.start_mark.line + 1}: expected a list of targets")
+        entries: list[Entry] = []
+        errors: list[str] = []
+        for index, node in enumerate(items.value, start=1):
+            raw = loader.construct_object(node, deep=True)
+            entry, problems = _check_entry(index, node.start_mark.line + 1, raw)
+            errors.extend(problems)
+            if entry is not None:
+                entries.append(entry)
+    finally:
+        loader.dispose()
+    if errors:
+        shown = "\n  ".join(errors[:_MAX_REPORTED])
+        more = f"\n  ... and {len(errors) - _MAX_REPORTED} more" if len(errors) > _MAX_REPORTED else ""
+        raise UsageError(f"{source} has {len(errors)} problem(s); nothing was sent:\n  {shown}{more}")
+    if not entries:
+        raise UsageError(f"{source} lists no targets")
+    return entries
+
+
+def read_apps_file(path: Path) -> list[Entry]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise UsageError(f"cannot read {path}: {reason}") from exc
+    return parse_apps_file(text, str(path))
+
+
+# -- resolution (before the fan-out: console, keyring and env are read here, once) --------------------
+
+
+def _from_ref(actx: AppContext, ref: str, inputs: Mapping[str, Any], **extra: Any) -> Target:
+    st = actx.service_target(ref)
+    name = extra.pop("name", None) or st.name or ref
+    return Target(ref, name, st.base_url, st.api_key, inputs, app_id=st.app_id, **extra)
+
+
+def _from_entry(actx: AppContext, entry: Entry, inputs: Mapping[str, Any]) -> Target:
+    ctx = actx.with_options(output=None, profile=entry.profile, verbose=False) if entry.profile else actx
+    merged = {**inputs, **entry.inputs}
+    if entry.key_env:
+        key = actx.env.get(entry.key_env)
+        if not key:
+            raise UsageError(f"line {entry.line}: environment variable {entry.key_env} is not set (key_env)")
+        base_url = entry.base_url or ctx.profile().base_url
+        app_id = ctx.profile().apps.get(entry.app) if not entry.base_url else None
+        name = entry.name or entry.app
+        return Target(entry.app, name, base_url.rstrip("/"), key, merged, entry.mode, entry.profile, app_id)
+    return _from_ref(ctx, entry.app, merged, name=entry.name, mode=entry.mode, profile=entry.profile)
+
+
+def _all_apps(actx: AppContext, mode: str | None, inputs: Mapping[str, Any]) -> list[Target]:
+    profile = actx.profile()
+    targets: list[Target] = []
+    with actx.console() as console:
+        for app in console.iter_apps(mode=mode):
+            key = actx.credentials.get_app_key(profile.name, app.id)
+            if not key:
+                keys = console.list_api_keys(app.id)
+                key = max(keys, key=lambda k: k.created_at or 0).token if keys else ""
+            error = None if key else "the app has no service API key (difyctl keys create APP --store)"
+            targets.append(
+                Target(app.name, app.name, profile.base_url, key, inputs, app.mode, None, app.id, error)
+            )
+    if not targets:
+        raise UsageError(f"no apps{f' of mode {mode}' if mode else ''} in this workspace")
+    return targets
+
+
+def resolve_targets(
+    actx: AppContext,
+    *,
+    apps: Sequence[str] = (),
+    entries: Sequence[Entry] = (),
+    all_apps: bool = False,
+    mode: str | None = None,
+    inputs: Mapping[str, Any] | None = None,
+) -> list[Target]:
+    """Exactly one source of targets; every key is read here, before anything is sent."""
+    sources = sum([bool(apps), bool(entries), all_apps])
+    if sources != 1:
+        raise UsageError("choose the targets with one of --app APP..., --apps-file FILE or --all")
+    if mode is not None and not all_apps:
+        raise UsageError("--mode filters --all only")
+    if mode is not None and mode not in MODES:
+        raise UsageError(f"--mode must be one of {', '.join(MODES)}")
+    base = dict(inputs or {})
+    if all_apps:
+        return _all_apps(actx, mode, base)
+    if apps:
+        return [_from_ref(actx, ref, base) for ref in apps]
+    return [_from_entry(actx, entry, base) for entry in entries]

@@ -1,0 +1,125 @@
+"""broadcast QUERY: one query to many apps at once, with latency, tokens and failures aggregated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, app_context
+from difyctl.commands._notify import NotifyOpt, NotifySecretOpt
+
+if TYPE_CHECKING:
+    from difyctl.broadcast.engine import BroadcastOptions
+    from difyctl.broadcast.results import BroadcastResult
+    from difyctl.broadcast.targets import Target
+    from difyctl.context import AppContext
+
+def broadcast(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="The question (fills a workflow's `query` input too).")],
+    app_refs: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--app", "-a", help="A target app (id, exact name or alias). Repeatable."),
+    ] = None,
+    apps_file: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--apps-file", help="YAML list of {app, profile?, name?, key_env?, inputs?, mode?}."),
+    ] = None,
+    all_apps: Annotated[bool, typer.Option("--all", help="Every app of the workspace.")] = False,
+    mode: Annotated[
+        Optional[str], typer.Option("--mode", help="With --all: only apps of this mode.")  # noqa: UP045
+    ] = None,
+    input_pairs: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--input", "-i", help="An input for every target: KEY=VALUE or KEY:=JSON. Repeatable."),
+    ] = None,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight at once, all apps.", min=1)] = 16,
+    per_app: Annotated[
+        int, typer.Option("--per-app", help="Requests in flight per app (under Dify's per-app limit).", min=1)
+    ] = 4,
+    timeout: Annotated[float, typer.Option(help="Seconds per attempt of one target.", min=0.001)] = 120.0,
+    retries: Annotated[int, typer.Option(help="Re-sends after 429/5xx (jittered backoff).", min=0)] = 3,
+    stream: Annotated[
+        bool, typer.Option("--stream", "-s", help="Stream (measures time to first token).")
+    ] = False,
+    user: Annotated[Optional[str], typer.Option("--user", help="End-user id.")] = None,  # noqa: UP045
+    full: Annotated[bool, typer.Option("--full", help="Show whole answers, not the first 60 chars.")] = False,
+    jsonl: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--jsonl", help="Append one JSON line per target as it completes.", dir_okay=False),
+    ] = None,
+    notify: NotifyOpt = None,
+    notify_secret_env: NotifySecretOpt = None,
+    profile: ProfileOpt = None,
+    output: OutputOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Send one QUERY to many apps concurrently; wall time is the slowest app's, not the sum.
+
+    429 (Dify's per-app active-request limit) and 5xx are retried with backoff; a workflow that ends
+    `failed` counts as a failure. Exit 0 all ok, 3 some failed, 1 all failed, 7 all rate limited,
+    130 interrupted (what finished is still printed). JSON: {"targets": [...], "summary": {...}}.
+
+    Examples:
+      difyctl broadcast "What is Dify?" --all
+      difyctl broadcast "Summarise" --app support-bot --app support-bot-v2 -o json
+      difyctl broadcast "ping" --apps-file targets.yaml --concurrency 50 --jsonl runs.jsonl
+    """
+    from difyctl.broadcast.engine import BroadcastOptions
+    from difyctl.broadcast.targets import read_apps_file, resolve_targets
+    from difyctl.commands import _notify
+    from difyctl.output.broadcast import render_text
+    from difyctl.runs import default_user, parse_inputs
+
+    actx = app_context(ctx, output, profile, verbose)
+    secret = _notify.prepare(actx, notify, notify_secret_env)
+    entries = read_apps_file(apps_file) if apps_file is not None else []
+    inputs = parse_inputs(input_pairs or [])
+    targets = resolve_targets(
+        actx, apps=app_refs or [], entries=entries, all_apps=all_apps, mode=mode, inputs=inputs
+    )
+    options = BroadcastOptions(query, user or default_user(), stream, concurrency, per_app, timeout, retries)
+    result = _fan_out(actx, targets, options, jsonl)
+    actx.out.emit(result.to_dict(), text=lambda o: render_text(o, result, full=full))
+    _notify.send(actx, notify, secret, _notice(result))
+    raise typer.Exit(result.exit_code)
+
+
+def _fan_out(
+    actx: AppContext, targets: list[Target], options: BroadcastOptions, jsonl: Path | None
+) -> BroadcastResult:
+    from contextlib import ExitStack
+
+    from difyctl.broadcast.engine import run_broadcast
+    from difyctl.broadcast.jsonl import JsonlSink
+    from difyctl.output.broadcast import LiveTable
+
+    with ExitStack() as stack:
+        sink = stack.enter_context(JsonlSink(jsonl)) if jsonl is not None else None
+        live = stack.enter_context(LiveTable(actx.out, [t.name for t in targets]))
+
+        def on_result(res: Any) -> None:
+            live.done(res)
+            if sink is not None:
+                sink.write(res)
+
+        return run_broadcast(
+            targets,
+            options,
+            client_options=actx.client_options(),
+            runtime=actx.get_runtime(),
+            on_start=live.start,
+            on_result=on_result,
+        )
+
+
+def _notice(result: BroadcastResult) -> dict[str, Any]:
+    return {
+        "event": "broadcast.completed",
+        "ok": result.exit_code == 0,
+        "exit_code": result.exit_code,
+        "summary": result.summary(),
+        "targets": [{"app": t.app, "name": t.name, "status": t.status} for t in result.targets],
+    }
