@@ -10,6 +10,7 @@ import getpass
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from difyctl.errors import UsageError
 if TYPE_CHECKING:
     from difyctl.client.models import AppParameters, RunResult, StreamEvent
     from difyctl.client.service import ServiceClient
+    from difyctl.validation.engine import DocResult, Validator
 
 CHAT_MODES = ("chat", "advanced-chat", "agent-chat")
 
@@ -83,14 +85,14 @@ def check_inputs(params: AppParameters, mode: str, query: str | None, inputs: Ma
             hint="pass --input NAME=VALUE"
             + (f"; the app's inputs: {_describe(params)}" if params.inputs else ""),
         )
-    for field in params.inputs:
-        value = inputs.get(field.variable)
-        if isinstance(value, str) and field.max_length and len(value) > field.max_length:
+    for spec in params.inputs:
+        value = inputs.get(spec.variable)
+        if isinstance(value, str) and spec.max_length and len(value) > spec.max_length:
             raise UsageError(
-                f"input {field.variable} is longer than its limit of {field.max_length} characters"
+                f"input {spec.variable} is longer than its limit of {spec.max_length} characters"
             )
-        if field.options and value not in (None, "") and str(value) not in field.options:
-            raise UsageError(f"input {field.variable} must be one of: {', '.join(field.options)}")
+        if spec.options and value not in (None, "") and str(value) not in spec.options:
+            raise UsageError(f"input {spec.variable} must be one of: {', '.join(spec.options)}")
 
 
 def fill_query_input(
@@ -156,3 +158,93 @@ def run_app(
         stream=stream or info.mode == "agent-chat",
         on_event=on_event if stream else None,
     )
+
+
+REASK_TEMPLATE = (
+    "Your previous answer does not match the required JSON Schema:\n{errors}\n"
+    "Answer again with only the corrected JSON document: no prose, no code fences."
+)
+
+
+@dataclass
+class ValidatedAttempt:
+    number: int
+    result: RunResult
+    check: DocResult
+
+    def to_dict(self) -> dict[str, Any]:
+        answer: Any = self.result.outputs if self.result.outputs is not None else self.result.answer
+        return {
+            "attempt": self.number,
+            "conversation_id": self.result.conversation_id,
+            "answer": answer,
+            **self.check.to_dict(with_value=False),
+        }
+
+
+@dataclass
+class ValidatedRun:
+    """A run whose answer was checked against a schema, with every re-ask kept."""
+
+    attempts: list[ValidatedAttempt] = field(default_factory=list)
+
+    @property
+    def last(self) -> ValidatedAttempt:
+        return self.attempts[-1]
+
+    @property
+    def ok(self) -> bool:
+        return self.last.check.ok
+
+    def to_dict(self) -> dict[str, Any]:
+        final = self.last.check
+        return {
+            "ok": final.ok,
+            "rung": final.rung,
+            "repairs": list(final.repairs),
+            "errors": list(final.errors),
+            "fallback_used": final.fallback_used,
+            "document": final.value if final.ok else None,
+            "attempts": [a.to_dict() for a in self.attempts],
+        }
+
+
+def reask_prompt(errors: Sequence[Mapping[str, str]], limit: int = 8) -> str:
+    lines = [f"- at {e.get('path', '$')}: {e.get('message', '')} ({e.get('keyword', '')})" for e in errors]
+    lines = lines[:limit]
+    if len(errors) > limit:
+        lines.append(f"- ... and {len(errors) - limit} more")
+    return REASK_TEMPLATE.format(errors="\n".join(lines) or "- the answer is not JSON")
+
+
+def validate_run(
+    service: ServiceClient,
+    first: RunResult,
+    validator: Validator,
+    *,
+    field: str | None,
+    reask: int,
+    inputs: Mapping[str, Any],
+    user: str,
+) -> ValidatedRun:
+    """Check the answer (chat: the text; workflow: the outputs or one field of them). A chat app whose
+    answer stays invalid after repair is asked again in the same conversation with the errors, up
+    to `reask` times (as instructor does). Other modes have no conversation to re-ask in."""
+    from difyctl.validation.engine import check_answer
+
+    outcome = ValidatedRun()
+    current = first
+    for number in range(1, reask + 2):
+        answer: Any = current.outputs if current.outputs is not None else (current.answer or "")
+        outcome.attempts.append(ValidatedAttempt(number, current, check_answer(validator, answer, field)))
+        done = outcome.ok or not current.ok or current.mode not in CHAT_MODES or not current.conversation_id
+        if done or number > reask:
+            break
+        current = service.run(
+            current.mode,
+            query=reask_prompt(outcome.last.check.errors),
+            inputs=dict(inputs),
+            user=user,
+            conversation_id=current.conversation_id,
+        )
+    return outcome

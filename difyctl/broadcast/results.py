@@ -38,10 +38,16 @@ class TargetResult:
     partial: bool = False  # the answer is what arrived before the stream broke
     conversation_id: str | None = None
     workflow_run_id: str | None = None
+    validation: dict[str, Any] | None = None  # with --schema: the validation ladder's verdict
 
     @property
     def ok(self) -> bool:
         return self.status == OK
+
+    @property
+    def passed(self) -> bool:
+        """ok, and (with --schema) its answer is valid: what the exit code counts."""
+        return self.ok and (self.validation is None or bool(self.validation.get("ok")))
 
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"app": self.app, "name": self.name, "mode": self.mode, "ok": self.ok}
@@ -65,6 +71,8 @@ class TargetResult:
             conversation_id=self.conversation_id,
             workflow_run_id=self.workflow_run_id,
         )
+        if self.validation is not None:
+            doc["validation"] = self.validation
         return doc
 
 
@@ -104,7 +112,18 @@ class BroadcastResult:
             "tokens": token_totals(t.tokens for t in self.targets),
             "price": price_totals((t.price, t.currency) for t in self.targets),
             "attempts": sum(t.attempts for t in self.targets),
+            **self._validation_counts(),
         }
+
+    def _validation_counts(self) -> dict[str, Any]:
+        checked = [t.validation for t in self.targets if t.validation is not None]
+        if not checked:
+            return {}
+        rungs: dict[str, int] = {}
+        for v in checked:
+            rungs[str(v.get("rung"))] = rungs.get(str(v.get("rung")), 0) + 1
+        valid = sum(1 for v in checked if v.get("ok"))
+        return {"valid": valid, "invalid": len(checked) - valid, "rungs": rungs}
 
     def to_dict(self) -> dict[str, Any]:
         return {"targets": [t.to_dict() for t in self.targets], "summary": self.summary()}
@@ -114,9 +133,10 @@ class BroadcastResult:
         """0 all ok, 3 some failed, 1 all failed, 7 all rate limited, 130 interrupted."""
         if self.interrupted:
             return int(ExitCode.INTERRUPTED)
-        if not self.targets or self.ok_count == len(self.targets):
+        passed = sum(1 for t in self.targets if t.passed)
+        if not self.targets or passed == len(self.targets):
             return int(ExitCode.OK)
-        if self.ok_count:
+        if passed:
             return int(ExitCode.PARTIAL)
         if all(t.status == RATE_LIMITED for t in self.targets):
             return int(ExitCode.RATE_LIMITED)

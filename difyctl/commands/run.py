@@ -8,6 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, app_context
+from difyctl.commands._notify import NotifyOpt, NotifySecretOpt
 
 
 def run(
@@ -31,6 +32,35 @@ def run(
     conversation: Annotated[
         Optional[str], typer.Option("--conversation", "-c", help="Continue this conversation id.")  # noqa: UP045
     ] = None,
+    schema: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--schema", help="Validate the answer against this JSON Schema (JSON or YAML).", dir_okay=False
+        ),
+    ] = None,
+    field: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--field", help="With --schema: validate this field of the outputs (e.g. text)."),
+    ] = None,
+    reask: Annotated[
+        int,
+        typer.Option(
+            "--reask",
+            min=0,
+            max=5,
+            help="With --schema: ask a chat app again, with the errors, up to N times.",
+        ),
+    ] = 0,
+    fallback: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--fallback",
+            help="With --schema: the document to use when the answer stays invalid.",
+            dir_okay=False,
+        ),
+    ] = None,
+    notify: NotifyOpt = None,
+    notify_secret_env: NotifySecretOpt = None,
     profile: ProfileOpt = None,
     output: OutputOpt = None,
     verbose: VerboseOpt = False,
@@ -40,15 +70,20 @@ def run(
     The endpoint follows the app's mode (from /v1/info); required inputs are checked first.
     A workflow run that ends `failed` exits 1 even though Dify answers HTTP 200.
 
+    \b
     Examples:
       difyctl run echo-chat "What is Dify?"
       difyctl run echo-workflow -i query="hello" -o json
       difyctl run support-bot "Summarise my ticket" --stream
+      difyctl run json-chat "ping" --schema answer.schema.json --reask 2 -o json
     """
-    from difyctl.runs import default_user, parse_inputs, run_app
+    from difyctl.commands import _notify
+    from difyctl.runs import default_user, parse_inputs, run_app, validate_run
 
     actx = app_context(ctx, output, profile, verbose)
+    secret = _notify.prepare(actx, notify, notify_secret_env)
     inputs = parse_inputs(input_pairs or [], inputs_file)
+    validator = _load_validator(schema, fallback, field, reask)
     target = actx.service_target(app_ref)
     live = stream and actx.out.format == "text"
     shown: list[str] = []
@@ -67,19 +102,48 @@ def run(
             stream=stream,
             on_delta=on_delta if live else None,
         )
+        checked = None
+        if validator is not None and result.ok:
+            user_id = user or default_user()
+            checked = validate_run(
+                service, result, validator, field=field, reask=reask, inputs=inputs, user=user_id
+            )
+            result = checked.last.result
     doc: dict[str, Any] = {"app": target.name or app_ref, **result.to_dict()}
+    if checked is not None:
+        doc["validation"] = checked.to_dict()
     actx.out.emit(doc, text=lambda o: _render(o, doc, streamed=bool(shown)))
+    notice = {k: doc.get(k) for k in ("app", "mode", "status", "error", "latency_ms", "usage")}
+    _notify.send(actx, notify, secret, {"event": "run.completed", "ok": result.ok, **notice})
     if not result.ok:
         from difyctl.client.errors import RunFailedError
 
         raise RunFailedError(result.status, result.error, workflow_run_id=result.workflow_run_id)
+    if checked is not None and not checked.ok:
+        raise typer.Exit(1)
+
+
+def _load_validator(schema: Path | None, fallback: Path | None, field: str | None, reask: int) -> Any:
+    """Compile the schema before anything is sent: a bad schema is exit 2 with nothing spent."""
+    if schema is None:
+        if fallback is not None or field is not None or reask:
+            from difyctl.errors import UsageError
+
+            raise UsageError("--field, --reask and --fallback need --schema")
+        return None
+    from difyctl.validation.engine import load_validator
+
+    return load_validator(schema, fallback=fallback)
 
 
 def _render(out: Any, doc: dict[str, Any], *, streamed: bool) -> None:
     from difyctl.output import to_json
 
+    check = doc.get("validation")
     if streamed:
         out.stream("\n")
+    elif check and check["ok"]:
+        out.line(to_json(check["document"]))  # the valid (possibly repaired) document, ready for jq
     elif doc.get("outputs") is not None:
         out.line(to_json(doc["outputs"]))
     elif doc.get("answer") is not None:
@@ -91,3 +155,13 @@ def _render(out: Any, doc: dict[str, Any], *, streamed: bool) -> None:
     conv = f", conversation {doc['conversation_id']}" if doc.get("conversation_id") else ""
     latency = f"{doc.get('latency_ms') or 0:.0f} ms"
     out.info(f"{doc['mode']} · {latency} · {usage.get('total_tokens', 0)} tokens{price}{conv}")
+    if check:
+        tries = len(check["attempts"])
+        how = f"{check['rung']}" + (f" ({', '.join(check['repairs'])})" if check["repairs"] else "")
+        after = f" after {tries} attempts" if tries > 1 else ""
+        if check["ok"]:
+            out.success(f"schema: valid, {how}{after}")
+        else:
+            out.error(f"schema: invalid{after}")
+            for err in check["errors"][:5]:
+                out.info(f"  {err['path']}: {err['message']} ({err['keyword']})")

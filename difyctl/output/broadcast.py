@@ -122,9 +122,21 @@ def _clip(text: str, full: bool) -> str:
     return flat[: ANSWER_WIDTH - 1] + "…"
 
 
+def _rungs(rungs: dict[str, int]) -> str:
+    return ", ".join(f"{n} {rung}" for rung, n in sorted(rungs.items()))
+
+
+def _validity(res: TargetResult) -> str:
+    v = res.validation
+    if v is None:
+        return ""
+    return str(v.get("rung")) if v.get("ok") else f"invalid ({len(v.get('errors') or [])} errors)"
+
+
 def render_text(out: Output, result: BroadcastResult, *, full: bool = False) -> None:
     """Summary table (one row per target), the answers side by side, then the totals line."""
     rows = []
+    checked = any(t.validation is not None for t in result.targets)
     for res in result.targets:
         tokens = res.tokens.get("total") or ""
         price = f"{res.price} {res.currency or ''}".strip() if res.price else ""
@@ -138,10 +150,12 @@ def render_text(out: Output, result: BroadcastResult, *, full: bool = False) -> 
                 tokens,
                 price,
                 res.attempts,
+                *([_validity(res)] if checked else []),
                 _clip(_error_text(res), full) if not res.ok else "",
             ]
         )
-    cols = ["target", "mode", "status", "latency ms", "ttft ms", "tokens", "price", "tries", "error"]
+    cols = ["target", "mode", "status", "latency ms", "ttft ms", "tokens", "price", "tries"]
+    cols += [*(["schema"] if checked else []), "error"]
     out.table(cols, rows, title=None)
     out.line("")
     if full:  # whole answers, one block each (they may span lines)
@@ -167,5 +181,7 @@ def render_text(out: Output, result: BroadcastResult, *, full: bool = False) -> 
             f"latency ms: min {lat['min']:.0f} · p50 {lat['p50']:.0f} · p95 {lat['p95']:.0f} · "
             f"p99 {lat['p99']:.0f} · max {lat['max']:.0f}"
         )
+    if "valid" in s:
+        out.line(f"schema: {s['valid']} valid, {s['invalid']} invalid ({_rungs(s['rungs'])})")
     tok = s["tokens"]
     out.line(f"tokens: {tok['total']} ({tok['prompt']} prompt + {tok['completion']} completion) · {prices}")
