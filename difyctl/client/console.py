@@ -20,9 +20,11 @@ from difyctl.client.models import (
     AppPage,
     EnvVar,
     ImportResult,
+    ModelProvider,
     ServerInfo,
     Workflow,
     WorkflowPage,
+    WorkspaceInfo,
 )
 from difyctl.client.transport import ClientOptions, Runtime
 
@@ -128,6 +130,38 @@ class ConsoleClient(SyncAPIClient):
 
     def update_model_config(self, app_id: str, config: Mapping[str, Any]) -> None:
         self.call(_ops.update_model_config(app_id, config))
+
+    def current_workspace(self) -> WorkspaceInfo:
+        """The workspace and the caller's role (owner/admin/editor/normal)."""
+        return self.call(_ops.current_workspace())
+
+    def list_providers(self, model_type: str | None = None) -> list[ModelProvider]:
+        return self.call(_ops.list_providers(model_type))
+
+    def get_provider_credentials(self, provider: str, credential_id: str | None = None) -> dict[str, Any]:
+        """The (obfuscated) credentials: the active ones unless `credential_id`."""
+        return self.call(_ops.get_provider_credentials(provider, credential_id))
+
+    def add_provider_credential(
+        self, provider: str, credentials: Mapping[str, Any], name: str | None = None
+    ) -> None:
+        """Dify validates the credentials first (400 invalid_param when the provider refuses them)."""
+        self.call(_ops.add_provider_credential(provider, credentials, name))
+
+    def update_provider_credential(
+        self, provider: str, credential_id: str, credentials: Mapping[str, Any], name: str | None = None
+    ) -> None:
+        self.call(_ops.update_provider_credential(provider, credential_id, credentials, name))
+
+    def delete_provider_credential(self, provider: str, credential_id: str) -> None:
+        self.call(_ops.delete_provider_credential(provider, credential_id))
+
+    def switch_provider_credential(self, provider: str, credential_id: str) -> None:
+        self.call(_ops.switch_provider_credential(provider, credential_id))
+
+    def validate_provider_credentials(self, provider: str, credentials: Mapping[str, Any]) -> str | None:
+        """None when the provider accepts the credentials, else its error text."""
+        return self.call(_ops.validate_provider_credentials(provider, credentials))
 
     def logout(self) -> bool:
         """End this session on the server; False when it had already ended."""

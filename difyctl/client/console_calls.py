@@ -16,11 +16,21 @@ from difyctl.client.models import (
     AppPage,
     EnvVar,
     ImportResult,
+    ModelProvider,
     Workflow,
     WorkflowPage,
+    WorkspaceInfo,
 )
 
 A = "/console/api"
+P = f"{A}/workspaces/current/model-providers"
+
+
+def _creds(provider: str) -> str:
+    """The provider id is a path (`langgenius/openai/openai`): its slashes stay, nothing else may."""
+    from urllib.parse import quote
+
+    return f"{P}/{quote(provider.strip('/'), safe='/')}/credentials"
 
 
 def _dict(body: Any, what: str) -> dict[str, Any]:
@@ -180,6 +190,64 @@ class ConsoleCalls:
     def update_model_config(app_id: str, config: Mapping[str, Any]) -> Call[None]:
         spec = RequestSpec("POST", f"{A}/apps/{app_id}/model-config", json=dict(config))
         return Call(spec, lambda _b: None)
+
+    @staticmethod
+    def current_workspace() -> Call[WorkspaceInfo]:
+        spec = RequestSpec("GET", f"{A}/workspaces/current")
+        return Call(spec, lambda b: WorkspaceInfo.from_api(_dict(b, "the workspace")))
+
+    # -- model-provider credentials (the provider id holds slashes: langgenius/openai/openai) ------
+    @staticmethod
+    def list_providers(model_type: str | None) -> Call[list[ModelProvider]]:
+        def parse(body: Any) -> list[ModelProvider]:
+            items = _dict(body, "the provider list").get("data") or []
+            return [ModelProvider.from_api(p) for p in items if isinstance(p, dict)]
+
+        return Call(RequestSpec("GET", f"{P}", params={"model_type": model_type}), parse)
+
+    @staticmethod
+    def get_provider_credentials(provider: str, credential_id: str | None) -> Call[dict[str, Any]]:
+        spec = RequestSpec("GET", _creds(provider), params={"credential_id": credential_id})
+        return Call(spec, lambda b: dict(_dict(b, "the credentials").get("credentials") or {}))
+
+    @staticmethod
+    def add_provider_credential(
+        provider: str, credentials: Mapping[str, Any], name: str | None
+    ) -> Call[None]:
+        body: dict[str, Any] = {"credentials": dict(credentials)}
+        if name:
+            body["name"] = name
+        return Call(RequestSpec("POST", _creds(provider), json=body), lambda _b: None)
+
+    @staticmethod
+    def update_provider_credential(
+        provider: str, credential_id: str, credentials: Mapping[str, Any], name: str | None
+    ) -> Call[None]:
+        body: dict[str, Any] = {"credential_id": credential_id, "credentials": dict(credentials)}
+        if name:
+            body["name"] = name
+        return Call(RequestSpec("PUT", _creds(provider), json=body), lambda _b: None)
+
+    @staticmethod
+    def delete_provider_credential(provider: str, credential_id: str) -> Call[None]:
+        spec = RequestSpec("DELETE", _creds(provider), json={"credential_id": credential_id})
+        return Call(spec, lambda _b: None)
+
+    @staticmethod
+    def switch_provider_credential(provider: str, credential_id: str) -> Call[None]:
+        spec = RequestSpec("POST", _creds(provider) + "/switch", json={"credential_id": credential_id})
+        return Call(spec, lambda _b: None)
+
+    @staticmethod
+    def validate_provider_credentials(provider: str, credentials: Mapping[str, Any]) -> Call[str | None]:
+        """None when valid, else Dify's error text (HTTP 200 in both cases)."""
+
+        def parse(body: Any) -> str | None:
+            d = _dict(body, "the validation")
+            return None if d.get("result") == "success" else str(d.get("error") or "invalid credentials")
+
+        spec = RequestSpec("POST", _creds(provider) + "/validate", json={"credentials": dict(credentials)})
+        return Call(spec, parse)
 
     @staticmethod
     def logout() -> Call[None]:

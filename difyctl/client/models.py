@@ -407,3 +407,68 @@ class WorkflowPage:
     page: int
     limit: int
     has_more: bool
+
+
+# ---- console: workspace role, model-provider credentials ---------------------------------------
+
+ADMIN_ROLES = frozenset({"owner", "admin"})
+
+
+@dataclass(frozen=True)
+class WorkspaceInfo:
+    """GET /workspaces/current: the workspace and the caller's role in it."""
+
+    id: str
+    name: str
+    role: str | None = None
+
+    @classmethod
+    def from_api(cls, d: dict[str, Any]) -> WorkspaceInfo:
+        return cls(id=str(d.get("id") or ""), name=str(d.get("name") or ""), role=_opt_str(d.get("role")))
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in ADMIN_ROLES
+
+
+@dataclass(frozen=True)
+class ProviderCredentialRef:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ModelProvider:
+    """One row of GET /workspaces/current/model-providers (custom configuration only)."""
+
+    provider: str
+    status: str
+    current_credential_id: str | None = None
+    current_credential_name: str | None = None
+    credentials: tuple[ProviderCredentialRef, ...] = ()
+
+    @classmethod
+    def from_api(cls, d: dict[str, Any]) -> ModelProvider:
+        custom = d.get("custom_configuration") if isinstance(d.get("custom_configuration"), dict) else {}
+        assert isinstance(custom, dict)
+        refs = tuple(
+            ProviderCredentialRef(str(c.get("credential_id") or ""), str(c.get("credential_name") or ""))
+            for c in custom.get("available_credentials") or []
+            if isinstance(c, dict)
+        )
+        return cls(
+            provider=str(d.get("provider") or ""),
+            status=str(custom.get("status") or ""),
+            current_credential_id=_opt_str(custom.get("current_credential_id")),
+            current_credential_name=_opt_str(custom.get("current_credential_name")),
+            credentials=refs,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "status": self.status,
+            "current_credential_id": self.current_credential_id,
+            "current_credential_name": self.current_credential_name,
+            "credentials": [{"id": c.id, "name": c.name} for c in self.credentials],
+        }

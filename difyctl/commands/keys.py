@@ -1,0 +1,229 @@
+"""keys list | create | revoke | set | rotate: the service API keys of apps, rotated safely."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, YesOpt, app_context
+
+app = typer.Typer(help="Service API keys: list, create, revoke, store, rotate.", no_args_is_help=True)
+
+AppArg = Annotated[str, typer.Argument(metavar="APP", help="App id, exact name or profile alias.")]
+ShowSecretOpt = Annotated[bool, typer.Option("--show-secret", help="Print full keys (default: masked).")]
+
+
+@app.command("list")
+def list_keys(
+    ctx: typer.Context,
+    ref: AppArg,
+    show_secret: ShowSecretOpt = False,
+    profile: ProfileOpt = None,
+    output: OutputOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """List an app's service API keys: id, created, last used, token (masked).
+
+    \b
+    Examples:
+      difyctl keys list echo-chat
+      difyctl keys list echo-chat -o json | jq -r '.[].id'
+    """
+    from difyctl.output.rotation import when
+
+    actx = app_context(ctx, output, profile, verbose)
+    with actx.console() as console:
+        found = actx.resolve_app(console, ref)
+        keys = console.list_api_keys(found.id)
+    stored = actx.credentials.get_app_key(actx.profile_name, found.id)
+    docs = [k.to_dict(show_secret=show_secret) for k in keys]
+    rows = [
+        [
+            d["id"],
+            when(d["created_at"]),
+            when(d["last_used_at"]) or "never",
+            d["token"],
+            "*" if k.token == stored else "",
+        ]
+        for d, k in zip(docs, keys, strict=True)
+    ]
+    actx.out.emit(docs, text=lambda o: o.table(["ID", "CREATED", "LAST USED", "TOKEN", "STORED"], rows))
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    ref: AppArg,
+    store: Annotated[
+        bool, typer.Option("--store", help="Store the new key in the keyring for this app.")
+    ] = False,
+    show_secret: ShowSecretOpt = False,
+    profile: ProfileOpt = None,
+    output: OutputOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Create a service API key (Dify allows 10 per app; an editor may create, only admins revoke).
+
+    \b
+    Examples:
+      difyctl keys create echo-chat --store
+      difyctl keys create echo-chat --show-secret -o json | jq -r .token
+    """
+    actx = app_context(ctx, output, profile, verbose)
+    with actx.console() as console:
+        found = actx.resolve_app(console, ref)
+        key = console.create_api_key(found.id)
+    if store:
+        actx.credentials.set_app_key(actx.profile_name, found.id, key.token)
+    doc = {**key.to_dict(show_secret=show_secret), "app": found.name, "stored": store}
+    actx.out.emit(
+        doc, text=f"created key {key.id} for {found.name}: {doc['token']}" + (" (stored)" if store else "")
+    )
+
+
+@app.command("revoke")
+def revoke(
+    ctx: typer.Context,
+    ref: AppArg,
+    key_id: Annotated[str, typer.Argument(metavar="KEY_ID", help="The key id (see `keys list`).")],
+    yes: YesOpt = False,
+    profile: ProfileOpt = None,
+    output: OutputOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Delete a service API key (admin/owner only). Requests with it fail at once.
+
+    \b
+    Example:
+      difyctl keys revoke echo-chat 3f2c0a4e-... --yes
+    """
+    from difyctl.commands.confirm import confirm
+
+    confirm(f"Revoke key {key_id} of app {ref}? Requests using it will fail at once.", yes=yes)
+    actx = app_context(ctx, output, profile, verbose)
+    with actx.console() as console:
+        found = actx.resolve_app(console, ref)
+        token = next((k.token for k in console.list_api_keys(found.id) if k.id == key_id), None)
+        console.delete_api_key(found.id, key_id)
+    if token and actx.credentials.get_app_key(actx.profile_name, found.id) == token:
+        actx.credentials.delete_app_key(actx.profile_name, found.id)
+        actx.out.warn("that was the stored key of this app: it was removed from the keyring too")
+    actx.out.emit({"app": found.name, "revoked": key_id}, text=f"revoked key {key_id} of {found.name}")
+
+
+@app.command("set")
+def set_key(
+    ctx: typer.Context,
+    ref: AppArg,
+    key_stdin: Annotated[
+        bool, typer.Option("--key-stdin", help="Read the key from stdin (required).")
+    ] = False,
+    profile: ProfileOpt = None,
+    output: OutputOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Store a key you already have (no console access needed): checked with GET /v1/info first.
+
+    APP is a profile alias or app id (or a name, when you are logged in).
+
+    \b
+    Example:
+      printf %s "$KEY" | difyctl keys set support-bot --key-stdin
+    """
+    from difyctl.rotation.keyops import store_known_key
+
+    actx = app_context(ctx, output, profile, verbose)
+    doc = store_known_key(actx, ref, key_stdin)
+    actx.out.emit(doc, text=f"stored key {doc['key']} for app {doc['app']} ({doc['mode']})")
+
+
+@app.command("rotate")
+def rotate(
+    ctx: typer.Context,
+    refs: Annotated[Optional[list[str]], typer.Argument(metavar="[APP]...", help="Apps to rotate.")] = None,  # noqa: UP045
+    all_apps: Annotated[bool, typer.Option("--all", help="Every app of the workspace.")] = False,
+    grace: Annotated[
+        float,
+        typer.Option(
+            "--grace",
+            metavar="SECONDS",
+            help="Seconds before the old key may be revoked (then --finish).",
+            min=0,
+        ),
+    ] = 0,
+    probe: Annotated[
+        list[str] | None,
+        typer.Option("--probe", metavar="TEXT", help="A query the new key must answer. Repeatable."),
+    ] = None,  # noqa: UP045
+    sink: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sink",
+            metavar="SPEC",
+            help="dotenv:PATH:VAR or exec:'COMMAND' (key in $DIFY_NEW_API_KEY). Repeatable.",
+        ),
+    ] = None,  # noqa: UP045
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted rotation from its journal.")
+    ] = False,
+    finish: Annotated[
+        bool, typer.Option("--finish", help="Revoke the old key of a promoted rotation.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --finish: do not wait for the grace period.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; change nothing.")] = False,
+    prune_unused: Annotated[
+        float | None,
+        typer.Option(
+            "--prune-unused",
+            metavar="DAYS",
+            help="At the 10-key limit, first delete keys unused for DAYS.",
+            min=0,
+        ),
+    ] = None,  # noqa: UP045
+    yes: YesOpt = False,
+    profile: ProfileOpt = None,
+    output: OutputOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Rotate service API keys: create -> test -> promote (keyring + sinks) -> finish (revoke old).
+
+    Every phase is journalled (config dir, 0600); one rotation per app at a time (lock).
+    Exit 0 all done, 1 failed (3 when some apps of several failed), 4 role too low.
+
+    \b
+    Examples:
+      difyctl keys rotate echo-chat --probe "ping" --sink dotenv:.env:DIFY_API_KEY --yes
+      difyctl keys rotate --all --grace 86400 --sink exec:'./update-k8s-secret.sh' --yes -o json
+      difyctl keys rotate --all --finish --yes        # a day later, from cron
+      difyctl keys rotate echo-chat --resume --yes    # after a crash
+    """
+    from difyctl.rotation.keyops import rotate_many
+
+    actx = app_context(ctx, output, profile, verbose)
+    docs, code = rotate_many(
+        actx,
+        refs or [],
+        all_apps,
+        grace=grace,
+        probes=probe or [],
+        sinks=sink or [],
+        resume=resume,
+        finish=finish,
+        force=force,
+        dry_run=dry_run,
+        prune_unused=prune_unused,
+        yes=yes,
+    )
+    _render_rotations(actx.out, docs)
+    raise typer.Exit(code)
+
+
+def _render_rotations(out: Any, docs: list[dict[str, Any]]) -> None:
+    from difyctl.output.rotation import rotations
+
+    out.emit(
+        {"results": docs, "ok": all(d["exit_code"] == 0 for d in docs)}, text=lambda o: rotations(o, docs)
+    )

@@ -1,0 +1,98 @@
+"""The glue of the `keys` commands that is more than parse -> call -> render."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from difyctl.errors import UsageError
+from difyctl.rotation.checks import overall_exit
+from difyctl.rotation.engine import RotateOptions, rotate_key
+
+if TYPE_CHECKING:
+    from difyctl.client.models import App
+    from difyctl.context import AppContext
+
+
+def read_secret_stdin(flag: str) -> str:
+    value = sys.stdin.readline().strip()
+    if not value:
+        raise UsageError(
+            f"{flag}: nothing on stdin", hint=f'pipe the value in: printf %s "$VALUE" | difyctl ... {flag}'
+        )
+    return value
+
+
+def store_known_key(actx: AppContext, ref: str, key_stdin: bool) -> dict[str, Any]:
+    from difyctl.client.errors import AuthenticationError
+    from difyctl.context import _looks_like_uuid
+    from difyctl.redact import mask
+    from difyctl.rotation.wiring import service_factory
+
+    if not key_stdin:
+        raise UsageError("pass the key on stdin with --key-stdin (never as a flag)")
+    key = read_secret_stdin("--key-stdin")
+    app_id = actx.profile().apps.get(ref) or (ref if _looks_like_uuid(ref) else None)
+    name = None
+    if app_id is None:
+        with actx.console() as console:
+            found = actx.resolve_app(console, ref)
+        app_id, name = found.id, found.name
+    try:
+        with service_factory(actx)(key) as svc:
+            info = svc.info()
+    except AuthenticationError as exc:
+        raise UsageError("the server refused this key (401): nothing was stored") from exc
+    if name is not None and info.name != name:
+        raise UsageError(f"this key belongs to app {info.name!r}, not {name!r}: nothing was stored")
+    actx.credentials.set_app_key(actx.profile_name, app_id, key)
+    return {"app": name or info.name, "app_id": app_id, "mode": info.mode, "key": mask(key), "stored": True}
+
+
+def rotate_many(
+    actx: AppContext,
+    refs: Sequence[str],
+    all_apps: bool,
+    *,
+    grace: float,
+    probes: Sequence[str],
+    sinks: Sequence[str],
+    resume: bool,
+    finish: bool,
+    force: bool,
+    dry_run: bool,
+    prune_unused: float | None,
+    yes: bool,
+) -> tuple[list[dict[str, Any]], int]:
+    from difyctl.commands.confirm import confirm
+    from difyctl.rotation.sinks import parse_sink
+    from difyctl.rotation.wiring import key_deps
+
+    if bool(refs) == all_apps:
+        raise UsageError("name the apps to rotate, or pass --all (not both)")
+    if resume and finish:
+        raise UsageError("--resume and --finish do not go together")
+    if force and not finish:
+        raise UsageError("--force only applies to --finish")
+    opts = RotateOptions(
+        grace_s=grace,
+        probes=tuple(probes),
+        sinks=tuple(parse_sink(s) for s in sinks),
+        resume=resume,
+        finish=finish,
+        force=force,
+        dry_run=dry_run,
+        prune_unused_days=prune_unused,
+    )
+    if not dry_run:
+        what = "every app" if all_apps else ", ".join(refs)
+        verb = "Revoke the old keys of" if finish else "Rotate the service API keys of"
+        confirm(f"{verb} {what}?", yes=yes)
+    with actx.console() as console:
+        apps: list[App] = (
+            list(console.iter_apps()) if all_apps else [actx.resolve_app(console, r) for r in refs]
+        )
+        deps = key_deps(actx, console)
+        results = [rotate_key(deps, app, opts) for app in apps]
+    return [r.to_dict() for r in results], overall_exit(results)

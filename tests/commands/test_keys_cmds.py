@@ -1,0 +1,230 @@
+"""keys / health / secrets / credentials through the real CLI against the emulator."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import Cli
+
+
+def _tokens(emu: Any, name: str) -> list[str]:
+    with emu.state.lock:
+        return [k.token for k in emu.state.get_app(emu.app_id(name)).api_keys]
+
+
+def test_keys_list_json_shape_and_masking(cli: Cli, logged_in: Any) -> None:
+    token = _tokens(logged_in, "echo-chat")[0]
+    res = cli("keys", "list", "echo-chat", "-o", "json")
+    assert res.code == 0, res.stderr
+    (doc,) = res.json()
+    assert set(doc) == {"id", "token", "created_at", "last_used_at"}
+    assert doc["token"] != token and doc["token"].endswith(token[-4:])
+    assert token not in cli("keys", "list", "echo-chat").stdout
+    assert cli("keys", "list", "echo-chat", "--show-secret", "-o", "json").json()[0]["token"] == token
+
+
+def test_create_store_set_revoke(cli: Cli, logged_in: Any) -> None:
+    res = cli("keys", "create", "echo-chat", "--store", "-o", "json")
+    assert res.code == 0 and res.json()["stored"] is True
+    new_id = res.json()["id"]
+    assert len(_tokens(logged_in, "echo-chat")) == 2
+    assert cli("keys", "revoke", "echo-chat", new_id).code == 2  # no TTY, no --yes
+    res = cli("keys", "revoke", "echo-chat", new_id, "--yes")
+    assert res.code == 0 and "removed from the keyring" in res.stderr
+    app_id = logged_in.app_id("echo-chat")
+    token = _tokens(logged_in, "echo-chat")[0]
+    res = cli("keys", "set", app_id, "--key-stdin", "-o", "json", stdin=token + "\n")
+    assert res.code == 0 and res.json()["app"] == "echo-chat" and token not in res.stdout
+    assert cli("keys", "set", app_id, "--key-stdin", stdin="app-doesnotexist000000000\n").code == 2
+    other = _tokens(logged_in, "json-chat")[0]
+    assert (
+        "belongs to app 'json-chat'"
+        in cli("keys", "set", "echo-chat", "--key-stdin", stdin=other + "\n").stderr
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["keys", "rotate", "echo-chat"],
+        ["secrets", "set", "echo-workflow", "X", "--from-env", "V"],
+        ["secrets", "rotate", "echo-workflow", "X", "--from-env", "V"],
+        ["credentials", "rotate", "openai", "--from-env", "V"],
+    ],
+)
+def test_changing_commands_refuse_without_tty_or_yes(cli: Cli, logged_in: Any, argv: list[str]) -> None:
+    before = _tokens(logged_in, "echo-chat")
+    res = cli(*argv, env={"V": "sk-value-1234"})
+    assert res.code == 2 and "--yes" in res.stderr
+    assert _tokens(logged_in, "echo-chat") == before
+
+
+def test_rotate_cli_with_dotenv_json_and_second_concurrent_run_locked(
+    cli: Cli, logged_in: Any, tmp_path: Path, isolated_env: Path
+) -> None:
+    env = tmp_path / "app.env"
+    res = cli("keys", "rotate", "echo-chat", "--sink", f"dotenv:{env}:DIFY_API_KEY", "--yes", "-o", "json")
+    assert res.code == 0, res.stderr
+    doc = res.json()
+    assert doc["ok"] and doc["results"][0]["status"] == "finished"
+    assert env.read_text().strip() == "DIFY_API_KEY=" + _tokens(logged_in, "echo-chat")[0]
+    # a second rotation while one holds the lock (a live pid: this very process)
+    app_id = logged_in.app_id("echo-chat")
+    lock = isolated_env / "rotation" / f"default--{app_id}.lock"
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": ""}))
+    res = cli("keys", "rotate", "echo-chat", "--yes")
+    assert res.code == 1 and "locked" in res.stdout + res.stderr
+    assert len(_tokens(logged_in, "echo-chat")) == 1
+
+
+def test_rotate_all_grace_then_finish(cli: Cli, logged_in: Any) -> None:
+    res = cli("keys", "rotate", "--all", "--grace", "60", "--yes", "-o", "json")
+    assert res.code == 0, res.stderr
+    assert {r["status"] for r in res.json()["results"]} == {"promoted"}
+    assert len(_tokens(logged_in, "echo-chat")) == 2
+    res = cli("keys", "rotate", "--all", "--finish", "--yes")
+    assert res.code == 1 and "waiting" in res.stdout
+    res = cli("keys", "rotate", "--all", "--finish", "--force", "--yes", "-o", "json")
+    assert res.code == 0 and {r["status"] for r in res.json()["results"]} == {"finished"}
+    assert all(len(_tokens(logged_in, n)) == 1 for n in ("echo-chat", "echo-workflow", "json-chat"))
+
+
+def test_rotate_usage_errors(cli: Cli, logged_in: Any) -> None:
+    assert cli("keys", "rotate", "--yes").code == 2
+    assert cli("keys", "rotate", "echo-chat", "--sink", "s3:x", "--yes").code == 2
+    assert cli("keys", "rotate", "echo-chat", "--force", "--yes").code == 2
+    res = cli("keys", "rotate", "echo-chat", "--dry-run", "-o", "json")
+    assert res.code == 0 and res.json()["results"][0]["status"] == "planned"
+
+
+def test_editor_rotation_exits_4_before_creating(cli: Cli, logged_in: Any) -> None:
+    cli(
+        "login",
+        "--base-url",
+        logged_in.base_url,
+        "--email",
+        "editor@example.com",
+        "--password-stdin",
+        stdin="EditorPass123\n",
+    )
+    res = cli("keys", "rotate", "echo-chat", "--yes")
+    assert res.code == 4 and "'editor'" in res.stdout + res.stderr
+    assert len(_tokens(logged_in, "echo-chat")) == 1
+
+
+def test_health_exit_codes(cli: Cli, logged_in: Any) -> None:
+    res = cli("health", "-o", "json")
+    assert res.code == 0, res.stderr
+    doc = res.json()
+    assert doc["summary"]["ok"] == 4 and all(r["key"].startswith("app-****") for r in doc["results"])
+    res = cli("health", "echo-chat", "--probe", "ping", "-o", "json")
+    assert res.code == 0 and res.json()["results"][0]["probes"][0]["ok"]
+    logged_in.faults.fail_next(
+        "GET", r"/v1/info$", 401, {"code": "unauthorized", "message": "no", "status": 401}
+    )
+    assert cli("health", "--all", "--concurrency", "1").code == 3
+    logged_in.faults.fail_next(
+        "GET", r"/v1/info$", 401, {"code": "unauthorized", "message": "no", "status": 401}
+    )
+    assert cli("health", "echo-chat").code == 1
+    assert cli("health", "echo-chat", "--all").code == 2
+
+
+def test_secrets_and_credentials_cli(cli: Cli, logged_in: Any) -> None:
+    env = {"NEW_TOKEN": "secret-canary-value-777", "NEW_KEY": "sk-canary-provider-888"}
+    res = cli("secrets", "set", "echo-workflow", "CRM_TOKEN", "--from-env", "NEW_TOKEN", "--yes", env=env)
+    assert res.code == 0, res.stdout + res.stderr
+    res = cli("secrets", "list", "echo-workflow", "-o", "json")
+    assert res.json() == [
+        {
+            "id": res.json()[0]["id"],
+            "name": "CRM_TOKEN",
+            "value": "*" * 20,
+            "value_type": "secret",
+            "description": "",
+        }
+    ]
+    res = cli(
+        "secrets",
+        "rotate",
+        "echo-workflow",
+        "CRM_TOKEN",
+        "--value-stdin",
+        "--probe",
+        "hi",
+        "--yes",
+        stdin="v2-secret\n",
+    )
+    assert res.code == 0 and "status: changed" in res.stdout
+    assert cli("secrets", "set", "echo-workflow", "X", "--yes").code == 2  # no value source
+    assert cli("secrets", "set", "echo-chat", "X", "--from-env", "NEW_TOKEN", "--yes", env=env).code == 0
+    assert (
+        cli("secrets", "set", "echo-completion", "X", "--from-env", "NEW_TOKEN", "--yes", env=env).code == 1
+    )
+    res = cli("credentials", "list", "openai", "-o", "json")
+    assert res.code == 0 and res.json()[0]["provider"] == "langgenius/openai/openai"
+    res = cli(
+        "credentials",
+        "rotate",
+        "openai",
+        "--from-env",
+        "NEW_KEY",
+        "--probe",
+        "echo-completion",
+        "--yes",
+        env=env,
+    )
+    assert res.code == 0 and "status: rotated" in res.stdout
+    res = cli("credentials", "rotate", "openai", "--stdin", "--yes", "-o", "json", stdin="sk-invalid\n")
+    assert res.code == 1 and res.json()["status"] == "failed"
+
+
+def test_canary_no_secret_value_in_output_logs_or_journal(
+    cli: Cli, logged_in: Any, tmp_path: Path, isolated_env: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every key, secret and credential value involved stays out of stdout, stderr, logs and the journal."""
+    caplog.set_level(logging.DEBUG)
+    seen: list[str] = []
+    env = {"NEW_TOKEN": "secret-canary-value-777", "NEW_KEY": "sk-canary-provider-888"}
+    old = _tokens(logged_in, "echo-chat")
+    sink = f'exec:{os.path.realpath(__import__("sys").executable)} -c "import sys; sys.exit(5)"'
+    runs = [
+        cli("-v", "keys", "rotate", "echo-chat", "--probe", "hi", "--sink", sink, "--yes"),
+        cli("-v", "keys", "rotate", "echo-chat", "--resume", "--yes", "-o", "json"),
+        cli("-v", "keys", "rotate", "echo-workflow", "--yes", "-o", "yaml"),
+        cli("-v", "health", "--all", "-o", "json"),
+        cli("-v", "keys", "list", "echo-chat"),
+        cli("-v", "secrets", "set", "echo-workflow", "S", "--from-env", "NEW_TOKEN", "--yes", env=env),
+        cli(
+            "-v",
+            "secrets",
+            "rotate",
+            "echo-workflow",
+            "S",
+            "--value-stdin",
+            "--yes",
+            stdin="secret-canary-two-999\n",
+        ),
+        cli("-v", "credentials", "rotate", "openai", "--from-env", "NEW_KEY", "--yes", "-o", "json", env=env),
+    ]
+    assert [r.code for r in runs] == [1, 0, 0, 0, 0, 0, 0, 0], [(r.code, r.stderr) for r in runs]
+    for r in runs:
+        seen += [r.stdout, r.stderr]
+    seen.append(caplog.text)
+    seen += [p.read_text() for p in (isolated_env / "rotation").glob("*.json")]
+    canaries = [
+        *old,
+        *_tokens(logged_in, "echo-chat"),
+        *_tokens(logged_in, "echo-workflow"),
+        *env.values(),
+        "secret-canary-two-999",
+    ]
+    for text in seen:
+        for canary in canaries:
+            assert canary not in text

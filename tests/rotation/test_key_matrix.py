@@ -1,0 +1,243 @@
+"""The fault matrix of key rotation: a failure injected at every step, then --resume / the revert.
+After each row: a working key is stored (and delivered), the server holds at most start + 1 keys
+and, once the run completes, the starting number; the journal says what happened."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from difyctl.rotation.sinks import DotenvSink, ExecSink
+
+from .conftest import Died, Kit, dotenv_value
+
+APP = "echo-chat"
+
+
+def _done(kit: Kit, start: int, old: str, dotenv: Path | None = None) -> None:
+    """The run completed: back to the starting number of keys, the old key dead, the new one stored."""
+    tokens = kit.tokens(APP)
+    assert len(tokens) == start
+    assert old not in tokens and not kit.works(old)
+    new = kit.stored(APP)
+    assert new in tokens and kit.works(new)
+    if dotenv is not None:
+        assert dotenv_value(dotenv) == new
+    assert kit.journal(APP)["phase"] == "finished"
+
+
+def test_happy_path_checks_the_invariants_at_every_step(kit: Kit, tmp_path: Path) -> None:
+    start, old = len(kit.tokens(APP)), kit.stored(APP)
+    env = tmp_path / "app.env"
+    env.write_text(f"# keep me\nOTHER=1\nDIFY_API_KEY={old}\n")
+    check = kit.invariants(APP, start, env)
+    res = kit.rotate(APP, check=check, probes=("hello",), sinks=(DotenvSink(env, "DIFY_API_KEY"),))
+    assert res.status == "finished" and res.ok, res
+    assert {c["check"] for c in res.checks} >= {
+        "new key /v1/info",
+        "new key probe 'hello'",
+        "old key gets 401",
+    }
+    assert old
+    _done(kit, start, old, env)
+    assert env.read_text().startswith("# keep me\nOTHER=1\nDIFY_API_KEY=app-")
+    assert stat.S_IMODE(os.stat(env).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(kit.journal_path(APP)).st_mode) == 0o600
+    phases = [h["phase"] for h in kit.journal(APP)["history"]]
+    assert phases == ["created", "tested", "promoting", "promoted", "finishing", "finished"]
+
+
+def test_create_fails(kit: Kit) -> None:
+    start, old = len(kit.tokens(APP)), kit.stored(APP)
+    kit.emu.faults.fail_next("POST", r"/api-keys$", 500)
+    res = kit.rotate(APP)
+    assert res.status == "failed" and "creating the new key failed" in (res.error or "")
+    assert kit.tokens(APP) == [old] and len(kit.tokens(APP)) == start and kit.works(kit.stored(APP))
+    assert kit.journal(APP)["phase"] == "failed"
+
+
+@pytest.mark.parametrize("probe", [False, True])
+def test_test_of_the_new_key_fails_and_it_is_deleted(kit: Kit, probe: bool) -> None:
+    start, old = len(kit.tokens(APP)), kit.stored(APP)
+    if probe:
+        kit.emu.faults.fail_next(
+            "POST", r"/v1/chat-messages$", 400, {"code": "invalid_param", "message": "x", "status": 400}
+        )
+    else:
+        kit.emu.faults.fail_next(
+            "GET", r"/v1/info$", 401, {"code": "unauthorized", "message": "no", "status": 401}
+        )
+    res = kit.rotate(APP, probes=("hello",))
+    assert res.status == "reverted" and res.phase == "reverted" and res.exit_code == 1
+    assert kit.tokens(APP) == [old] and len(kit.tokens(APP)) == start and kit.stored(APP) == old
+    assert kit.journal(APP)["phase"] == "reverted"
+
+
+@pytest.mark.parametrize("which", ["dotenv", "exec"])
+def test_a_failing_sink_keeps_both_keys_and_resume_redelivers(
+    kit: Kit, tmp_path: Path, py: str, which: str
+) -> None:
+    start, old = len(kit.tokens(APP)), kit.stored(APP)
+    assert old
+    env = tmp_path / "app.env"
+    marker = tmp_path / "exec-ok"
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    good_env = DotenvSink(env, "DIFY_API_KEY")
+    bad_env = DotenvSink(blocker / "app.env", "DIFY_API_KEY")
+    script = (
+        f"import os,sys; open({str(marker)!r},'w').write(os.environ['DIFY_NEW_API_KEY'][:4]); sys.exit(0)"
+    )
+    good_exec = ExecSink(f'{py} -c "{script}"')
+    bad_exec = ExecSink(f"{py} -c \"import sys; print('boom', file=sys.stderr); sys.exit(3)\"")
+    sinks = (good_env, bad_exec) if which == "exec" else (bad_env, good_exec)
+    check = kit.invariants(APP, start, env)
+    res = kit.rotate(APP, check=check, sinks=sinks)
+    assert res.status == "failed" and res.phase == "promoting"
+    assert ("exited 3: boom" if which == "exec" else "failed: File exists") in (res.error or "")
+    journal = kit.journal(APP)
+    assert journal["phase"] == "promoting" and journal["error"]
+    # both keys work, the new one is stored, the old one is NOT revoked
+    assert len(kit.tokens(APP)) == start + 1 and kit.works(old) and kit.works(kit.stored(APP))
+    assert kit.stored(APP) != old
+    fixed = (good_env, good_exec)
+    res = kit.rotate(APP, check=check, sinks=fixed, resume=True)
+    assert res.status == "finished", res
+    assert res.delivered == ["keyring", good_env.name, good_exec.name]
+    _done(kit, start, old, env)
+    assert marker.read_text() == "app-"
+
+
+@pytest.mark.parametrize(
+    ("point", "phase"),
+    [
+        ("after_create", "created"),
+        ("after_test", "tested"),
+        ("after_promote", "promoted"),
+        ("before_revoke", "finishing"),
+        ("during_finish", "finishing"),
+    ],
+)
+def test_process_dies_then_resume_completes(kit: Kit, tmp_path: Path, point: str, phase: str) -> None:
+    start, old = len(kit.tokens(APP)), kit.stored(APP)
+    assert old
+    env = tmp_path / "app.env"
+    sinks = (DotenvSink(env, "DIFY_API_KEY"),)
+    check = kit.invariants(APP, start, env)
+    with pytest.raises(Died):
+        kit.rotate(APP, die_at=point, check=check, sinks=sinks)
+    assert kit.journal(APP)["phase"] == phase
+    check("after the death")
+    assert kit.works(old) == (point != "during_finish")
+    blocked = kit.rotate(APP, sinks=sinks)  # without --resume: refuses, changes nothing
+    assert blocked.status == "failed" and "--resume" in (blocked.hint or "")
+    res = kit.rotate(APP, check=check, sinks=sinks, resume=True)
+    assert res.status == "finished", res
+    _done(kit, start, old, env)
+    again = kit.rotate(APP, resume=True)
+    assert again.status == "nothing-to-do" and again.ok
+
+
+def test_revoke_fails_then_finish_retries(kit: Kit) -> None:
+    start, old = len(kit.tokens(APP)), kit.stored(APP)
+    assert old
+    kit.emu.faults.fail_next("DELETE", r"/api-keys/", 500)
+    res = kit.rotate(APP)
+    assert res.status == "failed" and "revoking the old key failed" in (res.error or "")
+    assert kit.journal(APP)["phase"] == "finishing"
+    assert len(kit.tokens(APP)) == start + 1 and kit.works(old) and kit.works(kit.stored(APP))
+    res = kit.rotate(APP, finish=True)
+    assert res.status == "finished"
+    _done(kit, start, old)
+
+
+def test_old_key_still_works_after_revoke_is_caught(kit: Kit) -> None:
+    start, old = len(kit.tokens(APP)), kit.stored(APP)
+    assert old
+    kit.emu.faults.fail_next("DELETE", r"/api-keys/", 204, b"")  # acknowledged, but nothing deleted
+    res = kit.rotate(APP)
+    assert res.status == "failed" and "still works" in (res.error or "")
+    assert {"check": "old key gets 401", "ok": False} in res.checks
+    journal = kit.journal(APP)
+    assert journal["phase"] == "finishing" and "still works" in journal["error"]
+    assert kit.works(kit.stored(APP)) and len(kit.tokens(APP)) == start + 1
+    assert kit.rotate(APP, finish=True).status == "finished"
+    _done(kit, start, old)
+
+
+def test_grace_defers_the_finish_with_an_injected_clock(kit: Kit) -> None:
+    start, old = len(kit.tokens(APP)), kit.stored(APP)
+    assert old
+    res = kit.rotate(APP, grace_s=3600)
+    assert res.status == "promoted" and res.ok and res.grace_until
+    assert len(kit.tokens(APP)) == start + 1 and kit.works(old)
+    kit.clock.append(1800.0)
+    waiting = kit.rotate(APP, finish=True)
+    assert waiting.status == "waiting" and not waiting.ok and "--force" in (waiting.hint or "")
+    assert kit.rotate(APP, resume=True).status == "promoted"  # resume never skips the grace
+    kit.clock[0] = 3601.0
+    assert kit.rotate(APP, finish=True).status == "finished"
+    _done(kit, start, old)
+
+
+def test_editor_is_stopped_before_anything_is_created(kit: Kit) -> None:
+    kit.cli(
+        "login",
+        "--base-url",
+        kit.emu.base_url,
+        "--email",
+        "editor@example.com",
+        "--password-stdin",
+        stdin="EditorPass123\n",
+    )
+    start = len(kit.tokens(APP))
+    res = kit.rotate(APP)
+    assert res.status == "failed" and res.exit_code == 4 and "'editor'" in (res.error or "")
+    assert len(kit.tokens(APP)) == start
+
+
+def test_editor_without_the_role_endpoint_gets_a_clear_403_on_revoke(kit: Kit) -> None:
+    kit.cli(
+        "login",
+        "--base-url",
+        kit.emu.base_url,
+        "--email",
+        "editor@example.com",
+        "--password-stdin",
+        stdin="EditorPass123\n",
+    )
+    start, old = len(kit.tokens(APP)), kit.stored(APP)
+    kit.emu.faults.fail_next(
+        "GET", r"/workspaces/current$", 404, {"code": "not_found", "message": "x", "status": 404}
+    )
+    res = kit.rotate(APP)
+    assert res.exit_code == 4 and "403" in (res.error or "") and "keys revoke" in (res.hint or "")
+    assert len(kit.tokens(APP)) == start + 1 and kit.works(old) and kit.works(kit.stored(APP))
+    assert kit.journal(APP)["phase"] == "finishing"
+
+
+def test_ten_key_limit_and_prune_unused(kit: Kit) -> None:
+    old = kit.stored(APP)
+    actx = kit.actx()
+    with actx.console() as console:
+        for _ in range(9):
+            console.create_api_key(kit.app_id(APP))
+    assert len(kit.tokens(APP)) == 10
+    res = kit.rotate(APP)
+    assert res.status == "failed" and "10 keys" in (res.error or "") and "--prune-unused" in (res.hint or "")
+    assert len(kit.tokens(APP)) == 10
+    assert kit.rotate(APP, prune_unused_days=30).status == "failed"  # none unused for 30 days yet
+    kit.clock.append(31 * 86400.0)
+    res = kit.rotate(APP, prune_unused_days=30)
+    assert res.status == "finished" and len(res.pruned) == 9
+    assert kit.tokens(APP) == [kit.stored(APP)] and old not in kit.tokens(APP)
+
+
+def test_dry_run_changes_nothing(kit: Kit) -> None:
+    before = kit.tokens(APP)
+    res = kit.rotate(APP, dry_run=True)
+    assert res.status == "planned" and res.delivered == ["keyring"]
+    assert kit.tokens(APP) == before and not kit.journal_path(APP).exists()
