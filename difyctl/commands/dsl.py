@@ -1,4 +1,4 @@
-"""export, rollback, apply, promote, and `versions list`: app DSL between the server, files and snapshots."""
+"""export, rollback, promote, and `versions list`: app DSL between the server, files and snapshots."""
 
 from __future__ import annotations
 
@@ -128,59 +128,6 @@ def rollback(
             app,
             target,
             verb="rollback",
-            dry_run=dry_run,
-            yes=yes,
-            publish=not no_publish,
-            probe=probe,
-        )
-    raise typer.Exit(code)
-
-
-def apply(
-    ctx: typer.Context,
-    app_ref: AppArg,
-    file: Annotated[str, typer.Option("--file", "-f", help="The DSL YAML file to make live.")],
-    dry_run: DryRunOpt = False,
-    yes: YesOpt = False,
-    no_publish: NoPublishOpt = False,
-    probe: ProbeOpt = True,
-    directory: DirOpt = None,
-    profile: ProfileOpt = None,
-    output: OutputOpt = None,
-    verbose: VerboseOpt = False,
-) -> None:
-    """Apply a DSL file to an existing app through the same safe path as rollback.
-
-    The file is parsed before anything is sent (malformed YAML: exit 2). A pre-change snapshot is
-    saved, the diff shown, and a failed verification restores the previous state.
-
-    \b
-    Examples:
-      difyctl export echo-workflow -f echo.yml   # edit echo.yml, then:
-      difyctl apply echo-workflow -f echo.yml --dry-run
-      difyctl apply echo-workflow -f echo.yml --yes
-    """
-    from pathlib import Path
-
-    from difyctl.commands._dsl import open_store, require_consent, run_change
-    from difyctl.snapshots.dsl import read_dsl_file
-    from difyctl.snapshots.results import RollbackTarget
-
-    raw, _doc = read_dsl_file(Path(file))
-    target = RollbackTarget.from_text(file, raw)
-    if not dry_run:
-        require_consent(yes, "apply")
-    actx = app_context(ctx, output, profile, verbose)
-    store = open_store(actx, directory)
-    with actx.console() as console:
-        app = actx.resolve_app(console, app_ref)
-        code = run_change(
-            actx,
-            console,
-            store,
-            app,
-            target,
-            verb="apply",
             dry_run=dry_run,
             yes=yes,
             publish=not no_publish,

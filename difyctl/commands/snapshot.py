@@ -42,6 +42,14 @@ def create(
         int, typer.Option("--concurrency", "-c", help="Exports in flight with --all.", min=1)
     ] = 8,
     directory: DirOpt = None,
+    layout: Annotated[
+        str,
+        typer.Option(
+            "--layout",
+            help="store (sidecars, history) or flat: one <app>.yml per app + difyctl.yaml in --dir, "
+            "exactly as exported, the layout `apply -f DIR` reads (seed a git repo).",
+        ),
+    ] = "store",
     profile: ProfileOpt = None,
     output: OutputOpt = None,
     verbose: VerboseOpt = False,
@@ -55,6 +63,7 @@ def create(
       difyctl snapshot create echo-workflow --tag v2.4.0 -m "before the prompt change"
       difyctl snapshot create --all --concurrency 16
       DIFYCTL_SNAPSHOT_DIR=ops/snapshots difyctl snapshot create support-bot --draft
+      difyctl snapshot create --all --dir apps --layout flat   # then: difyctl apply -f apps
     """
     from difyctl.commands._dsl import open_store
     from difyctl.errors import UsageError
@@ -66,6 +75,11 @@ def create(
     if tag is not None:
         validate_tag(tag)  # before anything is sent
     actx = app_context(ctx, output, profile, verbose)
+    if layout != "store":
+        _create_flat(
+            actx, apps or [], all_apps, directory, layout, draft=draft, extra=bool(tag or include_secret)
+        )
+        return
     store = open_store(actx, directory)
     if include_secret:
         actx.out.warn(SECRET_WARNING)
@@ -78,6 +92,42 @@ def create(
         )
         outcomes = _run_all(actx, console, store, targets, opts, concurrency)
     _report_created(actx, outcomes)
+
+
+def _create_flat(
+    actx: AppContext,
+    refs: list[str],
+    all_apps: bool,
+    directory: str | None,
+    layout: str,
+    *,
+    draft: bool,
+    extra: bool,
+) -> None:
+    from pathlib import Path
+
+    from difyctl.errors import UsageError
+    from difyctl.release.files import write_flat_folder
+    from difyctl.snapshots.ops import export_app
+
+    if layout != "flat" or not directory or extra:
+        raise UsageError(
+            "--layout is store or flat; flat needs --dir and takes no --tag / --include-secret",
+            hint="difyctl snapshot create --all --dir apps --layout flat",
+        )
+    with actx.console() as console:
+        targets = list(console.iter_apps()) if all_apps else [actx.resolve_app(console, r) for r in refs]
+        exports = [(app, export_app(console, app, draft=draft)) for app in targets]
+        paths = write_flat_folder(Path(directory), exports, console.base_url)
+    docs = [
+        {"app_id": a.id, "app_name": a.name, "path": str(p)}
+        for (a, _t), p in zip(exports, paths, strict=True)
+    ]
+    actx.out.emit(
+        {"layout": "flat", "dir": directory, "files": docs},
+        text=lambda o: o.table(["APP", "PATH"], [[d["app_name"], d["path"]] for d in docs]),
+    )
+    actx.out.info(f"{len(docs)} file(s) and difyctl.yaml written to {directory}")
 
 
 def _run_all(

@@ -245,10 +245,15 @@ class RollbackEngine:
         publish: bool = True,
         yes: bool = False,
         secret_values: Mapping[str, str] | None = None,
+        comment: str | None = None,
+        marked_name: str = "difyctl rollback",
+        force: bool = False,
     ) -> RollbackResult:
         """Make the target live. Never raises for a failure after the change: the result says
-        `restored` or `restore-failed`; raises UsageError for an unsupplied secret (nothing sent)."""
-        if plan.unchanged:
+        `restored` or `restore-failed`; raises UsageError for an unsupplied secret (nothing sent).
+        `comment` / `marked_name` label the published version; `force` applies an unchanged plan
+        (a secret value supplied from outside changes what the content hash cannot see)."""
+        if plan.unchanged and not force:
             return RollbackResult(plan, UNCHANGED, [Step("apply", "skipped", "the live app already matches")])
         doc, text = plan.target.doc, plan.target.text
         if plan.method == "import":
@@ -274,7 +279,8 @@ class RollbackEngine:
                 expect=plan.target_hash,
                 prefix="",
                 probe=True,
-                comment=f"difyctl rollback to {plan.target.label}",
+                comment=comment or f"difyctl rollback to {plan.target.label}",
+                marked=marked_name,
             )
         except _Refused as exc:
             return RollbackResult(plan, REFUSED, steps, error=str(exc))
@@ -290,6 +296,11 @@ class RollbackEngine:
                 f"rollback interrupted; {restored.status}", hint=restored.hint or restored.error
             ) from None
         return RollbackResult(plan, APPLIED, steps)
+
+    def restore(self, result: RollbackResult, reason: str, *, published: bool = True) -> RollbackResult:
+        """Undo an applied result (a release applied atomically, where another app failed): the
+        pre-rollback state is imported, published and verified the same way a failed apply is undone."""
+        return self._restore(result.plan, list(result.steps), _Progress(published), reason)
 
     def _restore(
         self, plan: RollbackPlan, steps: list[Step], progress: _Progress, error: str
@@ -309,6 +320,7 @@ class RollbackEngine:
                 prefix="restore:",
                 probe=False,
                 comment=f"difyctl restore of {plan.pre_rollback.tag}",
+                marked="difyctl restore",
             )
         except Exception as exc:
             return RollbackResult(
@@ -348,15 +360,17 @@ class RollbackEngine:
         prefix: str,
         probe: bool,
         comment: str,
+        marked: str,
     ) -> None:
         app_id = plan.app.id
         if plan.method == "import":
             self._import(app_id, text, steps, prefix, yes)
             if publish:
                 progress.publish_attempted = True
-                marked = "difyctl restore" if prefix else "difyctl rollback"
                 self._step(
-                    steps, prefix + "publish", lambda: self.console.publish(app_id, marked, comment[:100])
+                    steps,
+                    prefix + "publish",
+                    lambda: self.console.publish(app_id, marked[:20], comment[:100]),
                 )
         else:
             config = dict(doc.get("model_config") or {})

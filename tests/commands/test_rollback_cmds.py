@@ -174,7 +174,8 @@ def test_apply_pending_dsl_version_needs_yes(cli: Cli, logged_in: Any, store: Pa
     )
     res = cli("-o", "json", "apply", "echo-workflow", "-f", str(path), "--yes", "--no-probe")
     assert res.code == 0, res.stderr
-    assert [s["name"] for s in res.json()["steps"]] == ["import", "confirm", "publish", "verify"]
+    (item,) = res.json()["apps"]  # apply reports per app (it takes a folder too)
+    assert [s["name"] for s in item["steps"]] == ["import", "confirm", "publish", "verify"]
     assert live_output_name(cli) == "v7"
 
 

@@ -1,0 +1,160 @@
+"""The release engine against the in-memory console: interrupted or killed at every step, an app ends
+in its old or its new content, never between, and its secret survives."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from difyctl.client.errors import ServerError
+from difyctl.client.models import App
+from difyctl.errors import UsageError
+from difyctl.release.engine import ReleaseEngine
+from difyctl.release.files import load, pin
+from difyctl.snapshots.dsl import content_hash, secret_values
+from difyctl.snapshots.store import SnapshotStore
+from tests.snapshots.conftest import SECRET
+from tests.snapshots.fakes import FakeConsole, Killed
+
+NAMES = ("flow-a", "flow-b", "flow-c")
+
+
+class Console(FakeConsole):
+    base_url = "http://dify.test"
+
+    def iter_apps(self, mode: str | None = None, name: str | None = None, limit: int = 100) -> Iterator[App]:
+        del mode, name, limit
+        for app in list(self.apps.values()):
+            yield App(id=app.id, name=app.name, mode=app.mode, published_workflow_id=app.published_id)
+
+
+def blank(doc: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(doc)
+    for var in out["workflow"]["environment_variables"]:
+        if var["value_type"] == "secret":
+            var["value"] = ""
+    return out
+
+
+def build(root: Path, v1: dict[str, Any], v2: dict[str, Any]) -> dict[str, Any]:
+    console = Console()
+    repo = root / "repo"
+    repo.mkdir(parents=True)
+    for n, name in enumerate(NAMES):
+        console.add_app({**v1, "app": {**v1["app"], "name": name}}, f"id-{n}")
+        new = blank(v2)
+        new["app"] = {**v2["app"], "name": name}
+        (repo / f"{name}.yml").write_text(yaml.safe_dump(new))
+    old = {name: content_hash({**v1, "app": {**v1["app"], "name": name}}) for name in NAMES}
+    new = {name: content_hash(yaml.safe_load((repo / f"{name}.yml").read_text())) for name in NAMES}
+    return {
+        "console": console,
+        "repo": repo,
+        "store": SnapshotStore(root / "snapshots"),
+        "old": old,
+        "new": new,
+    }
+
+
+@pytest.fixture
+def world(tmp_path: Path, v1: dict[str, Any], v2: dict[str, Any]) -> dict[str, Any]:
+    return build(tmp_path, v1, v2)
+
+
+def engine(world: dict[str, Any]) -> ReleaseEngine:
+    return ReleaseEngine(world["console"], world["store"], base_url=Console.base_url)
+
+
+def plan_all(world: dict[str, Any], eng: ReleaseEngine) -> Any:
+    files, manifest = load(world["repo"])
+    return eng.plan(pin(files, manifest, Console.base_url))
+
+
+def published_state(world: dict[str, Any], n: int) -> str:
+    name, old, new = NAMES[n], world["old"][NAMES[n]], world["new"][NAMES[n]]
+    doc = world["console"].doc(f"id-{n}")
+    assert SECRET in secret_values(doc).values(), f"{name}: the secret was lost"
+    got = content_hash(doc)
+    assert got in (old, new), f"{name}: published content is neither the old nor the new one"
+    return "old" if got == old else "new"
+
+
+STEPS = [
+    ("import_dsl", False),
+    ("import_dsl", True),
+    ("publish", False),
+    ("publish", True),
+    ("get_app", True),
+    ("export_dsl", False),
+    ("export_dsl", True),
+]
+
+
+@pytest.mark.parametrize(("op", "after"), STEPS)
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, Killed], ids=["ctrl-c", "killed"])
+def test_interrupted_at_each_step_old_or_new(
+    world: dict[str, Any], op: str, after: bool, exc: type[BaseException]
+) -> None:
+    console: Console = world["console"]
+    eng = engine(world)
+    plan = plan_all(world, eng)
+    console.inject(op, exc(), after=after, call=1)
+    if exc is Killed:
+        with pytest.raises(Killed):
+            eng.apply(plan, yes=True)
+    else:
+        result = eng.apply(plan, yes=True)
+        assert result.interrupted and int(result.exit_code) == 130
+        assert result.items[0].status == "interrupted" and {i.status for i in result.items[1:]} == {"skipped"}
+    for n in range(len(NAMES)):
+        state = published_state(world, n)
+        if n and exc is KeyboardInterrupt:
+            assert state == "old"  # never attempted
+
+
+def test_one_fails_others_applied_or_atomic_all_restored(world: dict[str, Any]) -> None:
+    console: Console = world["console"]
+    eng = engine(world)
+    plan = plan_all(world, eng)
+    console.inject("publish", ServerError("boom", status_code=500), call=2)  # the second app's publish
+    result = eng.apply(plan, yes=True)
+    assert [i.status for i in result.items] == ["applied", "restored", "applied"]
+    assert int(result.exit_code) == 3
+    states = [published_state(world, n) for n in range(3)]
+    assert states == ["new", "old", "new"]
+
+
+def test_atomic_restores_every_applied_app(tmp_path: Path, v1: dict[str, Any], v2: dict[str, Any]) -> None:
+    world = build(tmp_path, v1, v2)
+    console: Console = world["console"]
+    eng = engine(world)
+    plan = plan_all(world, eng)
+    console.inject("publish", ServerError("boom", status_code=500), call=2)
+    result = eng.apply(plan, yes=True, atomic=True)
+    assert [i.status for i in result.items] == ["rolled-back", "restored", "skipped"]
+    assert int(result.exit_code) == 1 and "flow-b.yml failed" in str(result.items[0].error)
+    for n in range(3):
+        assert published_state(world, n) == "old"
+
+
+def test_plan_refuses_before_anything_is_sent(world: dict[str, Any]) -> None:
+    console: Console = world["console"]
+    bad = world["repo"] / "flow-b.yml"
+    doc = yaml.safe_load(bad.read_text())
+    doc["workflow"]["environment_variables"] = [
+        {**v, "name": "OTHER"} if v["value_type"] == "secret" else v
+        for v in doc["workflow"]["environment_variables"]
+    ]
+    bad.write_text(yaml.safe_dump(doc))
+    with pytest.raises(UsageError, match="not set on 'flow-b': OTHER"):
+        plan_all(world, engine(world))
+    assert "import_dsl" not in console.calls and "publish" not in console.calls
+    files, manifest = load(world["repo"])
+    plan = engine(world).plan(pin(files, manifest, Console.base_url), {"OTHER": "x"})
+    assert plan.changes == 3 and "import_dsl" not in console.calls
+    assert plan.apps[1].secret_updates == ("OTHER",)  # not live: the supplied value is a change
