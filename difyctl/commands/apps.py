@@ -35,6 +35,7 @@ def list_apps(
 ) -> None:
     """List the apps of the workspace (all pages).
 
+    \b
     Examples:
       difyctl apps list
       difyctl apps list --mode workflow -o json | jq -r '.[].name'
@@ -70,6 +71,7 @@ def show(
 ) -> None:
     """Show one app: id, mode, published workflow, API status.
 
+    \b
     Example:
       difyctl apps show echo-chat -o json
     """

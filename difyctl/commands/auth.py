@@ -38,6 +38,7 @@ def login(
 
     The password comes from --password-stdin, DIFY_PASSWORD or a prompt; never from a flag value.
 
+    \b
     Examples:
       difyctl login --base-url https://dify.example.com --email ops@example.com
       echo "$PASS" | difyctl login --base-url http://localhost --email ops@example.com --password-stdin
@@ -75,6 +76,7 @@ def logout(
 ) -> None:
     """End the console session on the server and forget it locally.
 
+    \b
     Example:
       difyctl logout -p staging
     """
@@ -99,6 +101,7 @@ def status(
 ) -> None:
     """Show the profile, server version, auth method and logged-in user. Exit 4 when not logged in.
 
+    \b
     Example:
       difyctl status -o json
     """

@@ -17,6 +17,7 @@ NameArg = Annotated[str, typer.Argument(help="Profile name.")]
 def list_profiles(ctx: typer.Context, output: OutputOpt = None) -> None:
     """List profiles; `*` marks the current one.
 
+    \b
     Example:
       difyctl profile list -o json
     """
@@ -70,6 +71,7 @@ def show(
 def use(ctx: typer.Context, name: NameArg, output: OutputOpt = None) -> None:
     """Make NAME the current profile.
 
+    \b
     Example:
       difyctl profile use prod
     """
@@ -85,6 +87,7 @@ def use(ctx: typer.Context, name: NameArg, output: OutputOpt = None) -> None:
 def delete(ctx: typer.Context, name: NameArg, yes: YesOpt = False, output: OutputOpt = None) -> None:
     """Delete a profile and every secret stored for it (session, app keys).
 
+    \b
     Example:
       difyctl profile delete staging --yes
     """

@@ -43,7 +43,9 @@ def test_invalid_answer_is_reasked_in_the_same_conversation_then_exit_1(
     cli: Cli, logged_in: Any, tmp_path: Path
 ) -> None:
     strict = {**ECHO_SCHEMA, "properties": {"data": {"type": "object", "required": ["count"]}}}
-    result = cli("run", "json-chat", "ping", "--schema", _schema(tmp_path, strict), "--reask", "2", "-o", "json")
+    result = cli(
+        "run", "json-chat", "ping", "--schema", _schema(tmp_path, strict), "--reask", "2", "-o", "json"
+    )
     assert result.code == 1
     check = result.json()["validation"]
     assert not check["ok"] and len(check["attempts"]) == 3
@@ -58,7 +60,9 @@ def test_workflow_outputs_and_field(cli: Cli, logged_in: Any, tmp_path: Path) ->
     ok = cli("run", "echo-workflow", "-i", "query=hi", "--schema", schema, "-o", "json")
     assert ok.code == 0 and ok.json()["validation"]["rung"] == "parsed"
     field_schema = _schema(tmp_path, {"type": "object", "required": ["a"]})
-    picked = cli("run", "echo-workflow", "-i", 'query={"a": 1}', "--schema", field_schema, "--field", "result")
+    picked = cli(
+        "run", "echo-workflow", "-i", 'query={"a": 1}', "--schema", field_schema, "--field", "result"
+    )
     assert picked.code == 0, picked.stderr
     assert json.loads(picked.stdout) == {"a": 1}
 

@@ -1,0 +1,217 @@
+"""The root command and the ONE error boundary (`run`/`main`).
+
+Command modules import only typer at their top; engines, the client and rich are imported inside the
+command that needs them, so `difyctl --help` and `--version` stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Optional
+
+import typer
+
+from difyctl import __version__
+from difyctl.commands import apply as apply_command
+from difyctl.commands import (
+    apps,
+    auth,
+    credentials,
+    dsl,
+    emulator,
+    health,
+    keys,
+    profile,
+    quickstart,
+    secrets,
+    snapshot,
+    validate,
+)
+from difyctl.commands import broadcast as broadcast_command
+from difyctl.commands import run as run_command
+from difyctl.commands import webhook as webhook_command
+from difyctl.exit_codes import ExitCode
+
+app = typer.Typer(
+    name="difyctl",
+    help=(
+        "The ops toolkit for teams that run Dify: snapshot and roll back app DSL, rotate credentials, "
+        "fan a query out to many apps, validate JSON answers.\n\n"
+        "Start with `difyctl quickstart` (a built-in Dify emulator, nothing to install)."
+    ),
+    epilog="Exit codes: 0 ok, 1 failed, 2 usage/bad input, 3 partial, 4 auth, 5 unavailable, 7 rate limited.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@dataclass
+class Invocation:
+    """What `run` hands to the root callback; the AppContext is built there, so `--help` and
+    `--version` never import it."""
+
+    env: Mapping[str, str] | None
+    runtime: Any = None
+    context: Any = None
+
+    @property
+    def debug(self) -> bool:
+        env = os.environ if self.env is None else self.env
+        return env.get("DIFYCTL_DEBUG", "") not in ("", "0", "false")
+
+    def out(self) -> Any:
+        if self.context is not None:
+            return self.context.out
+        from difyctl.output import Output
+
+        return Output()
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"difyctl {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    profile: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--profile", "-p", help="Profile to use (env DIFYCTL_PROFILE).", show_default=False),
+    ] = None,
+    output: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--output", "-o", help="text, json or yaml (env DIFYCTL_OUTPUT).", show_default=False),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log HTTP traffic to stderr (redacted).")
+    ] = False,
+    version: Annotated[  # noqa: ARG001 - handled by its eager callback
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    from difyctl.context import AppContext
+
+    launch = ctx.obj if isinstance(ctx.obj, Invocation) else None
+    if launch is not None:
+        base = AppContext.from_environment(launch.env)
+        base.runtime = launch.runtime
+    else:
+        base = ctx.obj if isinstance(ctx.obj, AppContext) else AppContext.from_environment()
+    ctx.obj = base.with_options(output=output, profile=profile, verbose=verbose)
+    if launch is not None:
+        launch.context = ctx.obj
+
+
+app.command("quickstart")(quickstart.quickstart)
+app.command("login")(auth.login)
+app.command("logout")(auth.logout)
+app.command("status")(auth.status)
+app.command("version")(auth.version)
+app.add_typer(profile.app, name="profile")
+app.add_typer(apps.app, name="apps")
+app.command("run")(run_command.run)
+# 1. DSL: snapshots, diff, rollback, releases
+app.command("export")(dsl.export)
+app.add_typer(snapshot.app, name="snapshot")
+app.command("rollback")(dsl.rollback)
+app.add_typer(dsl.versions_app, name="versions")
+app.command("apply")(apply_command.apply)
+app.command("promote")(dsl.promote)
+# 2. credentials
+app.add_typer(keys.app, name="keys")
+app.command("health")(health.health)
+app.add_typer(secrets.app, name="secrets")
+app.add_typer(credentials.app, name="credentials")
+# 3. fan-out, 4. validation
+app.command("broadcast")(broadcast_command.broadcast)
+app.command("validate")(validate.validate)
+app.add_typer(webhook_command.app, name="webhook")
+app.add_typer(emulator.app, name="emulator")
+
+# The order of `difyctl --help`: start, connect, use, then the four jobs.
+HELP_ORDER = [
+    *("quickstart", "login", "logout", "status", "version", "profile", "apps", "run"),
+    *("export", "snapshot", "rollback", "versions", "apply", "promote"),
+    *("keys", "health", "secrets", "credentials", "broadcast", "validate", "webhook", "emulator"),
+]
+
+
+def _report(out: Any, exc: BaseException) -> int:
+    """Render a known error as one line (+ hint) and return its exit code."""
+    message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
+    hint = getattr(exc, "hint", None)
+    url = getattr(exc, "url", "")
+    if url and url not in message:
+        message = f"{message} ({url})"
+    out.error(message, hint)
+    code = getattr(exc, "exit_code", ExitCode.FAILED)
+    return int(code)
+
+
+def run(
+    argv: Sequence[str] | None = None, *, env: Mapping[str, str] | None = None, runtime: Any = None
+) -> int:
+    """Run difyctl with `argv` and return the exit code; every error ends here as one clear line.
+
+    `env` replaces os.environ; `runtime` (sleep, clock, rng) is injected by tests and quickstart."""
+    from difyctl.errors import known_errors
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--version"]:  # the fast path: no command tree to build (startup budget)
+        sys.stdout.write(f"difyctl {__version__}\n")
+        return 0
+    launch = Invocation(env=env, runtime=runtime)
+    from difyctl.lazy import build_root
+
+    command = build_root(app, HELP_ORDER)
+    try:
+        result = command.main(args=args, prog_name="difyctl", standalone_mode=False, obj=launch)
+        return int(result) if isinstance(result, int) else 0
+    except typer.Exit as exc:
+        return int(getattr(exc, "exit_code", 0))
+    except (typer.Abort, KeyboardInterrupt):
+        launch.out().error("interrupted")
+        return int(ExitCode.INTERRUPTED)
+    except typer.TyperException as exc:  # typer's (vendored) click usage errors: bad flags, missing args
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show(file=launch.out().stderr)
+        else:
+            launch.out().error(str(exc))
+        return int(ExitCode.USAGE)
+    except known_errors() as exc:
+        if launch.debug:
+            _print_traceback(launch)
+        return _report(launch.out(), exc)
+    except Exception as exc:  # the last resort: one line, the traceback only on request
+        if launch.debug:
+            _print_traceback(launch)
+        launch.out().error(
+            f"unexpected {exc.__class__.__name__}: {exc}", "set DIFYCTL_DEBUG=1 for the traceback"
+        )
+        return int(ExitCode.FAILED)
+    finally:
+        if "difyctl.context" in sys.modules:  # a command may have turned --verbose on
+            from difyctl.context import disable_http_log
+
+            disable_http_log()
+
+
+def _print_traceback(launch: Invocation) -> None:
+    import traceback
+
+    traceback.print_exc(file=launch.out().stderr)
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,128 @@
+"""A root command group whose subcommands are built on first use.
+
+Typer turns every command's signature into click parameters up front (inspect + get_type_hints
+for ~30 commands: tens of milliseconds). `difyctl --help` only needs each command's one-line help,
+and `difyctl run ...` only needs `run`, so the root group below builds a subcommand the first time
+click asks for it and lists the others from their registration (name + docstring) alone.
+A test checks that the lazy tree and typer's eager tree agree on every command.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from typing import Any
+
+import typer
+import typer.main
+from typer.core import TyperGroup
+
+
+def _short(text: str | None, limit: int) -> str:
+    """The first sentence of the first paragraph, cut at a word boundary to fit `limit`."""
+    first = " ".join((text or "").strip().split("\n\n")[0].split())
+    end = first.find(". ")
+    if end != -1:
+        first = first[: end + 1]
+    if len(first) <= limit:
+        return first
+    cut = first[: max(limit - 3, 1)]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(",;:") + "..."
+
+
+def _plain(value: Any) -> Any:
+    return getattr(value, "value", value)  # typer's DefaultPlaceholder
+
+
+class LazyGroup(TyperGroup):
+    """Subcommands come from a Typer app's registrations and are built when first needed."""
+
+    _source: typer.Typer | None = None
+    _entries: dict[str, Any]
+
+    def attach(self, source: typer.Typer, order: list[str] | None = None) -> None:
+        """`order` lists command names in the order `--help` shows them (typer keeps commands and
+        groups in two lists, so registration order alone cannot interleave them)."""
+        self._source = source
+        self._entries = {}
+        for info in source.registered_commands:
+            name = info.name or typer.main.get_command_name(info.callback.__name__ if info.callback else "")
+            self._entries[name] = info
+        for group in source.registered_groups:
+            if group.name:
+                self._entries[str(group.name)] = group
+        if order:
+            rank = {name: i for i, name in enumerate(order)}
+            self._entries = dict(sorted(self._entries.items(), key=lambda kv: rank.get(kv[0], len(rank))))
+
+    def list_commands(self, ctx: Any) -> list[str]:  # noqa: ARG002
+        return list(self._entries) if self._source is not None else list(self.commands)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:  # noqa: ARG002
+        if cmd_name in self.commands or self._source is None:
+            return self.commands.get(cmd_name)
+        info = self._entries.get(cmd_name)
+        if info is None:
+            return None
+        src = self._source
+        if isinstance(info, typer.models.TyperInfo):
+            built: Any = typer.main.get_group_from_info(
+                info,
+                pretty_exceptions_short=src.pretty_exceptions_short,
+                suggest_commands=src.suggest_commands,
+                rich_markup_mode=src.rich_markup_mode,
+            )
+        else:
+            built = typer.main.get_command_from_info(
+                info,
+                pretty_exceptions_short=src.pretty_exceptions_short,
+                rich_markup_mode=src.rich_markup_mode,
+            )
+        self.commands[cmd_name] = built
+        return built
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if self._source is not None and args and not args[0].startswith("-") and args[0] not in self._entries:
+            matches = difflib.get_close_matches(args[0], list(self._entries))
+            hint = f" Did you mean {', '.join(repr(m) for m in matches)}?" if matches else ""
+            ctx.fail(f"No such command {args[0]!r}.{hint}")
+        return super().resolve_command(ctx, args)
+
+    def help_of(self, name: str) -> str:
+        info = self._entries[name]
+        if isinstance(info, typer.models.TyperInfo):
+            instance = info.typer_instance
+            return str(_plain(info.help) or (_plain(instance.info.help) if instance else "") or "")
+        return str(_plain(info.help) or inspect.getdoc(info.callback) or "")
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        if self._source is None:
+            super().format_commands(ctx, formatter)
+            return
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = [(name, _short(self.help_of(name), limit)) for name in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def build_root(app: typer.Typer, order: list[str] | None = None) -> Any:
+    """The click command for `app`: its root callback and options now, its subcommands on demand."""
+    shell = typer.Typer(
+        name=_plain(app.info.name),
+        help=_plain(app.info.help),
+        epilog=_plain(app.info.epilog),
+        no_args_is_help=bool(_plain(app.info.no_args_is_help)),
+        context_settings=_plain(app.info.context_settings),
+        cls=LazyGroup,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=app.rich_markup_mode,
+        add_completion=app._add_completion,
+    )
+    shell.registered_callback = app.registered_callback
+    root = typer.main.get_command(shell)
+    assert isinstance(root, LazyGroup)
+    root.attach(app, order)
+    return root
