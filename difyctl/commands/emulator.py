@@ -40,8 +40,31 @@ def serve(
     legacy_auth: Annotated[
         bool, typer.Option(help="Behave like Dify < 1.9 (tokens in JSON, no CSRF).")
     ] = False,
+    max_active_requests: Annotated[
+        int, typer.Option(help="Per-app active requests before 429 too_many_requests (0: no cap).", min=0)
+    ] = 0,
+    error_rate: Annotated[
+        float, typer.Option(help="Share of API requests answered 500.", min=0, max=1)
+    ] = 0.0,
+    rate_limit_rate: Annotated[
+        float, typer.Option(help="Share of API requests answered 429.", min=0, max=1)
+    ] = 0.0,
+    stream_cut_rate: Annotated[
+        float, typer.Option(help="Share of streams cut mid-answer.", min=0, max=1)
+    ] = 0.0,
+    midstream_error_rate: Annotated[
+        float, typer.Option(help="Share of streams ending in an `error` event.", min=0, max=1)
+    ] = 0.0,
+    rng_seed: Annotated[int, typer.Option(help="Seed of every random fault and latency draw.")] = 0,
 ) -> None:
-    """Serve until Ctrl-C. The first line on stdout is the base URL."""
+    """Serve until Ctrl-C. The first line on stdout is the base URL.
+
+    \b
+    Examples:
+      difyctl emulator serve --seed demo --apps 100 --latency-ms 200 --jitter-ms 50 --latency-dist lognormal
+      difyctl emulator serve --max-active-requests 4 --rate-limit-rate 0.1 --error-rate 0.05
+      difyctl emulator serve --state emulator.json   # keep apps, keys and versions across restarts
+    """
     import sys
     from pathlib import Path
 
@@ -69,6 +92,12 @@ def serve(
         state_file=Path(state) if state else None,
         admin_api_key=admin_api_key,
         legacy_auth=legacy_auth,
+        max_active_requests=max_active_requests,
+        error_rate_5xx=error_rate,
+        rate_limit_rate=rate_limit_rate,
+        stream_cut_rate=stream_cut_rate,
+        midstream_error_rate=midstream_error_rate,
+        rng_seed=rng_seed,
     )
 
     def ready(base_url: str) -> None:

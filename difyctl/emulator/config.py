@@ -41,6 +41,11 @@ class EmulatorConfig:
     rng_seed: int = 0
     version: str | None = None
     max_active_requests: int = 0
+    # fault rates at start (tests change server.faults at runtime; `emulator serve` sets these)
+    error_rate_5xx: float = 0.0
+    rate_limit_rate: float = 0.0
+    stream_cut_rate: float = 0.0
+    midstream_error_rate: float = 0.0
     max_keys_per_app: int = 10
     silent_stream_timeout: float = 300.0
     clock: Callable[[], float] = field(default=time.time, repr=False)

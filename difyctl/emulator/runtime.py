@@ -47,6 +47,10 @@ class Emulator:
             latency_ms=cfg.latency_ms,
             jitter_ms=cfg.jitter_ms,
             latency_dist=cfg.latency_dist,
+            error_rate_5xx=cfg.error_rate_5xx,
+            rate_limit_rate=cfg.rate_limit_rate,
+            stream_cut_rate=cfg.stream_cut_rate,
+            midstream_error_rate=cfg.midstream_error_rate,
             rng_seed=cfg.rng_seed,
         )
 
