@@ -50,6 +50,7 @@ class ServiceTarget:
     base_url: str
     api_key: str = field(repr=False)
     key_source: str  # env:<VAR> | stored | console
+    mode: str | None = None  # known when the console resolved the app: callers may skip /v1/info
 
 
 @dataclass
@@ -210,7 +211,7 @@ class AppContext:
             app = self.resolve_app(console, ref)
             stored = self.credentials.get_app_key(profile.name, app.id)
             if stored:
-                return ServiceTarget(ref, app.id, app.name, profile.base_url, stored, "stored")
+                return ServiceTarget(ref, app.id, app.name, profile.base_url, stored, "stored", app.mode)
             keys = console.list_api_keys(app.id)
         if not keys:
             raise UsageError(
@@ -218,7 +219,7 @@ class AppContext:
                 hint=f"create one with `difyctl keys create {ref} --store` (never created implicitly)",
             )
         newest = max(keys, key=lambda k: k.created_at or 0)
-        return ServiceTarget(ref, app.id, app.name, profile.base_url, newest.token, "console")
+        return ServiceTarget(ref, app.id, app.name, profile.base_url, newest.token, "console", app.mode)
 
     def service(self, target: ServiceTarget) -> ServiceClient:
         from difyctl.client.service import ServiceClient

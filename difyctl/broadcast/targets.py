@@ -172,6 +172,7 @@ def read_apps_file(path: Path) -> list[Entry]:
 def _from_ref(actx: AppContext, ref: str, inputs: Mapping[str, Any], **extra: Any) -> Target:
     st = actx.service_target(ref)
     name = extra.pop("name", None) or st.name or ref
+    extra["mode"] = extra.get("mode") or st.mode  # known from the console: no /v1/info probe
     return Target(ref, name, st.base_url, st.api_key, inputs, app_id=st.app_id, **extra)
 
 
