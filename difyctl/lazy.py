@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import re
 from typing import Any
 
 import typer
@@ -21,9 +22,9 @@ from typer.core import TyperGroup
 def _short(text: str | None, limit: int) -> str:
     """The first sentence of the first paragraph, cut at a word boundary to fit `limit`."""
     first = " ".join((text or "").strip().split("\n\n")[0].split())
-    end = first.find(". ")
-    if end != -1:
-        first = first[: end + 1]
+    end = re.search(r"(?<!\be\.g)(?<!\bi\.e)\.\s+(?=[A-Z])", first)  # a sentence end, not "e.g. x"
+    if end is not None:
+        first = first[: end.start() + 1]
     if len(first) <= limit:
         return first
     cut = first[: max(limit - 3, 1)]
