@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from difyctl.errors import UsageError
 from difyctl.rotation.checks import overall_exit
-from difyctl.rotation.engine import RotateOptions, rotate_key
+from difyctl.rotation.engine import KeyRotation, RotateOptions, rotate_key
 
 if TYPE_CHECKING:
     from difyctl.client.models import App
@@ -93,6 +93,34 @@ def rotate_many(
         apps: list[App] = (
             list(console.iter_apps()) if all_apps else [actx.resolve_app(console, r) for r in refs]
         )
+        _check_shared_sinks(opts, apps)
+        skipped: list[dict[str, Any]] = []
+        if all_apps and not (resume or finish):  # --all rotates keys; it never issues an app's first key
+            keyless = {a.id for a in apps if not console.list_api_keys(a.id)}
+            skipped = [_skipped(a) for a in apps if a.id in keyless]
+            apps = [a for a in apps if a.id not in keyless]
         deps = key_deps(actx, console)
         results = [rotate_key(deps, app, opts) for app in apps]
-    return [r.to_dict() for r in results], overall_exit(results)
+    return [r.to_dict() for r in results] + skipped, overall_exit(results)
+
+
+def _skipped(app: App) -> dict[str, Any]:
+    doc = KeyRotation(app=app.name, app_id=app.id).to_dict()
+    doc.update(status="skipped", phase=None, error="no service key to rotate", exit_code=0)
+    doc["hint"] = f"issue one with `difyctl keys create {app.name} --store`"
+    return doc
+
+
+def _check_shared_sinks(opts: RotateOptions, apps: Sequence[App]) -> None:
+    """One dotenv VAR for several apps would leave only the last app's key in the file."""
+    from difyctl.rotation.sinks import DotenvSink
+
+    if len(apps) < 2:
+        return
+    for sink in opts.sinks:
+        if isinstance(sink, DotenvSink) and not sink.per_app:
+            raise UsageError(
+                f"sink {sink.name} would receive the key of every app ({len(apps)}): each would overwrite "
+                "the previous one",
+                hint=f"put {{ALIAS}} in the variable name, e.g. dotenv:{sink.path}:DIFY_API_KEY_{{ALIAS}}",
+            )

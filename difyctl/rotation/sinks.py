@@ -1,5 +1,6 @@
 """Where a new key is delivered besides the keyring: `dotenv:PATH:VAR` (the VAR line of a dotenv
-file replaced or appended, other lines untouched, written atomically with mode 0600) and
+file replaced or appended, other lines untouched, written atomically with mode 0600; `{ALIAS}` in
+VAR becomes the app's name as in DIFY_API_KEY_<ALIAS>, so one sink serves `rotate --all`) and
 `exec:COMMAND` (run without a shell, the key in its environment as DIFY_NEW_API_KEY, never on
 its command line). Sinks are idempotent: delivering the same key twice is harmless."""
 
@@ -19,7 +20,8 @@ from difyctl.fsutil import atomic_write
 from difyctl.redact import redact_text
 
 EXEC_TIMEOUT_S = 120.0
-_VAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_VAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\{ALIAS\}[A-Za-z0-9_]*)?")
+ALIAS = "{ALIAS}"
 
 
 class SinkError(DifyctlError):
@@ -42,10 +44,22 @@ class DotenvSink:
     def name(self) -> str:
         return f"dotenv:{self.path}:{self.var}"
 
-    def deliver(self, key: str, context: Mapping[str, str]) -> None:  # noqa: ARG002 - same shape as exec
+    @property
+    def per_app(self) -> bool:
+        return ALIAS in self.var
+
+    def var_for(self, context: Mapping[str, str]) -> str:
+        if not self.per_app:
+            return self.var
+        from difyctl.config import alias_env_name
+
+        alias = alias_env_name(context.get("DIFY_APP_NAME", "")).removeprefix("DIFY_API_KEY_")
+        return self.var.replace(ALIAS, alias)
+
+    def deliver(self, key: str, context: Mapping[str, str]) -> None:
         try:
             text = self.path.read_text(encoding="utf-8") if self.path.exists() else ""
-            atomic_write(self.path, replace_var(text, self.var, key), mode=0o600)
+            atomic_write(self.path, replace_var(text, self.var_for(context), key), mode=0o600)
         except OSError as exc:
             raise SinkError(f"sink {self.name} failed: {exc.strerror or exc}") from None
 
@@ -103,7 +117,10 @@ def parse_sink(spec: str) -> Sink:
     if kind == "dotenv":
         path, sep, var = rest.rpartition(":")
         if not sep or not path or not _VAR_RE.fullmatch(var):
-            raise UsageError(f"bad sink {spec!r}", hint="use dotenv:PATH:VAR, e.g. dotenv:.env:DIFY_API_KEY")
+            raise UsageError(
+                f"bad sink {spec!r}",
+                hint="use dotenv:PATH:VAR, e.g. dotenv:.env:DIFY_API_KEY (DIFY_API_KEY_{ALIAS}: many apps)",
+            )
         return DotenvSink(Path(path).expanduser(), var)
     if kind == "exec":
         if not rest.strip():

@@ -228,3 +228,27 @@ def test_canary_no_secret_value_in_output_logs_or_journal(
     for text in seen:
         for canary in canaries:
             assert canary not in text
+
+
+def test_rotate_all_skips_keyless_apps_and_needs_a_per_app_dotenv_var(cli, logged_in, tmp_path) -> None:
+    import json as _json
+
+    app_id = logged_in.app_id("echo-completion")
+    # drop echo-completion's only key through the CLI (as an admin would)
+    keys = cli("keys", "list", "echo-completion", "-o", "json").json()
+    assert cli("keys", "revoke", "echo-completion", keys[0]["id"], "--yes").code == 0
+    env_file = tmp_path / "apps.env"
+    shared = cli("keys", "rotate", "--all", "--sink", f"dotenv:{env_file}:DIFY_API_KEY", "--yes")
+    assert shared.code == 2 and "{ALIAS}" in shared.stderr and not env_file.exists()
+    result = cli("keys", "rotate", "--all", "--sink", f"dotenv:{env_file}:DIFY_API_KEY_{{ALIAS}}", "--yes",
+                 "-o", "json")
+    assert result.code == 0, result.stderr
+    doc = _json.loads(result.stdout)
+    assert doc["ok"] is True
+    docs = {d["app"]: d for d in doc["results"]}
+    assert docs["echo-completion"]["status"] == "skipped" and docs["echo-completion"]["app_id"] == app_id
+    assert docs["echo-chat"]["status"] == "finished"
+    text = env_file.read_text()
+    assert "DIFY_API_KEY_ECHO_CHAT=app-" in text and "DIFY_API_KEY_ECHO_WORKFLOW=app-" in text
+    assert "ECHO_COMPLETION" not in text
+    assert cli("keys", "list", "echo-completion", "-o", "json").json() == []
