@@ -79,7 +79,7 @@ def rotate(
     Example:
       difyctl credentials rotate openai --from-env NEW_OPENAI_KEY --probe support-bot --yes
     """
-    from difyctl.rotation.secretops import run_credential_rotation
+    from difyctl.commands._secretops import run_credential_rotation
 
     actx = app_context(ctx, output, profile, verbose)
     doc, code = run_credential_rotation(actx, provider, stdin, from_env, field, probe, yes)

@@ -131,7 +131,7 @@ def set_key(
     Example:
       printf %s "$KEY" | difyctl keys set support-bot --key-stdin
     """
-    from difyctl.rotation.keyops import store_known_key
+    from difyctl.commands._keyops import store_known_key
 
     actx = app_context(ctx, output, profile, verbose)
     doc = store_known_key(actx, ref, key_stdin)
@@ -200,7 +200,7 @@ def rotate(
       difyctl keys rotate --all --finish --yes        # a day later, from cron
       difyctl keys rotate echo-chat --resume --yes    # after a crash
     """
-    from difyctl.rotation.keyops import rotate_many
+    from difyctl.commands._keyops import rotate_many
 
     actx = app_context(ctx, output, profile, verbose)
     docs, code = rotate_many(

@@ -62,7 +62,7 @@ def set_secret(
       printf %s "$TOKEN" | difyctl secrets set support-bot CRM_TOKEN --value-stdin --yes
       difyctl secrets set support-bot CRM_TOKEN --from-env NEW_CRM_TOKEN --no-publish --yes
     """
-    from difyctl.rotation.secretops import run_change
+    from difyctl.commands._secretops import run_change
 
     actx = app_context(ctx, output, profile, verbose)
     doc, code = run_change(actx, ref, name, value_stdin, from_env, yes=yes, publish=not no_publish, probes=[])
@@ -92,7 +92,7 @@ def rotate_secret(
     Example:
       difyctl secrets rotate support-bot CRM_TOKEN --from-env NEW_CRM_TOKEN --probe "ping" --yes
     """
-    from difyctl.rotation.secretops import run_change
+    from difyctl.commands._secretops import run_change
 
     actx = app_context(ctx, output, profile, verbose)
     doc, code = run_change(

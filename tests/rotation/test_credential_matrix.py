@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from difyctl.commands._secretops import app_probe
 from difyctl.rotation.provider_creds import CredentialDeps, CredentialRotation, rotate_credential
-from difyctl.rotation.secretops import app_probe
 
 from .conftest import Kit
 

@@ -19,7 +19,7 @@ def read_value(actx: AppContext, stdin: bool, from_env: str | None, stdin_flag: 
         if not value:
             raise UsageError(f"environment variable {from_env} is empty or not set")
         return value
-    from difyctl.rotation.keyops import read_secret_stdin
+    from difyctl.commands._keyops import read_secret_stdin
 
     return read_secret_stdin(stdin_flag)
 
