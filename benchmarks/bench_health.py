@@ -89,6 +89,8 @@ def one_call_ms(url: str) -> float:
 def run_health(url: str, concurrency: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-health-") as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DIFY_", "DIFYCTL_"))}
+        if "DIFYCTL_HTTP" in os.environ:  # DIFYCTL_HTTP=httpx: benchmark the striped httpx transport
+            env["DIFYCTL_HTTP"] = os.environ["DIFYCTL_HTTP"]
         env.update(
             DIFYCTL_CONFIG_DIR=tmp,
             DIFYCTL_KEYRING="off",

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from difyctl.broadcast import results as R
-from difyctl.broadcast.pool import striped_transport
+from difyctl.broadcast.pool import fanout_transport
 from difyctl.broadcast.results import BroadcastResult, TargetResult
 from difyctl.broadcast.targets import Target
 from difyctl.client.errors import (
@@ -201,7 +201,7 @@ class Fanout:
         """ONE AsyncClient for every target of this server (tests inject their own transport)."""
         options = self.client_options
         if options.async_transport is None:
-            transport = striped_transport(
+            transport = fanout_transport(
                 self.options.concurrency, verify=options.verify, trust_env=options.trust_env
             )
             options = dataclasses.replace(options, async_transport=transport)

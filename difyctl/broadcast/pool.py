@@ -11,11 +11,18 @@ stripes: the same client, auth and hooks. 1000 targets then cost ~1.0 s of clien
 16: 1.6 s, 8: 1.2 s, 4: 1.05 s, 2 or 1: ~0.95 s: 4 keeps the stripe count low for little loss).
 Each stripe may open up to `concurrency` connections, so the global semaphore stays the only cap and
 a burst on one stripe never queues.
+
+`fanout_transport(...)` is what broadcast and health use: the aiohttp transport
+(`aio_transport.py`: about half the client CPU per request) when the optional `aiohttp` is installed
+(extra `fast`) and `DIFYCTL_HTTP=httpx` is not set, else the striped httpx pool. aiohttp is imported
+only here, when a fan-out builds its transport (never at CLI start-up).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import os
 
 import httpx
 
@@ -49,3 +56,20 @@ def striped_transport(
         httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits, trust_env=trust_env) for _ in range(count)
     ]
     return StripedTransport(stripes)
+
+
+def aiohttp_enabled() -> bool:
+    """aiohttp installed and not switched off with `DIFYCTL_HTTP=httpx` (looked up, not imported)."""
+    if os.environ.get("DIFYCTL_HTTP", "").strip().lower() == "httpx":
+        return False
+    return importlib.util.find_spec("aiohttp") is not None
+
+
+def fanout_transport(
+    concurrency: int, *, verify: bool | str = True, trust_env: bool = True
+) -> httpx.AsyncBaseTransport:
+    if aiohttp_enabled():
+        from difyctl.broadcast.aio_transport import AiohttpTransport
+
+        return AiohttpTransport(concurrency, verify=verify, trust_env=trust_env)
+    return striped_transport(concurrency, verify=verify, trust_env=trust_env)

@@ -200,15 +200,16 @@ async def _one(
 
 
 def _pooled(options: ClientOptions, concurrency: int) -> ClientOptions:
-    """One client, striped pools (broadcast's transport: httpcore's single pool is O(C^2) per event)."""
+    """One client over broadcast's transport: aiohttp when installed, else striped httpcore pools
+    (httpcore's single pool is O(C^2) per event)."""
     from difyctl.broadcast.engine import _preload_async_backend
-    from difyctl.broadcast.pool import striped_transport
+    from difyctl.broadcast.pool import fanout_transport
 
     _preload_async_backend()
     size = max(concurrency, 10)
     options = dataclasses.replace(options, max_connections=size, max_keepalive_connections=size)
     if options.async_transport is None:
-        transport = striped_transport(size, verify=options.verify, trust_env=options.trust_env)
+        transport = fanout_transport(size, verify=options.verify, trust_env=options.trust_env)
         options = dataclasses.replace(options, async_transport=transport)
     return options
 
