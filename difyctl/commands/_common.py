@@ -24,7 +24,9 @@ OutputOpt = Annotated[
 ]
 ProfileOpt = Annotated[
     Optional[str],  # noqa: UP045
-    typer.Option("--profile", "-p", help="Profile to use (env DIFYCTL_PROFILE).", show_default=False),
+    typer.Option(
+        "--profile", "-p", metavar="NAME", help="Profile to use (env DIFYCTL_PROFILE).", show_default=False
+    ),
 ]
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="Log HTTP requests to stderr (secrets redacted).")

@@ -15,6 +15,7 @@ BaseUrlOpt = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option(
         "--base-url",
+        metavar="URL",
         help="Server root, e.g. https://dify.example.com (env DIFY_BASE_URL).",
         show_default=False,
     ),
@@ -25,7 +26,7 @@ def login(
     ctx: typer.Context,
     base_url: BaseUrlOpt = None,
     email: Annotated[
-        str | None, typer.Option("--email", "-e", help="Account email (env DIFY_EMAIL).")
+        str | None, typer.Option("--email", "-e", metavar="EMAIL", help="Account email (env DIFY_EMAIL).")
     ] = None,  # noqa: UP045
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")

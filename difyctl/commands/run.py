@@ -14,33 +14,53 @@ from difyctl.commands._notify import NotifyOpt, NotifySecretOpt
 def run(
     ctx: typer.Context,
     app_ref: Annotated[str, typer.Argument(metavar="APP", help="App id, exact name or profile alias.")],
-    query: Annotated[Optional[str], typer.Argument(help="The question (chat/completion apps).")] = None,  # noqa: UP045
+    query: Annotated[
+        str | None,
+        typer.Argument(metavar="QUERY", help="The question (chat/completion apps).", show_default=False),
+    ] = None,  # noqa: UP045
     input_pairs: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option("--input", "-i", help="An app input: KEY=VALUE (text) or KEY:=JSON. Repeatable."),
+        typer.Option(
+            "--input",
+            "-i",
+            metavar="KEY=VALUE",
+            help="An app input: KEY=VALUE (text) or KEY:=JSON. Repeatable.",
+        ),
     ] = None,
     inputs_file: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option("--inputs-file", help="A JSON/YAML mapping of inputs.", exists=False, dir_okay=False),
+        typer.Option(
+            "--inputs-file",
+            metavar="FILE",
+            help="A JSON/YAML mapping of inputs.",
+            exists=False,
+            dir_okay=False,
+        ),
     ] = None,
     stream: Annotated[
         bool, typer.Option("--stream", "-s", help="Stream the answer as it is generated.")
     ] = False,
     user: Annotated[
-        str | None, typer.Option("--user", help="End-user id (default: difyctl-<login>).")
+        str | None, typer.Option("--user", metavar="USER", help="End-user id (default: difyctl-<login>).")
     ] = None,  # noqa: UP045
     conversation: Annotated[
-        Optional[str], typer.Option("--conversation", "-c", help="Continue this conversation id.")  # noqa: UP045
+        str | None,
+        typer.Option("--conversation", "-c", metavar="ID", help="Continue this conversation id."),  # noqa: UP045
     ] = None,
     schema: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option(
-            "--schema", help="Validate the answer against this JSON Schema (JSON or YAML).", dir_okay=False
+            "--schema",
+            metavar="FILE",
+            help="Validate the answer against this JSON Schema (JSON or YAML).",
+            dir_okay=False,
         ),
     ] = None,
     field: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--field", help="With --schema: validate this field of the outputs (e.g. text)."),
+        typer.Option(
+            "--field", metavar="PATH", help="With --schema: validate this field of the outputs (e.g. text)."
+        ),
     ] = None,
     reask: Annotated[
         int,
