@@ -51,9 +51,17 @@ def login(
     actx = app_context(ctx, output, profile, verbose)
     stored = actx.profiles().profiles.get(actx.profile_name)
     url = (
-        base_url or actx.env.get("DIFY_BASE_URL") or (stored.base_url if stored else None) or ask("Dify URL")
+        base_url
+        or actx.env.get("DIFY_BASE_URL")
+        or (stored.base_url if stored else None)
+        or ask("Dify URL", "--base-url or DIFY_BASE_URL")
     )
-    user = email or actx.env.get("DIFY_EMAIL") or (stored.email if stored else None) or ask("Email")
+    user = (
+        email
+        or actx.env.get("DIFY_EMAIL")
+        or (stored.email if stored else None)
+        or ask("Email", "--email or DIFY_EMAIL")
+    )
     password = read_password(actx, password_stdin)
     from difyctl.config import normalise_base_url
 

@@ -22,9 +22,9 @@ def _stdin_is_tty() -> bool:
         return False
 
 
-def ask(label: str) -> str:
+def ask(label: str, source: str) -> str:
     if not _stdin_is_tty():
-        raise UsageError(f"{label} is required", hint="pass it as a flag or environment variable")
+        raise UsageError(f"{label} is required", hint=f"pass {source} (stdin is not a terminal to ask on)")
     value = input(f"{label}: ").strip()
     if not value:
         raise UsageError(f"{label} is required")
