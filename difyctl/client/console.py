@@ -73,6 +73,10 @@ class ConsoleClient(SyncAPIClient):
     def create_api_key(self, app_id: str) -> ApiKey:
         return self.call(_ops.create_api_key(app_id))
 
+    def delete_app(self, app_id: str) -> None:
+        """DELETE /apps/{id} (204). Used only to undo an app difyctl itself created (apply --atomic)."""
+        self.call(_ops.delete_app(app_id))
+
     def delete_api_key(self, app_id: str, key_id: str) -> None:
         self.call(_ops.delete_api_key(app_id, key_id))
 

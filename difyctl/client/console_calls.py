@@ -123,6 +123,10 @@ class ConsoleCalls:
         return Call(spec, lambda b: ApiKey.from_api(_dict(b, "the new key")))
 
     @staticmethod
+    def delete_app(app_id: str) -> Call[None]:
+        return Call(RequestSpec("DELETE", f"{A}/apps/{app_id}"), lambda _b: None)
+
+    @staticmethod
     def delete_api_key(app_id: str, key_id: str) -> Call[None]:
         return Call(RequestSpec("DELETE", f"{A}/apps/{app_id}/api-keys/{key_id}"), lambda _b: None)
 

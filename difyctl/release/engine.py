@@ -58,6 +58,8 @@ class ReleaseConsole(DslConsole, Protocol):
         self, mode: str | None = None, name: str | None = None, limit: int = 100
     ) -> Iterator[App]: ...
 
+    def delete_app(self, app_id: str) -> None: ...
+
 
 class _NotVerified(Exception):
     pass
@@ -253,10 +255,25 @@ class ReleaseEngine:
                     f"applied, then restored because {failed} failed (--atomic)" if ok else back.error,
                     back.hint,
                 )
-            elif result.status == CREATED:
-                result.hint = (
-                    f"created as {result.app_id}; --atomic cannot remove it: delete it in the console"
-                )
+            elif result.status == CREATED and result.app_id:
+                done[id(item)] = self._uncreate(item, result, f"{failed} failed (--atomic)")
+
+    def _uncreate(self, item: AppPlan, result: ItemResult, why: str) -> ItemResult:
+        """An app this run created is deleted again: before the run it did not exist."""
+        steps = list(result.steps)
+        app_id = str(result.app_id)
+        try:
+            self._step(steps, "delete created app", lambda: self.console.delete_app(app_id))
+        except Exception as exc:
+            return ItemResult(
+                item,
+                result.status,
+                steps,
+                f"created as {app_id}, and deleting it again failed: {_describe(exc)}",
+                "delete it in the console",
+                app_id,
+            )
+        return ItemResult(item, ROLLED_BACK, steps, f"created, then deleted because {why}", None, app_id)
 
     def _create(
         self, item: AppPlan, secrets: Mapping[str, str], comment: str, *, publish: bool, yes: bool
@@ -290,14 +307,11 @@ class ReleaseEngine:
             if probe is not None:
                 self._step(steps, "probe", lambda: self._probe(probe, live))
         except Exception as exc:
-            return ItemResult(
-                item,
-                "failed",
-                steps,
-                _describe(exc),
-                f"the app was created ({app_id}) but did not pass: fix it, or delete it in the console",
-                app_id,
-            )
+            failed = ItemResult(item, "failed", steps, _describe(exc), None, app_id)
+            undone = self._uncreate(item, failed, "it did not pass its checks")
+            if undone.status == ROLLED_BACK:
+                undone.status, undone.error = "failed", f"{_describe(exc)}; the new app was deleted again"
+            return undone
         return ItemResult(item, CREATED, steps, app_id=app_id)
 
     def _verify_created(self, app_id: str, f: ReleaseFile, published: bool) -> App:

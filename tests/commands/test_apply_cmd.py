@@ -326,3 +326,23 @@ def test_message_limit_and_unused_secret(cli: Cli, logged_in: Any, store: Path, 
     path.write_text(published("echo-workflow"))
     res = cli("apply", "-f", str(path), "--dry-run", "--secret", "NOPE=HOME")
     assert res.code == 0 and "--secret NOPE: no file has a secret variable of that name" in res.stderr
+
+
+def test_a_created_app_that_fails_is_deleted_again(
+    cli: Cli, logged_in: Any, store: Path, tmp_path: Path
+) -> None:
+    """An app that did not exist before the run and fails its publish is deleted: the workspace ends
+    as it was (the other files are unchanged, so nothing else is touched)."""
+    repo = tmp_path / "apps"
+    seed(cli, repo)
+    new = repo / "brand-new.yml"
+    new.write_text(published("echo-workflow").replace("name: echo-workflow", "name: brand-new"))
+    logged_in.faults.fail_next(
+        "POST", r"/workflows/publish$", 400, {"code": "invalid_param", "message": "injected", "status": 400}
+    )
+    res = cli("-o", "json", "apply", "-f", str(repo), "--yes", "--no-probe")
+    assert res.code != 0, res.stdout
+    created = next(a for a in res.json()["apps"] if a["app"]["name"] == "brand-new")
+    assert created["status"] == "failed" and "deleted again" in created["error"]
+    names = {a["name"] for a in cli("apps", "list", "-o", "json").json()}
+    assert "brand-new" not in names and "echo-workflow" in names

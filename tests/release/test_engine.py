@@ -158,3 +158,40 @@ def test_plan_refuses_before_anything_is_sent(world: dict[str, Any]) -> None:
     plan = engine(world).plan(pin(files, manifest, Console.base_url), {"OTHER": "x"})
     assert plan.changes == 3 and "import_dsl" not in console.calls
     assert plan.apps[1].secret_updates == ("OTHER",)  # not live: the supplied value is a change
+
+
+def _with_new_app(world: dict[str, Any], v2: dict[str, Any]) -> None:
+    new = blank(v2)
+    new["app"] = {**v2["app"], "name": "flow-new"}
+    (world["repo"] / "flow-new.yml").write_text(yaml.safe_dump(new))
+
+
+def test_atomic_deletes_an_app_it_created(tmp_path: Path, v1: dict[str, Any], v2: dict[str, Any]) -> None:
+    world = build(tmp_path, v1, v2)
+    _with_new_app(world, v2)
+    console: Console = world["console"]
+    eng = engine(world)
+    files, manifest = load(world["repo"])
+    plan = eng.plan(pin(files, manifest, Console.base_url), {"API_TOKEN": SECRET})
+    # updates run first, creations last: fail the creation's publish so the updates are undone too
+    console.inject("publish", ServerError("boom", status_code=500), call=4)
+    result = eng.apply(plan, yes=True, atomic=True, secrets={"API_TOKEN": SECRET})
+    by_name = {i.item.file.name: i for i in result.items}
+    assert by_name["flow-new"].status == "failed" and "deleted again" in str(by_name["flow-new"].error)
+    assert "flow-new" not in {a.name for a in console.apps.values()}  # before the run it did not exist
+    assert {by_name[n].status for n in NAMES} == {"rolled-back"}
+    for n in range(3):
+        assert published_state(world, n) == "old"
+
+
+def test_a_created_app_that_passes_stays(tmp_path: Path, v1: dict[str, Any], v2: dict[str, Any]) -> None:
+    world = build(tmp_path, v1, v2)
+    _with_new_app(world, v2)
+    console: Console = world["console"]
+    eng = engine(world)
+    files, manifest = load(world["repo"])
+    plan = eng.plan(pin(files, manifest, Console.base_url), {"API_TOKEN": SECRET})
+    before = len(console.apps)
+    result = eng.apply(plan, yes=True, atomic=True, secrets={"API_TOKEN": SECRET})
+    assert int(result.exit_code) == 0
+    assert len(console.apps) == before + 1 and "delete_app" not in console.calls

@@ -198,6 +198,12 @@ class FakeConsole:
         self._fire("get_app", "after")
         return out
 
+    def delete_app(self, app_id: str) -> None:
+        self._enter("delete_app")
+        self._app(app_id)
+        del self.apps[app_id]
+        self._fire("delete_app", "after")
+
     def export_dsl(self, app_id: str, include_secret: bool = False, workflow_id: str | None = None) -> str:
         self._enter("export_dsl")
         out = self._export(self._app(app_id), include_secret, workflow_id)
