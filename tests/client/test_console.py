@@ -534,3 +534,21 @@ def test_console_logout(fake: FakeRuntime) -> None:
     ) as client:
         assert client.logout() is True
         assert client.logout() is False  # already logged out: 401
+
+
+@respx.mock(base_url=BASE, assert_all_called=False)
+def test_delete_app_is_a_204_and_never_retried(respx_mock: respx.MockRouter, fake: FakeRuntime) -> None:
+    route = respx_mock.delete(f"/console/api/apps/{WF}").mock(
+        side_effect=[
+            httpx.Response(503),
+            httpx.Response(204),
+            httpx.Response(404, json={"message": "App not found"}),
+        ]
+    )
+    with ConsoleClient(BASE, AUTH, runtime=fake.runtime()) as client:
+        with pytest.raises(e.ServerError):
+            client.delete_app(WF)  # a DELETE that was sent is not retried
+        client.delete_app(WF)
+        with pytest.raises(e.NotFoundError):
+            client.delete_app(WF)
+    assert route.call_count == 3 and fake.sleeps == []
