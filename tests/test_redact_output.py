@@ -49,3 +49,31 @@ def test_error_has_hint_line() -> None:
     err = io.StringIO()
     Output(stdout=io.StringIO(), stderr=err, color=False).error("boom", "try again")
     assert err.getvalue() == "error: boom\nhint: try again\n"
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_draws_on_a_terminal_and_is_silent_otherwise() -> None:
+    err = _Tty()
+    out = Output(stdout=io.StringIO(), stderr=err, color=True)
+    with out.progress(3, "exporting") as bar:
+        for n in range(3):
+            bar.advance(label=f"app {n}")
+    assert "exporting" in err.getvalue() or "app" in err.getvalue()
+    quiet = io.StringIO()
+    with Output(stdout=io.StringIO(), stderr=quiet).progress(3, "exporting") as bar:
+        bar.advance()
+    assert quiet.getvalue() == ""
+
+
+def test_colored_table_and_messages_on_a_terminal() -> None:
+    tty_out, tty_err = _Tty(), _Tty()
+    o = Output(stdout=tty_out, stderr=tty_err, color=True)
+    o.table(["A", "B"], [["1", "2"]], title="T")
+    o.line("styled", style="bold")
+    o.warn("careful")
+    assert "A" in tty_out.getvalue() and "styled" in tty_out.getvalue()
+    assert "careful" in tty_err.getvalue() and "\x1b[" in tty_err.getvalue()
