@@ -63,6 +63,9 @@ class AppContext:
     transport: httpx.BaseTransport | None = None  # tests may route the client through MockTransport
     _store: CredentialStore | None = field(default=None, repr=False)
     _profiles: ProfilesFile | None = field(default=None, repr=False)
+    # env-password sessions by base URL: kept in memory only, shared by the copies with_options makes,
+    # so a command that resolves many apps (broadcast --app ..., keys rotate A B C) logs in once
+    _env_sessions: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
@@ -144,14 +147,17 @@ class AppContext:
         elif kind == "console-token":
             auth = client_auth.ConsoleTokenAuth(self.env["DIFY_CONSOLE_TOKEN"])
         elif kind == "env-password":
-            result = client_auth.login(
-                profile.base_url,
-                self.env["DIFY_EMAIL"],
-                self.env["DIFY_PASSWORD"],
-                options=self.client_options(),
-                runtime=self.get_runtime(),
-            )
-            auth = _session_auth(result.session, on_refresh=None)
+            session = self._env_sessions.get(profile.base_url)
+            if session is None:
+                session = client_auth.login(
+                    profile.base_url,
+                    self.env["DIFY_EMAIL"],
+                    self.env["DIFY_PASSWORD"],
+                    options=self.client_options(),
+                    runtime=self.get_runtime(),
+                ).session
+                self._env_sessions[profile.base_url] = session
+            auth = _session_auth(session, on_refresh=None)
         elif kind == "session":
             raw = self.credentials.get_session(self.profile_name) or ""
             session = client_auth.ConsoleSession.from_json(raw)

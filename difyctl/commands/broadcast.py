@@ -107,15 +107,11 @@ def broadcast(
 
 def _checker(schema: Path | None, field: str | None) -> Any:
     """The validator is compiled before anything is sent (a bad schema is exit 2, nothing spent)."""
-    if schema is None:
-        if field is not None:
-            from difyctl.errors import UsageError
+    from difyctl.validation.engine import check_answer, validator_option
 
-            raise UsageError("--field needs --schema")
+    validator = validator_option(schema, field=field)
+    if validator is None:
         return None
-    from difyctl.validation.engine import check_answer, load_validator
-
-    validator = load_validator(schema)
 
     def check(res: Any) -> None:
         if res.ok:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -80,16 +80,9 @@ def rotate(
       difyctl credentials rotate openai --from-env NEW_OPENAI_KEY --probe support-bot --yes
     """
     from difyctl.commands._secretops import run_credential_rotation
+    from difyctl.output.rotation import step_result
 
     actx = app_context(ctx, output, profile, verbose)
     doc, code = run_credential_rotation(actx, provider, stdin, from_env, field, probe, yes)
-    _render(actx.out, doc)
+    step_result(actx.out, doc)
     raise typer.Exit(code)
-
-
-def _render(out: Any, doc: dict[str, Any]) -> None:
-    from difyctl.output.rotation import steps
-
-    out.emit(doc, text=lambda o: steps(o, doc))
-    if doc.get("error"):
-        out.error(doc["error"], doc.get("hint"))

@@ -99,11 +99,12 @@ def run(
     """
     from difyctl.commands import _notify
     from difyctl.runs import default_user, parse_inputs, run_app, validate_run
+    from difyctl.validation.engine import validator_option
 
     actx = app_context(ctx, output, profile, verbose)
     secret = _notify.prepare(actx, notify, notify_secret_env)
     inputs = parse_inputs(input_pairs or [], inputs_file)
-    validator = _load_validator(schema, fallback, field, reask)
+    validator = validator_option(schema, fallback=fallback, field=field, reask=reask)
     target = actx.service_target(app_ref)
     live = stream and actx.out.format == "text"
     shown: list[str] = []
@@ -141,19 +142,6 @@ def run(
         raise RunFailedError(result.status, result.error, workflow_run_id=result.workflow_run_id)
     if checked is not None and not checked.ok:
         raise typer.Exit(1)
-
-
-def _load_validator(schema: Path | None, fallback: Path | None, field: str | None, reask: int) -> Any:
-    """Compile the schema before anything is sent: a bad schema is exit 2 with nothing spent."""
-    if schema is None:
-        if fallback is not None or field is not None or reask:
-            from difyctl.errors import UsageError
-
-            raise UsageError("--field, --reask and --fallback need --schema")
-        return None
-    from difyctl.validation.engine import load_validator
-
-    return load_validator(schema, fallback=fallback)
 
 
 def _render(out: Any, doc: dict[str, Any], *, streamed: bool) -> None:

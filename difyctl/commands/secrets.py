@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -63,10 +63,11 @@ def set_secret(
       difyctl secrets set support-bot CRM_TOKEN --from-env NEW_CRM_TOKEN --no-publish --yes
     """
     from difyctl.commands._secretops import run_change
+    from difyctl.output.rotation import step_result
 
     actx = app_context(ctx, output, profile, verbose)
     doc, code = run_change(actx, ref, name, value_stdin, from_env, yes=yes, publish=not no_publish, probes=[])
-    _render(actx.out, doc)
+    step_result(actx.out, doc)
     raise typer.Exit(code)
 
 
@@ -93,18 +94,11 @@ def rotate_secret(
       difyctl secrets rotate support-bot CRM_TOKEN --from-env NEW_CRM_TOKEN --probe "ping" --yes
     """
     from difyctl.commands._secretops import run_change
+    from difyctl.output.rotation import step_result
 
     actx = app_context(ctx, output, profile, verbose)
     doc, code = run_change(
         actx, ref, name, value_stdin, from_env, yes=yes, publish=True, probes=probe or [], rotate=True
     )
-    _render(actx.out, doc)
+    step_result(actx.out, doc)
     raise typer.Exit(code)
-
-
-def _render(out: Any, doc: dict[str, Any]) -> None:
-    from difyctl.output.rotation import steps
-
-    out.emit(doc, text=lambda o: steps(o, doc))
-    if doc.get("error"):
-        out.error(doc["error"], doc.get("hint"))

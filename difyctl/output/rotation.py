@@ -53,6 +53,13 @@ def health(out: Output, doc: dict[str, Any]) -> None:
     out.info(f"{s['ok']}/{s['total']} healthy in {s['wall_ms']:.0f} ms")
 
 
+def step_result(out: Output, doc: dict[str, Any]) -> None:
+    """The result of `secrets set|rotate` and `credentials rotate`: the steps, then the error line."""
+    out.emit(doc, text=lambda o: steps(o, doc))
+    if doc.get("error"):
+        out.error(doc["error"], doc.get("hint"))
+
+
 def steps(out: Output, doc: dict[str, Any]) -> None:
     """Secrets and provider-credential rotations: one line per step."""
     for step in doc.get("steps") or []:

@@ -20,6 +20,7 @@ from typing import IO, Any, Literal
 
 from referencing.exceptions import Unresolvable
 
+from difyctl.errors import UsageError
 from difyctl.validation.inputs import (
     InputError,
     LineTooLong,
@@ -340,6 +341,22 @@ def consume(
         if write is not None and doc.ok:
             write(dump(doc.value))
     return summary
+
+
+def validator_option(
+    schema: str | Path | None, *, fallback: str | Path | None = None, **needs_schema: object
+) -> Validator | None:
+    """`--schema` on `run`/`broadcast`: compiled before anything is sent (a bad schema is exit 2 with
+    nothing spent). `needs_schema` maps the other flags to their values: given without --schema
+    they are a usage error rather than silently ignored."""
+    if schema is not None:
+        return load_validator(schema, fallback=fallback)
+    given = [f"--{name.replace('_', '-')}" for name, value in needs_schema.items() if value]
+    if fallback is not None:
+        given.append("--fallback")
+    if given:
+        raise UsageError(f"{', '.join(given)} only make{'s' if len(given) == 1 else ''} sense with --schema")
+    return None
 
 
 def load_validator(

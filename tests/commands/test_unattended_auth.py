@@ -43,3 +43,26 @@ def test_console_token_from_a_browser_cookie_header(cli: Cli, emulator: Any) -> 
     bare = cli("apps", "list", env={**env, "DIFY_CONSOLE_TOKEN": session.access_token})
     assert bare.code == 4
     assert session.access_token not in bare.stdout + bare.stderr
+
+
+def test_env_password_logs_in_once_per_command(cli: Cli, emulator: Any, monkeypatch: Any) -> None:
+    """broadcast --app A --app B --app C resolves each app through the console: one login, not three."""
+    from difyctl.client import auth as client_auth
+
+    logins: list[str] = []
+    real = client_auth.login
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        logins.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(client_auth, "login", counting)
+    env = {
+        "DIFY_BASE_URL": emulator.base_url,
+        "DIFY_EMAIL": "admin@example.com",
+        "DIFY_PASSWORD": "DemoPass123",
+    }
+    apps = ("--app", "echo-chat", "--app", "json-chat", "--app", "echo-workflow")
+    result = cli("broadcast", "hi", *apps, env=env)
+    assert result.code == 0, result.stderr
+    assert logins == [emulator.base_url]
