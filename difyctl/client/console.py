@@ -136,8 +136,17 @@ class ConsoleClient(SyncAPIClient):
         self.call(_ops.update_model_config(app_id, config))
 
     def current_workspace(self) -> WorkspaceInfo:
-        """The workspace and the caller's role (owner/admin/editor/normal)."""
-        return self.call(_ops.current_workspace())
+        """The workspace and the caller's role (owner/admin/editor/normal).
+
+        POST (Dify >= 1.10.1); a 405 means a 1.9.x-1.10.0 server, asked once more with GET."""
+        from difyctl.client.errors import DifyStatusError
+
+        try:
+            return self.call(_ops.current_workspace("POST"))
+        except DifyStatusError as exc:
+            if exc.status_code != 405:
+                raise
+        return self.call(_ops.current_workspace("GET"))
 
     def list_providers(self, model_type: str | None = None) -> list[ModelProvider]:
         return self.call(_ops.list_providers(model_type))

@@ -214,6 +214,6 @@ routes = [
     Route(f"{P}/refresh-token", refresh_token, methods=["POST"]),
     Route(f"{P}/logout", logout, methods=["POST", "GET"]),
     Route(f"{P}/account/profile", account_profile, methods=["GET"]),
-    Route(f"{P}/workspaces/current", current_workspace, methods=["GET", "POST"]),
+    Route(f"{P}/workspaces/current", current_workspace, methods=["POST"]),  # POST-only since 1.10.1 (009)
     Route(f"{P}/workspaces", workspaces, methods=["GET"]),
 ]

@@ -138,13 +138,16 @@ def _prunable(keys: Sequence[ApiKey], keep: set[str], days: float, now: float) -
 
 
 def _role_check(deps: KeyDeps, res: KeyRotation) -> None:
-    """Only admins and owners may revoke: an editor would create a key it can never remove."""
-    from difyctl.client.errors import NotFoundError
-
+    """Only admins and owners may revoke: an editor would create a key it can never remove. Never
+    skipped: a server that does not tell the role stops the rotation before anything is created."""
     try:
         role = deps.console.current_workspace().role
-    except NotFoundError:  # older servers: the 403 on revoke tells instead
-        return
+    except DifyError as exc:
+        raise res.fail(
+            f"could not read your role in this workspace ({exc.message}); nothing was changed",
+            exc.hint or "check the login and the server (`difyctl status`), then run it again",
+            exc.exit_code,
+        ) from None
     if role is not None and role not in ("owner", "admin"):
         raise res.fail(
             f"your role in this workspace is {role!r}: it can create keys but not revoke them, so the "

@@ -40,7 +40,7 @@ LIST = {
 @respx.mock(base_url=BASE, assert_all_called=True)
 def test_list_providers_and_role(respx_mock: respx.MockRouter, fake: FakeRuntime) -> None:
     route = respx_mock.get("/console/api/workspaces/current/model-providers").respond(200, json=LIST)
-    respx_mock.get("/console/api/workspaces/current").respond(
+    respx_mock.post("/console/api/workspaces/current").respond(
         200, json={"id": "ws-1", "name": "W", "role": "editor"}
     )
     with ConsoleClient(BASE, AUTH, runtime=fake.runtime()) as client:
@@ -113,3 +113,59 @@ def test_add_refused_by_the_provider_is_a_bad_request_and_never_retried(
         with pytest.raises(e.BadRequestError, match="Incorrect API key"):
             client.add_provider_credential(PROV, {"openai_api_key": "sk"})
     assert add.call_count == 2
+
+
+_405 = {
+    "code": "method_not_allowed",
+    "message": "The method is not allowed for the requested URL.",
+    "status": 405,
+}
+_WS = {"id": "ws-1", "name": "W", "role": "admin"}
+
+
+def _role_server(methods: set[str], seen: list[str], status: int = 405) -> httpx.MockTransport:
+    """/workspaces/current serving `methods` only: POST from Dify 1.10.1 (langgenius/dify #27858,
+    api/controllers/console/workspace/workspace.py `TenantApi.post`; fixture dify-1.16.0/009-010),
+    GET on 1.9.x-1.10.0."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/console/api/workspaces/current"
+        seen.append(request.method)
+        if request.method in methods:
+            return httpx.Response(200, json=_WS)
+        return httpx.Response(status, json=_405 if status == 405 else {"code": "x", "message": "x"})
+
+    return httpx.MockTransport(handle)
+
+
+def test_role_check_posts_on_current_servers(fake: FakeRuntime) -> None:
+    from .conftest import console
+
+    seen: list[str] = []
+    with console(_role_server({"POST"}, seen), AUTH, False, fake) as client:
+        assert client.current_workspace().role == "admin"
+    assert seen == ["POST"]
+
+
+def test_role_check_falls_back_to_get_once_on_a_1_9_server(fake: FakeRuntime) -> None:
+    from .conftest import console
+
+    seen: list[str] = []
+    with console(_role_server({"GET"}, seen), AUTH, False, fake) as client:
+        assert client.current_workspace() == WorkspaceInfo("ws-1", "W", "admin")
+    assert seen == ["POST", "GET"]
+
+
+def test_role_check_other_errors_are_not_retried_with_get(fake: FakeRuntime) -> None:
+    from .conftest import console
+
+    seen: list[str] = []
+    with console(_role_server(set(), seen, status=403), AUTH, False, fake) as client:
+        with pytest.raises(e.PermissionDeniedError):
+            client.current_workspace()
+    assert seen == ["POST"]
+    seen.clear()
+    with console(_role_server(set(), seen), AUTH, False, fake) as client:
+        with pytest.raises(e.DifyStatusError) as info:
+            client.current_workspace()
+    assert info.value.status_code == 405 and seen == ["POST", "GET"]

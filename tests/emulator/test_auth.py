@@ -178,7 +178,7 @@ def test_admin_api_key_acts_as_owner_without_csrf() -> None:
         wrong = {**headers, "X-WORKSPACE-ID": "00000000-0000-0000-0000-000000000000"}
         assert httpx.get(f"{server.base_url}/console/api/apps", headers=wrong).status_code == 401
         with logged_in(server.base_url) as console:
-            ws = console.get("/workspaces/current").json()
+            ws = console.post("/workspaces/current", json={}).json()
         assert ws["id"] == server.state.tenant_id and ws["role"] == "owner"
 
 

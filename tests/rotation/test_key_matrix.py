@@ -199,20 +199,20 @@ def test_editor_is_stopped_before_anything_is_created(kit: Kit) -> None:
     assert len(kit.tokens(APP)) == start
 
 
-def test_editor_without_the_role_endpoint_gets_a_clear_403_on_revoke(kit: Kit) -> None:
-    kit.cli(
-        "login",
-        "--base-url",
-        kit.emu.base_url,
-        "--email",
-        "editor@example.com",
-        "--password-stdin",
-        stdin="EditorPass123\n",
-    )
-    start, old = len(kit.tokens(APP)), kit.stored(APP)
+def test_the_role_check_is_never_skipped(kit: Kit) -> None:
+    """A server that does not answer the role stops the rotation before anything is created."""
+    start, old = kit.tokens(APP), kit.stored(APP)
     kit.emu.faults.fail_next(
-        "GET", r"/workspaces/current$", 404, {"code": "not_found", "message": "x", "status": 404}
+        "POST", r"/workspaces/current$", 404, {"code": "not_found", "message": "x", "status": 404}
     )
+    res = kit.rotate(APP)
+    assert res.status == "failed" and "could not read your role" in (res.error or "")
+    assert kit.tokens(APP) == start and kit.stored(APP) == old and res.new_key_id is None
+
+
+def test_a_403_on_revoke_keeps_both_keys_and_names_the_revoke(kit: Kit) -> None:
+    start, old = len(kit.tokens(APP)), kit.stored(APP)
+    kit.emu.faults.fail_next("DELETE", r"/api-keys/[^/]+$", 403, {"code": "forbidden", "message": "x"})
     res = kit.rotate(APP)
     assert res.exit_code == 4 and "403" in (res.error or "") and "keys revoke" in (res.hint or "")
     assert len(kit.tokens(APP)) == start + 1 and kit.works(old) and kit.works(kit.stored(APP))
