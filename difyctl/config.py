@@ -143,8 +143,11 @@ class ProfilesFile:
 
 
 def select_profile_name(explicit: str | None, env: Mapping[str, str], profiles: ProfilesFile) -> str:
-    """Flag > DIFYCTL_PROFILE > the file's current profile > `default`."""
-    return explicit or env.get("DIFYCTL_PROFILE") or profiles.current or DEFAULT_PROFILE
+    """Flag > DIFYCTL_PROFILE > the file's current profile > `default`; validated, so `a/b` can never
+    name a file or share one with `a_b`."""
+    return validate_profile_name(
+        explicit or env.get("DIFYCTL_PROFILE") or profiles.current or DEFAULT_PROFILE
+    )
 
 
 def resolve_profile(name: str, env: Mapping[str, str], profiles: ProfilesFile) -> Profile:

@@ -199,7 +199,7 @@ class ConsoleCalls:
     def current_workspace(method: str = "POST") -> Call[WorkspaceInfo]:
         """POST since Dify 1.10.1 (langgenius/dify #27858, fixture dify-1.16.0/009-010), GET on
         1.9.x-1.10.0. It only reads, so the POST is safe to retry."""
-        body = {} if method == "POST" else None
+        body: dict[str, Any] | None = {} if method == "POST" else None
         spec = RequestSpec(method, f"{A}/workspaces/current", json=body, idempotent=True)
         return Call(spec, lambda b: WorkspaceInfo.from_api(_dict(b, "the workspace")))
 

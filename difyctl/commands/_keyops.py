@@ -60,6 +60,7 @@ def rotate_many(
     sinks: Sequence[str],
     resume: bool,
     finish: bool,
+    replace_sinks: bool = False,
     force: bool,
     dry_run: bool,
     prune_unused: float | None,
@@ -75,11 +76,14 @@ def rotate_many(
         raise UsageError("--resume and --finish do not go together")
     if force and not finish:
         raise UsageError("--force only applies to --finish")
+    if replace_sinks and not (resume and sinks):
+        raise UsageError("--replace-sinks needs --resume and the --sink to deliver to instead")
     opts = RotateOptions(
         grace_s=grace,
         probes=tuple(probes),
         sinks=tuple(parse_sink(s) for s in sinks),
         resume=resume,
+        replace_sinks=replace_sinks,
         finish=finish,
         force=force,
         dry_run=dry_run,

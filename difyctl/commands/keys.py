@@ -165,7 +165,18 @@ def rotate(
         ),
     ] = None,  # noqa: UP045
     resume: Annotated[
-        bool, typer.Option("--resume", help="Continue an interrupted rotation from its journal.")
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue an interrupted rotation from its journal: it delivers to the journaled sinks "
+            "(no --sink needed).",
+        ),
+    ] = False,
+    replace_sinks: Annotated[
+        bool,
+        typer.Option(
+            "--replace-sinks", help="With --resume: deliver to the --sink given now, not the journaled ones."
+        ),
     ] = False,
     finish: Annotated[
         bool, typer.Option("--finish", help="Revoke the old key of a promoted rotation.")
@@ -211,6 +222,7 @@ def rotate(
         probes=probe or [],
         sinks=sink or [],
         resume=resume,
+        replace_sinks=replace_sinks,
         finish=finish,
         force=force,
         dry_run=dry_run,

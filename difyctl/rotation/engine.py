@@ -9,8 +9,10 @@
 
 At every moment at least one working key is stored and delivered (the old key stays valid until
 every sink holds the new one), and the server never holds more than the starting number + 1 keys.
-The journal (see journal.py) holds ids and phases only; a resumed run reads the new key back from
-the server by id. `hook(point)` lets the fault-matrix tests "kill" the process at each step.
+The journal (see journal.py) holds ids, phases and the sink specs, never a key; a resumed run reads
+the new key back from the server by id and delivers to every journaled sink that has not confirmed
+delivery, so the old key is never revoked before all the sinks the rotation started with hold the
+new one. `hook(point)` lets the fault-matrix tests "kill" the process at each step.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from difyctl.client.errors import AuthenticationError, DifyError, PermissionDeniedError
+from difyctl.errors import UsageError
 from difyctl.exit_codes import ExitCode
 from difyctl.redact import mask
 from difyctl.rotation.checks import probe_key
 from difyctl.rotation.journal import Journal, JournalStore
 from difyctl.rotation.lock import LockedError, RotationLock
-from difyctl.rotation.sinks import Sink, SinkError
+from difyctl.rotation.sinks import Sink, SinkError, parse_sink
 
 if TYPE_CHECKING:
     from difyctl.client.console import ConsoleClient
@@ -46,6 +49,7 @@ class RotateOptions:
     grace_s: float = 0.0
     probes: tuple[str, ...] = ()
     sinks: tuple[Sink, ...] = ()
+    replace_sinks: bool = False  # on resume: deliver to `sinks` instead of the journaled ones
     resume: bool = False
     finish: bool = False
     force: bool = False
@@ -65,6 +69,7 @@ class KeyDeps:
     now: Callable[[], float]
     user: str = "difyctl-rotation"
     hook: Callable[[str], None] = lambda _point: None
+    server: str = ""  # the base URL: with the app id, the key of the journal and the lock
 
 
 @dataclass
@@ -77,8 +82,8 @@ class KeyRotation:
     phase: str | None = None
     old_key_id: str | None = None
     new_key_id: str | None = None
-    old_key: str = ""  # masked
-    new_key: str = ""  # masked
+    old_key: str | None = None  # masked; None: there is none
+    new_key: str | None = None  # masked; None: no new key exists
     grace_until: float | None = None
     delivered: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
@@ -103,7 +108,7 @@ def rotate_key(deps: KeyDeps, app: App, opts: RotateOptions) -> KeyRotation:
     res = KeyRotation(app=app.name, app_id=app.id)
     if opts.dry_run:
         return _guard(lambda: _plan(deps, app, opts, res), res)
-    lock = RotationLock(deps.journals.lock_path(deps.profile, app.id), f"the rotation of app {app.name!r}")
+    lock = RotationLock(deps.journals.lock_path(deps.server, app.id), f"the rotation of app {app.name!r}")
     try:
         with lock:
             return _guard(lambda: _Run(deps, app, opts, res).dispatch(), res)
@@ -161,7 +166,7 @@ def _plan(deps: KeyDeps, app: App, opts: RotateOptions, res: KeyRotation) -> Key
     _role_check(deps, res)
     keys = deps.console.list_api_keys(app.id)
     old = _current(deps, app.id, keys)
-    res.old_key_id, res.old_key = (old.id, mask(old.token)) if old else (None, "")
+    res.old_key_id, res.old_key = (old.id, mask(old.token)) if old else (None, None)
     if len(keys) >= MAX_KEYS and opts.prune_unused_days is not None:
         keep = {old.id} if old else set()
         res.pruned = [k.id for k in _prunable(keys, keep, opts.prune_unused_days, deps.now())]
@@ -183,16 +188,18 @@ class _Run:
     def __init__(self, deps: KeyDeps, app: App, opts: RotateOptions, res: KeyRotation) -> None:
         self.deps, self.app, self.opts, self.res = deps, app, opts, res
         self.journals = deps.journals
-        self.j: Journal = Journal(app.id, app.name, deps.profile)
+        self.j: Journal = Journal(app.id, app.name, deps.profile, server=deps.server)
+        self.sinks: tuple[Sink, ...] = opts.sinks
 
     # -- entry ------------------------------------------------------------------------------------
     def dispatch(self) -> KeyRotation:
-        found = self.journals.load(self.deps.profile, self.app.id)
+        found = self.journals.load(self.deps.server, self.app.id, legacy_profile=self.deps.profile)
         res = self.res
         if found is not None and found.active:
             self.j = found
             res.old_key_id, res.new_key_id, res.phase = found.old_key_id, found.new_key_id, found.phase
             res.delivered, res.grace_until = list(found.delivered), found.grace_until
+            self.sinks = self._journaled_sinks()
             if self.opts.finish:
                 return self._finish_only()
             if not self.opts.resume:
@@ -206,6 +213,31 @@ class _Run:
             return res
         return self._fresh()
 
+    def _journaled_sinks(self) -> tuple[Sink, ...]:
+        """The sinks the rotation was started with; a different --sink is refused (exit 2) unless
+        --replace-sinks, so a resume can never skip a consumer that still holds the old key."""
+        j, given = self.j, [s.name for s in self.opts.sinks]
+        if given and given != j.sinks:
+            if not self.opts.replace_sinks:
+                raise self.res.fail(
+                    "--sink differs from the sinks this rotation was started with "
+                    f"({', '.join(j.sinks) or 'none'}): omit --sink to deliver to those, or pass "
+                    "--replace-sinks to use the new ones",
+                    code=ExitCode.USAGE,
+                )
+            j.sinks = given
+            j.delivered = [d for d in j.delivered if d == "keyring" or d in given]
+            self.journals.save(j)
+            return self.opts.sinks
+        try:
+            return tuple(parse_sink(spec) for spec in j.sinks)
+        except UsageError as exc:
+            raise self.res.fail(
+                f"a sink of the journal is unusable: {exc.message}",
+                "fix it, or pass --sink ... --replace-sinks to deliver elsewhere",
+                ExitCode.USAGE,
+            ) from None
+
     def _finish_only(self) -> KeyRotation:
         if self.j.phase not in ("promoted", "finishing"):
             raise self.res.fail(
@@ -215,7 +247,10 @@ class _Run:
         return self._finish(self._token_of(self.j.new_key_id))
 
     def _resume(self) -> KeyRotation:
+        if self.j.phase == "creating" and not self._adopt_created():
+            return self._fresh()
         token = self._token_of(self.j.new_key_id)
+        self.res.new_key = mask(token)
         if self.j.phase == "created":
             self._test(token)
         if self.j.phase in ("created", "tested", "promoting"):
@@ -224,13 +259,28 @@ class _Run:
                 self.j.grace_until = self.deps.now() + self.opts.grace_s
         return self._after_promote(token)
 
+    def _adopt_created(self) -> bool:
+        """Died during the create: the key it made (the newest not there before) becomes the new key;
+        False when the create never reached the server (then the rotation starts over)."""
+        before = set(self.j.keys_before)
+        made = [k for k in self._list() if k.id not in before]
+        if not made:
+            self.journals.transition(self.j, "failed", self.deps.now(), "the create never reached the server")
+            self.j = Journal(self.app.id, self.app.name, self.deps.profile, server=self.deps.server)
+            return False
+        new = max(made, key=lambda k: k.created_at or 0)
+        self.j.new_key_id = self.res.new_key_id = new.id
+        self.journals.transition(self.j, "created", self.deps.now(), "found the key of an interrupted create")
+        return True
+
     def _fresh(self) -> KeyRotation:
         deps, app, res = self.deps, self.app, self.res
+        self.j.sinks, self.j.delivered = [s.name for s in self.sinks], []
         _role_check(deps, res)
         keys = deps.console.list_api_keys(app.id)
         old = _current(deps, app.id, keys)
         self.j.old_key_id = old.id if old else None
-        res.old_key_id, res.old_key = (old.id, mask(old.token)) if old else (None, "")
+        res.old_key_id, res.old_key = (old.id, mask(old.token)) if old else (None, None)
         self.j.started_at = deps.now()
         if len(keys) >= MAX_KEYS:
             keys = self._prune(keys, old)
@@ -264,6 +314,8 @@ class _Run:
         return [k for k in keys if k not in doomed]
 
     def _create(self, before: set[str]) -> None:
+        self.j.keys_before = sorted(before)
+        self.journals.transition(self.j, "creating", self.deps.now())
         try:
             new = self.deps.console.create_api_key(self.app.id)
         except DifyError as exc:
@@ -276,6 +328,7 @@ class _Run:
                 f"creating the new key failed: {exc.message}", exc.hint, exc.exit_code
             ) from None
         self.j.new_key_id = self.res.new_key_id = new.id
+        self.res.new_key = mask(new.token)
         self.journals.transition(self.j, "created", self.deps.now())
         self.deps.hook("after_create")
 
@@ -295,16 +348,20 @@ class _Run:
 
     def _promote(self, token: str) -> None:
         deps, j = self.deps, self.j
-        j.delivered, j.error = [], None
+        j.error = None
         self.journals.transition(j, "promoting", deps.now())
         deps.store.set_app_key(deps.profile, self.app.id, token)
-        j.delivered.append("keyring")
+        if "keyring" not in j.delivered:
+            j.delivered.append("keyring")
         context = {
             "DIFY_APP_ID": self.app.id,
             "DIFY_APP_NAME": self.app.name,
             "DIFY_NEW_KEY_ID": str(j.new_key_id),
         }
-        for sink in self.opts.sinks:
+        for sink in self.sinks:
+            if sink.name in j.delivered:  # confirmed by an earlier run of this rotation
+                continue
+            deps.hook(f"before_sink:{sink.name}")
             try:
                 sink.deliver(token, context)
             except SinkError as exc:
@@ -314,8 +371,8 @@ class _Run:
                 raise self.res.fail(
                     exc.message,
                     "both keys work and the old one is not revoked; fix the sink, then "
-                    f"`difyctl keys rotate {self.app.name} --resume` delivers to every sink again "
-                    "and finishes",
+                    f"`difyctl keys rotate {self.app.name} --resume --yes` delivers to every sink that "
+                    "does not hold the new key yet (from the journal: no --sink needed) and finishes",
                 ) from None
             j.delivered.append(sink.name)
             self.journals.save(j)

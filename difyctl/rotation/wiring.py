@@ -41,6 +41,7 @@ def key_deps(actx: AppContext, console: ConsoleClient, hook: Callable[[str], Non
         service=service_factory(actx),
         now=actx.get_runtime().now,
         user=default_user(),
+        server=actx.profile().base_url,
     )
     if hook is not None:
         deps.hook = hook

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from difyctl.rotation.journal import JournalStore
+
 from .conftest import Cli
 
 
@@ -76,7 +78,7 @@ def test_rotate_cli_with_dotenv_json_and_second_concurrent_run_locked(
     assert env.read_text().strip() == "DIFY_API_KEY=" + _tokens(logged_in, "echo-chat")[0]
     # a second rotation while one holds the lock (a live pid: this very process)
     app_id = logged_in.app_id("echo-chat")
-    lock = isolated_env / "rotation" / f"default--{app_id}.lock"
+    lock = JournalStore(isolated_env / "rotation").lock_path(logged_in.base_url, app_id)
     lock.write_text(json.dumps({"pid": os.getpid(), "host": ""}))
     res = cli("keys", "rotate", "echo-chat", "--yes")
     assert res.code == 1 and "locked" in res.stdout + res.stderr
@@ -196,7 +198,10 @@ def test_canary_no_secret_value_in_output_logs_or_journal(
     sink = f'exec:{os.path.realpath(__import__("sys").executable)} -c "import sys; sys.exit(5)"'
     runs = [
         cli("-v", "keys", "rotate", "echo-chat", "--probe", "hi", "--sink", sink, "--yes"),
-        cli("-v", "keys", "rotate", "echo-chat", "--resume", "--yes", "-o", "json"),
+        cli("-v", "keys", "rotate", "echo-chat", "--resume", "--yes", "-o", "json"),  # the sink fails again
+        cli(
+            "-v", "keys", "rotate", "echo-chat", "--resume", "--sink", "exec:true", "--replace-sinks", "--yes"
+        ),
         cli("-v", "keys", "rotate", "echo-workflow", "--yes", "-o", "yaml"),
         cli("-v", "health", "--all", "-o", "json"),
         cli("-v", "keys", "list", "echo-chat"),
@@ -213,7 +218,7 @@ def test_canary_no_secret_value_in_output_logs_or_journal(
         ),
         cli("-v", "credentials", "rotate", "openai", "--from-env", "NEW_KEY", "--yes", "-o", "json", env=env),
     ]
-    assert [r.code for r in runs] == [1, 0, 0, 0, 0, 0, 0, 0], [(r.code, r.stderr) for r in runs]
+    assert [r.code for r in runs] == [1, 1, 0, 0, 0, 0, 0, 0, 0], [(r.code, r.stderr) for r in runs]
     for r in runs:
         seen += [r.stdout, r.stderr]
     seen.append(caplog.text)
@@ -240,8 +245,16 @@ def test_rotate_all_skips_keyless_apps_and_needs_a_per_app_dotenv_var(cli, logge
     env_file = tmp_path / "apps.env"
     shared = cli("keys", "rotate", "--all", "--sink", f"dotenv:{env_file}:DIFY_API_KEY", "--yes")
     assert shared.code == 2 and "{ALIAS}" in shared.stderr and not env_file.exists()
-    result = cli("keys", "rotate", "--all", "--sink", f"dotenv:{env_file}:DIFY_API_KEY_{{ALIAS}}", "--yes",
-                 "-o", "json")
+    result = cli(
+        "keys",
+        "rotate",
+        "--all",
+        "--sink",
+        f"dotenv:{env_file}:DIFY_API_KEY_{{ALIAS}}",
+        "--yes",
+        "-o",
+        "json",
+    )
     assert result.code == 0, result.stderr
     doc = _json.loads(result.stdout)
     assert doc["ok"] is True

@@ -94,12 +94,13 @@ class Kit:
         return r.status_code == 200
 
     def journal(self, name: str) -> dict[str, Any]:
-        path = self.config / "rotation" / f"default--{self.app_id(name)}.json"
-        data: dict[str, Any] = json.loads(path.read_text())
+        data: dict[str, Any] = json.loads(self.journal_path(name).read_text())
         return data
 
     def journal_path(self, name: str) -> Path:
-        return self.config / "rotation" / f"default--{self.app_id(name)}.json"
+        from difyctl.rotation.journal import JournalStore
+
+        return JournalStore(self.config / "rotation").path(self.emu.base_url, self.app_id(name))
 
     def invariants(self, name: str, start: int, dotenv: Path | None = None) -> Callable[[str], None]:
         """At every hook point: a working key is stored (and delivered), never more than start + 1 keys."""

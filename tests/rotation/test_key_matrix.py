@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ def test_happy_path_checks_the_invariants_at_every_step(kit: Kit, tmp_path: Path
     assert stat.S_IMODE(os.stat(env).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(kit.journal_path(APP)).st_mode) == 0o600
     phases = [h["phase"] for h in kit.journal(APP)["history"]]
-    assert phases == ["created", "tested", "promoting", "promoted", "finishing", "finished"]
+    assert phases == ["creating", "created", "tested", "promoting", "promoted", "finishing", "finished"]
 
 
 def test_create_fails(kit: Kit) -> None:
@@ -76,39 +77,100 @@ def test_test_of_the_new_key_fails_and_it_is_deleted(kit: Kit, probe: bool) -> N
     assert kit.journal(APP)["phase"] == "reverted"
 
 
+def _flaky_sinks(
+    tmp_path: Path, py: str, which: str
+) -> tuple[DotenvSink, ExecSink, Path, Callable[[], None]]:
+    """A dotenv and an exec sink, one of which fails until `fix()` is called."""
+    env, marker, flag = tmp_path / "app.env", tmp_path / "exec-ok", tmp_path / "exec-may-run"
+    blocker = tmp_path / "dir"
+    script = (
+        f"import os,sys,pathlib; p=pathlib.Path({str(flag)!r}); "
+        f"sys.exit(print('boom', file=sys.stderr) or 3) if not p.exists() else "
+        f"pathlib.Path({str(marker)!r}).write_text(os.environ['DIFY_NEW_API_KEY'][:4])"
+    )
+    exec_sink = ExecSink(f'{py} -c "{script}"')
+    if which == "dotenv":
+        blocker.write_text("")  # a file where the sink needs a folder: the write fails
+        flag.write_text("")
+        dotenv = DotenvSink(blocker / "app.env", "DIFY_API_KEY")
+
+        def fix() -> None:
+            blocker.unlink()
+            blocker.mkdir()
+    else:
+        blocker.mkdir()
+        dotenv = DotenvSink(blocker / "app.env", "DIFY_API_KEY")
+
+        def fix() -> None:
+            flag.write_text("")
+
+    del env
+    return dotenv, exec_sink, marker, fix
+
+
 @pytest.mark.parametrize("which", ["dotenv", "exec"])
-def test_a_failing_sink_keeps_both_keys_and_resume_redelivers(
+def test_a_failing_sink_keeps_both_keys_and_resume_without_sink_redelivers(
     kit: Kit, tmp_path: Path, py: str, which: str
 ) -> None:
     start, old = len(kit.tokens(APP)), kit.stored(APP)
     assert old
-    env = tmp_path / "app.env"
-    marker = tmp_path / "exec-ok"
-    blocker = tmp_path / "not-a-dir"
-    blocker.write_text("")
-    good_env = DotenvSink(env, "DIFY_API_KEY")
-    bad_env = DotenvSink(blocker / "app.env", "DIFY_API_KEY")
-    script = (
-        f"import os,sys; open({str(marker)!r},'w').write(os.environ['DIFY_NEW_API_KEY'][:4]); sys.exit(0)"
-    )
-    good_exec = ExecSink(f'{py} -c "{script}"')
-    bad_exec = ExecSink(f"{py} -c \"import sys; print('boom', file=sys.stderr); sys.exit(3)\"")
-    sinks = (good_env, bad_exec) if which == "exec" else (bad_env, good_exec)
-    check = kit.invariants(APP, start, env)
+    dotenv, exec_sink, marker, fix = _flaky_sinks(tmp_path, py, which)
+    sinks = (dotenv, exec_sink)
+    check = kit.invariants(APP, start, dotenv.path)
     res = kit.rotate(APP, check=check, sinks=sinks)
     assert res.status == "failed" and res.phase == "promoting"
     assert ("exited 3: boom" if which == "exec" else "failed: File exists") in (res.error or "")
+    assert res.new_key and res.new_key.startswith("app-")  # never an empty new_key
     journal = kit.journal(APP)
     assert journal["phase"] == "promoting" and journal["error"]
+    assert journal["sinks"] == [dotenv.name, exec_sink.name]
     # both keys work, the new one is stored, the old one is NOT revoked
     assert len(kit.tokens(APP)) == start + 1 and kit.works(old) and kit.works(kit.stored(APP))
     assert kit.stored(APP) != old
-    fixed = (good_env, good_exec)
-    res = kit.rotate(APP, check=check, sinks=fixed, resume=True)
+    again = kit.rotate(APP, check=check, resume=True)  # not fixed yet: fails again, both keys still work
+    assert again.status == "failed" and again.phase == "promoting"
+    assert len(kit.tokens(APP)) == start + 1 and kit.works(old) and kit.works(kit.stored(APP))
+    fix()
+    res = kit.rotate(APP, check=check, resume=True)  # no --sink: the journal names them
     assert res.status == "finished", res
-    assert res.delivered == ["keyring", good_env.name, good_exec.name]
-    _done(kit, start, old, env)
+    assert res.delivered == ["keyring", dotenv.name, exec_sink.name]
+    _done(kit, start, old, dotenv.path)
     assert marker.read_text() == "app-"
+
+
+def test_resume_with_a_different_sink_is_refused_unless_replace_sinks(kit: Kit, tmp_path: Path) -> None:
+    start, old = len(kit.tokens(APP)), kit.stored(APP)
+    assert old
+    first, other = DotenvSink(tmp_path / "a.env", "K"), DotenvSink(tmp_path / "b.env", "K")
+    with pytest.raises(Died):
+        kit.rotate(APP, die_at="after_test", sinks=(first,))
+    res = kit.rotate(APP, resume=True, sinks=(other,))
+    assert (
+        res.exit_code == 2
+        and "differs from the sinks" in (res.error or "")
+        and first.name in (res.error or "")
+    )
+    assert len(kit.tokens(APP)) == start + 1 and kit.works(old) and not other.path.exists()
+    res = kit.rotate(APP, resume=True, sinks=(other,), replace_sinks=True)
+    assert res.status == "finished" and res.delivered == ["keyring", other.name]
+    assert dotenv_value(other.path, "K") == kit.stored(APP) and not first.path.exists()
+    assert kit.journal(APP)["sinks"] == [other.name]
+
+
+def test_dying_between_two_sinks_resumes_into_the_second(kit: Kit, tmp_path: Path) -> None:
+    start, old = len(kit.tokens(APP)), kit.stored(APP)
+    assert old
+    a, b = DotenvSink(tmp_path / "a.env", "K"), DotenvSink(tmp_path / "b.env", "K")
+    with pytest.raises(Died):
+        kit.rotate(APP, die_at=f"before_sink:{b.name}", sinks=(a, b))
+    journal = kit.journal(APP)
+    assert journal["phase"] == "promoting" and journal["delivered"] == ["keyring", a.name]
+    assert kit.works(old) and not b.path.exists()
+    res = kit.rotate(APP, resume=True)
+    assert res.status == "finished" and dotenv_value(b.path, "K") == dotenv_value(a.path, "K") == kit.stored(
+        APP
+    )
+    assert not kit.works(old) and len(kit.tokens(APP)) == start
 
 
 @pytest.mark.parametrize(

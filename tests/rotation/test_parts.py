@@ -15,20 +15,41 @@ from difyctl.rotation.journal import Journal, JournalStore
 from difyctl.rotation.lock import LockedError, RotationLock
 from difyctl.rotation.sinks import DotenvSink, ExecSink, SinkError, parse_sink, replace_var
 
+S = "https://dify.example.com"
+
 
 def test_journal_round_trip_is_private_and_atomic(tmp_path: Path) -> None:
     store = JournalStore(tmp_path / "rotation")
-    j = Journal("app-1", "echo", "default")
+    j = Journal("app-1", "echo", "default", server=S)
+    j.sinks = ["dotenv:/srv/.env:K", "exec:sh -c 'x'"]
     store.transition(j, "created", 1.0, "made")
-    loaded = store.load("default", "app-1")
+    loaded = store.load(S, "app-1")
     assert loaded is not None and loaded.phase == "created" and loaded.active
+    assert loaded.sinks == j.sinks
     assert loaded.history == [{"phase": "created", "at": 1.0, "note": "made"}]
-    assert stat.S_IMODE(os.stat(store.path("default", "app-1")).st_mode) == 0o600
-    assert [p.name for p in (tmp_path / "rotation").iterdir()] == ["default--app-1.json"]  # no temp left
-    assert store.load("default", "other") is None
-    store.path("default", "bad").write_text("{not json")
+    assert stat.S_IMODE(os.stat(store.path(S, "app-1")).st_mode) == 0o600
+    assert [p.name for p in (tmp_path / "rotation").iterdir()] == [store.path(S, "app-1").name]  # no temp
+    assert store.load(S, "other") is None
+    store.path(S, "bad").write_text("{not json")
     with pytest.raises(Exception, match="unreadable"):
-        store.load("default", "bad")
+        store.load(S, "bad")
+
+
+def test_journal_and_lock_are_keyed_by_server_and_app_not_profile(tmp_path: Path) -> None:
+    store = JournalStore(tmp_path)
+    same = ["https://Dify.example.com/", "https://dify.example.com:443", S]
+    assert {store.path(u, "app-1") for u in same} == {store.path(S, "app-1")}
+    assert store.lock_path(S, "app-1") == store.path(S, "app-1").with_suffix(".lock")
+    assert store.path("http://dify.example.com", "app-1") != store.path(S, "app-1")
+    assert store.path("https://dify.example.com:8443", "app-1") != store.path(S, "app-1")
+    assert store.path(S, "app-2") != store.path(S, "app-1")
+    # a journal of the per-profile layout is still found (an unfinished rotation resumes), then moved
+    legacy = store.legacy_path("prod", "app-1")
+    legacy.write_text('{"app_id": "app-1", "app_name": "echo", "profile": "prod", "phase": "promoted"}')
+    found = store.load(S, "app-1", legacy_profile="prod")
+    assert found is not None and found.phase == "promoted" and found.server == S
+    store.save(found)
+    assert not legacy.exists() and store.load(S, "app-1") is not None
 
 
 def test_lock_is_exclusive_and_stale_locks_are_taken_over(tmp_path: Path) -> None:
