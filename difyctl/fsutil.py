@@ -16,15 +16,20 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
-def atomic_write(path: Path, data: bytes | str, *, mode: int = 0o644) -> None:
+def atomic_write(
+    path: Path, data: bytes | str, *, mode: int = 0o644, owner: tuple[int, int] | None = None
+) -> None:
     """Write `data` to `path` so that readers see the old file or the new one, never half of either.
 
     The temp file is created with `mode` from the start, so a 0600 file is never readable by others,
-    not even for a moment."""
+    not even for a moment. `owner` (uid, gid) is given to the temp file before the rename (replacing a
+    file keeps its owner and group); a PermissionError when that is not allowed, nothing replaced."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        if owner is not None and owner != (os.fstat(fd).st_uid, os.fstat(fd).st_gid):
+            os.fchown(fd, *owner)
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)

@@ -83,3 +83,15 @@ def test_env_overrides_beat_the_file(tmp_path: Path) -> None:
     assert resolve_profile("ci", {"DIFY_BASE_URL": "http://x"}, pf).base_url == "http://x"
     with pytest.raises(ConfigError, match="no Dify server configured"):
         resolve_profile("ci", {}, pf)
+
+
+@pytest.mark.parametrize(
+    ("explicit", "env"), [("a/b", {}), (None, {"DIFYCTL_PROFILE": "../x"}), ("", {"DIFYCTL_PROFILE": "a b"})]
+)
+def test_profile_names_are_validated_wherever_they_enter(
+    tmp_path: Path, explicit: str | None, env: dict[str, str]
+) -> None:
+    pf = ProfilesFile(path=tmp_path / "profiles.yaml")
+    with pytest.raises(ConfigError, match="invalid profile name"):
+        select_profile_name(explicit, env, pf)
+    assert select_profile_name("a_b.c-1", {}, pf) == "a_b.c-1"

@@ -265,3 +265,22 @@ def test_rotate_all_skips_keyless_apps_and_needs_a_per_app_dotenv_var(cli, logge
     assert "DIFY_API_KEY_ECHO_CHAT=app-" in text and "DIFY_API_KEY_ECHO_WORKFLOW=app-" in text
     assert "ECHO_COMPLETION" not in text
     assert cli("keys", "list", "echo-completion", "-o", "json").json() == []
+
+
+def test_login_refuses_a_profile_name_that_is_not_a_file_name(
+    cli: Cli, emulator: Any, isolated_env: Path
+) -> None:
+    for args, env in ((["-p", "a/b"], {}), ([], {"DIFYCTL_PROFILE": "a/b"})):
+        res = cli(
+            "login",
+            "--base-url",
+            emulator.base_url,
+            "--email",
+            "admin@example.com",
+            "--password-stdin",
+            *args,
+            stdin="DemoPass123\n",
+            env=env,
+        )
+        assert res.code == 2 and "invalid profile name 'a/b'" in res.stderr
+    assert not (isolated_env / "profiles.yaml").exists()

@@ -45,7 +45,7 @@ def test_happy_path_checks_the_invariants_at_every_step(kit: Kit, tmp_path: Path
     assert old
     _done(kit, start, old, env)
     assert env.read_text().startswith("# keep me\nOTHER=1\nDIFY_API_KEY=app-")
-    assert stat.S_IMODE(os.stat(env).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(env).st_mode) == 0o644  # the file's own mode is kept
     assert stat.S_IMODE(os.stat(kit.journal_path(APP)).st_mode) == 0o600
     phases = [h["phase"] for h in kit.journal(APP)["history"]]
     assert phases == ["creating", "created", "tested", "promoting", "promoted", "finishing", "finished"]
@@ -119,7 +119,7 @@ def test_a_failing_sink_keeps_both_keys_and_resume_without_sink_redelivers(
     check = kit.invariants(APP, start, dotenv.path)
     res = kit.rotate(APP, check=check, sinks=sinks)
     assert res.status == "failed" and res.phase == "promoting"
-    assert ("exited 3: boom" if which == "exec" else "failed: File exists") in (res.error or "")
+    assert ("exited 3: boom" if which == "exec" else "failed: Not a directory") in (res.error or "")
     assert res.new_key and res.new_key.startswith("app-")  # never an empty new_key
     journal = kit.journal(APP)
     assert journal["phase"] == "promoting" and journal["error"]

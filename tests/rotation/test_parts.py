@@ -71,18 +71,98 @@ def test_lock_is_exclusive_and_stale_locks_are_taken_over(tmp_path: Path) -> Non
 def test_replace_var_keeps_other_lines() -> None:
     text = "# c\nA=1\nexport KEY=old\r\nB=2"
     assert replace_var(text, "KEY", "new") == "# c\nA=1\nexport KEY=new\r\nB=2"
-    assert replace_var("A=1", "KEY", "v") == "A=1\nKEY=v\n"
+    assert replace_var("A=1", "KEY", "v") == "A=1\nKEY=v"  # no final newline before: none after
+    assert replace_var("A=1\n", "KEY", "v") == "A=1\nKEY=v\n"
+    assert replace_var("A=1\r\n", "KEY", "v") == "A=1\r\nKEY=v\r\n"  # the file's own line ends
     assert replace_var("", "KEY", "v") == "KEY=v\n"
     assert replace_var("KEYX=1\n", "KEY", "v") == "KEYX=1\nKEY=v\n"
+    assert replace_var("# KEY=old\n#KEY=x\n", "KEY", "v") == "# KEY=old\n#KEY=x\nKEY=v\n"  # comments stay
+    quoted = "KEY=\"old\"  # rotated by difyctl\nB='x'\nC=1 # c\n"
+    assert replace_var(quoted, "KEY", "v") == "KEY=\"v\"  # rotated by difyctl\nB='x'\nC=1 # c\n"
+    assert replace_var("KEY='old'\n", "KEY", "v") == "KEY='v'\n"
+    assert replace_var("KEY = old # c\n", "KEY", "v") == "KEY = v # c\n"
 
 
-def test_dotenv_sink_is_0600(tmp_path: Path) -> None:
+def test_dotenv_sink_creates_a_new_file_0600(tmp_path: Path) -> None:
     path = tmp_path / "a.env"
-    path.write_text("A=1\n")
-    os.chmod(path, 0o644)
     DotenvSink(path, "K").deliver("app-secret", {})
-    assert path.read_text() == "A=1\nK=app-secret\n"
+    assert path.read_text() == "K=app-secret\n"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_dotenv_sink_keeps_every_other_byte(tmp_path: Path) -> None:
+    tmp_path = tmp_path / "d"
+    tmp_path.mkdir()
+    path = tmp_path / "a.env"
+    before = b'# the app\'s settings\r\nA=1\r\n# K=not-this-one\r\nK="old"\r\n\xffRAW=\xfe\r\nZ=last'
+    path.write_bytes(before)
+    DotenvSink(path, "K").deliver("app-new", {})
+    assert path.read_bytes() == before.replace(b'K="old"', b'K="app-new"')
+    assert [p.name for p in tmp_path.iterdir()] == ["a.env"]  # atomic: no temp file left
+
+
+def _other_group() -> int | None:
+    mine = os.getegid()
+    if os.geteuid() == 0:
+        return next((g for g in (1, 2, 4, 100) if g != mine), None)
+    return next((g for g in os.getgroups() if g != mine), None)
+
+
+def test_dotenv_sink_keeps_mode_owner_and_group(tmp_path: Path) -> None:
+    gid = _other_group()
+    if gid is None:
+        pytest.skip("this user belongs to a single group")
+    path = tmp_path / "a.env"
+    path.write_text("K=old\n")
+    os.chown(path, -1, gid)
+    os.chmod(path, 0o640)
+    uid = os.stat(path).st_uid
+    DotenvSink(path, "K").deliver("app-new", {})
+    st = os.stat(path)
+    assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o640, uid, gid)
+    assert path.read_text() == "K=app-new\n"
+
+
+def test_dotenv_sink_that_cannot_keep_the_owner_fails_and_leaves_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tmp_path = tmp_path / "d"
+    tmp_path.mkdir()
+    path = tmp_path / "a.env"
+    path.write_text("K=old\n")
+    st = os.stat(path)
+
+    def refuse(*_a: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    real_stat = os.stat
+    monkeypatch.setattr(
+        os, "stat", lambda p, *a, **k: _fake_owner(st) if p == path else real_stat(p, *a, **k)
+    )
+    monkeypatch.setattr(os, "fchown", refuse)
+    with pytest.raises(SinkError, match="keep the file's owner and group"):
+        DotenvSink(path, "K").deliver("app-new", {})
+    monkeypatch.undo()
+    assert path.read_text() == "K=old\n" and [p.name for p in tmp_path.iterdir()] == ["a.env"]
+
+
+def _fake_owner(st: os.stat_result) -> os.stat_result:
+    fields = list(st)
+    fields[4] = st.st_uid + 12345  # st_uid: someone else
+    return os.stat_result(fields)
+
+
+def test_dotenv_sink_writes_through_a_symlink(tmp_path: Path) -> None:
+    real = tmp_path / "shared" / "app.env"
+    real.parent.mkdir()
+    real.write_text("A=1\nK=old\n")
+    os.chmod(real, 0o644)
+    link = tmp_path / "app.env"
+    link.symlink_to(real)
+    DotenvSink(link, "K").deliver("app-new", {})
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_text() == "A=1\nK=app-new\n" and stat.S_IMODE(os.stat(real).st_mode) == 0o644
+    assert sorted(p.name for p in real.parent.iterdir()) == ["app.env"]
 
 
 def test_exec_sink_gets_the_key_in_its_environment_only(tmp_path: Path) -> None:
@@ -99,15 +179,40 @@ def test_exec_sink_gets_the_key_in_its_environment_only(tmp_path: Path) -> None:
     with pytest.raises(SinkError) as info:
         leak.deliver("app-canary123456", {})
     assert "app-canary123456" not in info.value.message and "exited 2" in info.value.message
-    with pytest.raises(SinkError, match="failed"):
+    with pytest.raises(SinkError, match="no program '/nonexistent/cmd'"):
         ExecSink("/nonexistent/cmd").deliver("k", {})
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        ("curl -H 'X: $DIFY_NEW_API_KEY' http://x", "names a $DIFY_ variable"),
+        ("echo ${DIFY_APP_NAME}", "names a $DIFY_ variable"),
+        ("exit 3", "'exit' is a shell builtin"),
+        ("source ./x", "'source' is a shell builtin"),
+        ("no-such-program-xyz --flag", "no program 'no-such-program-xyz'"),
+        ("echo 'unclosed", "No closing quotation"),
+    ],
+)
+def test_exec_sinks_that_could_never_deliver_are_refused_with_the_fix(command: str, message: str) -> None:
+    with pytest.raises(UsageError) as info:
+        parse_sink(f"exec:{command}")
+    assert message in info.value.message
+    if "$DIFY_" in message or "builtin" in message:
+        assert "sh -c" in (info.value.hint or "")
+
+
+def test_exec_sink_through_a_shell_may_name_the_key() -> None:
+    sink = parse_sink("exec:sh -c 'printf %s \"$DIFY_NEW_API_KEY\" > /dev/null'")
+    assert isinstance(sink, ExecSink)
+    sink.deliver("app-x", {})
 
 
 @pytest.mark.parametrize(
     ("spec", "name"),
     [
-        ("dotenv:.env:DIFY_API_KEY", "dotenv:.env:DIFY_API_KEY"),
-        ("dotenv:C:/x/.env:K", "dotenv:C:/x/.env:K"),
+        ("dotenv:.env:DIFY_API_KEY", f"dotenv:{os.path.abspath('.env')}:DIFY_API_KEY"),
+        ("dotenv:/srv/x/.env:K", "dotenv:/srv/x/.env:K"),
         ("exec:echo hi", "exec:echo hi"),
     ],
 )
