@@ -14,3 +14,4 @@ class ExitCode(IntEnum):
     UNAVAILABLE = 5  # server or network unavailable after retries
     RATE_LIMITED = 7  # 429 after retries
     INTERRUPTED = 130  # Ctrl-C
+    TERMINATED = 143  # SIGTERM (128 + 15), e.g. a Kubernetes Job or systemd stopping the run

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from difyctl.errors import UsageError
+from difyctl.errors import DifyctlError, UsageError
+from difyctl.exit_codes import ExitCode
 from difyctl.rotation.checks import overall_exit
 from difyctl.rotation.engine import KeyRotation, RotateOptions, rotate_key
 
@@ -93,7 +97,9 @@ def rotate_many(
         what = "every app" if all_apps else ", ".join(refs)
         verb = "Revoke the old keys of" if finish else "Rotate the service API keys of"
         confirm(f"{verb} {what}?", yes=yes)
-    with actx.console() as console:
+    results: list[KeyRotation] = []
+    current: list[App] = []  # the app being rotated, for the interruption line
+    with _interruptible(actx, results, current), actx.console() as console:
         apps: list[App] = (
             list(console.iter_apps()) if all_apps else [actx.resolve_app(console, r) for r in refs]
         )
@@ -104,8 +110,51 @@ def rotate_many(
             skipped = [_skipped(a) for a in apps if a.id in keyless]
             apps = [a for a in apps if a.id not in keyless]
         deps = key_deps(actx, console)
-        results = [rotate_key(deps, app, opts) for app in apps]
+        for app in apps:
+            current[:] = [app]
+            results.append(rotate_key(deps, app, opts))
+        current.clear()
     return [r.to_dict() for r in results] + skipped, overall_exit(results)
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like KeyboardInterrupt (so locks and temp files are released)."""
+
+
+@contextlib.contextmanager
+def _interruptible(actx: AppContext, results: list[KeyRotation], current: list[App]) -> Iterator[None]:
+    """Ctrl-C or SIGTERM at any point: one line saying what exists now and the command that finishes
+    it, exit 130 / 143 (instead of a bare ^C that hides a journal and an extra key)."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+
+        def on_term(_signum: int, _frame: object) -> None:
+            raise Terminated
+
+        previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    except (KeyboardInterrupt, Terminated) as exc:
+        code = ExitCode.TERMINATED if isinstance(exc, Terminated) else ExitCode.INTERRUPTED
+        raise DifyctlError(_interrupted_line(actx, results, current), exit_code=code) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted_line(actx: AppContext, results: list[KeyRotation], current: list[App]) -> str:
+    from difyctl.rotation.engine import describe_pending
+    from difyctl.rotation.journal import JournalStore
+    from difyctl.rotation.wiring import journal_dir
+
+    what = "interrupted" + (f" after {len(results)} app(s) were done" if results else "")
+    if not current:
+        return f"{what}: no rotation was in progress; nothing is pending"
+    app = current[0]
+    profile = actx.profile_name
+    command = f"difyctl keys rotate {app.name}" + (f" --profile {profile}" if profile != "default" else "")
+    journals = JournalStore(journal_dir(actx))
+    return f"{what}: {describe_pending(journals, actx.profile().base_url, profile, app, command)}"
 
 
 def _skipped(app: App) -> dict[str, Any]:

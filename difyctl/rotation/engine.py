@@ -460,3 +460,29 @@ class _Run:
                 f"start again with `difyctl keys rotate {self.app.name}`",
             )
         return key.token
+
+
+def describe_pending(journals: JournalStore, server: str, profile: str, app: App, command: str) -> str:
+    """One line for a rotation cut short (Ctrl-C, SIGTERM): what exists now and the exact command that
+    finishes it. `command` is `difyctl keys rotate APP` with the flags that select the same server."""
+    j = journals.load(server, app.id, legacy_profile=profile)
+    if j is None or not j.active:
+        return f"{app.name}: nothing is pending: the old key works, no new key was kept; run it again"
+    where = f"journal {journals.path(server, app.id)}, phase {j.phase!r}"
+    finish = f"`{command} --resume --yes`"
+    if j.phase == "creating":
+        state = "the old key works and is in use; a new key may have been created (not used anywhere)"
+    elif j.phase in ("created", "tested"):
+        state = f"the old key works and is in use; a new key {j.new_key_id} exists but no consumer has it"
+    elif j.phase == "promoting":
+        missing = [s for s in j.sinks if s not in j.delivered]
+        state = (
+            f"both keys work; the new key {j.new_key_id} is in {', '.join(j.delivered) or 'nothing yet'}"
+            + (f", not yet in {', '.join(missing)}" if missing else "")
+        )
+    elif j.phase == "promoted":
+        state, finish = "both keys work and every sink holds the new key", f"`{command} --finish --yes`"
+    else:  # finishing
+        state = f"the new key works and is delivered; the old key {j.old_key_id} may already be revoked"
+        finish = f"`{command} --finish --yes`"
+    return f"{app.name}: {state} ({where}); finish it with {finish}"

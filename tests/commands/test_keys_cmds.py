@@ -284,3 +284,73 @@ def test_login_refuses_a_profile_name_that_is_not_a_file_name(
         )
         assert res.code == 2 and "invalid profile name 'a/b'" in res.stderr
     assert not (isolated_env / "profiles.yaml").exists()
+
+
+def _interrupt_at(monkeypatch: pytest.MonkeyPatch, where: str, how: str) -> None:
+    """Ctrl-C (KeyboardInterrupt) or a real SIGTERM to this process at one step of the rotation."""
+    import signal
+
+    from difyctl.client.console import ConsoleClient
+    from difyctl.rotation import engine
+    from difyctl.rotation.sinks import DotenvSink
+
+    def stop(*_a: Any, **_k: Any) -> Any:
+        if how == "int":
+            raise KeyboardInterrupt
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise AssertionError("SIGTERM did not stop the run")
+
+    if where == "role":
+        monkeypatch.setattr(ConsoleClient, "current_workspace", stop)
+    elif where == "test":
+        monkeypatch.setattr(engine, "probe_key", stop)
+    else:
+        real = DotenvSink.deliver
+
+        def deliver(self: DotenvSink, key: str, context: Any) -> None:
+            if self.path.name == "b.env":
+                stop()
+            real(self, key, context)
+
+        monkeypatch.setattr(DotenvSink, "deliver", deliver)
+
+
+@pytest.mark.parametrize(
+    ("where", "how", "says"),
+    [
+        ("role", "int", "nothing is pending"),
+        ("test", "term", "a new key"),
+        ("sink", "int", "both keys work"),
+        ("sink", "term", "not yet in dotenv:"),
+    ],
+)
+def test_interrupt_prints_what_exists_and_the_command_that_finishes(
+    cli: Cli, logged_in: Any, tmp_path: Path, where: str, how: str, says: str
+) -> None:
+    import re
+    import shlex
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    old = _tokens(logged_in, "echo-chat")
+    a, b = tmp_path / "a.env", tmp_path / "b.env"
+    sinks = ["--sink", f"dotenv:{a}:K", "--sink", f"dotenv:{b}:K"]
+    with pytest.MonkeyPatch.context() as mp:
+        _interrupt_at(mp, where, how)
+        res = cli("keys", "rotate", "echo-chat", *sinks, "--yes")
+    assert res.code == (130 if how == "int" else 143)
+    assert signal.getsignal(signal.SIGTERM) == before  # the handler is put back
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and says in lines[0] and "echo-chat" in lines[0], res.stderr
+    for token in _tokens(logged_in, "echo-chat"):
+        assert token not in res.stdout + res.stderr
+    if where == "role":
+        assert "keys rotate" not in lines[0] and _tokens(logged_in, "echo-chat") == old
+        return
+    command = re.search(r"finish it with `difyctl ([^`]+)`", lines[0])
+    assert command, lines[0]
+    done = cli(*shlex.split(command.group(1)), "-o", "json")  # exactly as printed: no --sink
+    assert done.code == 0 and done.json()["results"][0]["status"] == "finished", done.stderr
+    new = _tokens(logged_in, "echo-chat")
+    assert len(new) == 1 and new != old
+    assert a.read_text() == b.read_text() == f"K={new[0]}\n"
