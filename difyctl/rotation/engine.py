@@ -353,6 +353,7 @@ class _Run:
         deps.store.set_app_key(deps.profile, self.app.id, token)
         if "keyring" not in j.delivered:
             j.delivered.append("keyring")
+            self.journals.save(j)
         context = {
             "DIFY_APP_ID": self.app.id,
             "DIFY_APP_NAME": self.app.name,

@@ -212,3 +212,28 @@ def test_editor_cannot_delete_keys(server: EmulatorServer) -> None:
         deleted = editor.request("DELETE", f"/apps/{app_id}/api-keys/{created.json()['id']}")
         assert deleted.status_code == 403
         assert deleted.json()["code"] == "forbidden"
+
+
+def test_current_workspace_is_post_only_like_dify_1_10_1_and_later() -> None:
+    """fixtures dify-1.16.0/009 (GET -> 405, this body) and 010 (POST -> 200 with the role)."""
+    import json
+    import os
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    fixtures = Path(os.environ.get("DIFYCTL_FIXTURES_DIR") or repo.parent / "shared" / "fixtures")
+    recorded = fixtures / "dify-1.16.0" / "009-console-workspace-current-GET-405.json"
+    with EmulatorServer(admin_api_key="admin-secret-key") as server:
+        headers = {"Authorization": "Bearer admin-secret-key", "X-WORKSPACE-ID": server.state.tenant_id}
+        url = f"{server.base_url}/console/api/workspaces/current"
+        get = httpx.get(url, headers=headers)
+        post = httpx.post(url, headers=headers, json={})
+    assert get.status_code == 405
+    assert get.json() == {
+        "code": "method_not_allowed",
+        "message": "The method is not allowed for the requested URL.",
+        "status": 405,
+    }
+    if recorded.exists():  # the shared recordings sit next to the repository in the workspace
+        assert get.json() == json.loads(recorded.read_text())["response"]["json"]
+    assert post.status_code == 200 and post.json()["role"] == "owner"

@@ -303,3 +303,56 @@ def test_dry_run_changes_nothing(kit: Kit) -> None:
     res = kit.rotate(APP, dry_run=True)
     assert res.status == "planned" and res.delivered == ["keyring"]
     assert kit.tokens(APP) == before and not kit.journal_path(APP).exists()
+
+
+# Every (method, route) a rotation sends, with the recording or Dify source line that says the real
+# server serves it (dify-1.16.0 fixtures; the routes are the same in 1.13.2 except where noted).
+SERVED = {
+    # 010; api/controllers/console/workspace/workspace.py TenantApi.post (GET only before 1.10.1, #27858)
+    ("POST", "/console/api/workspaces/current"),
+    ("GET", "/console/api/apps"),  # 011
+    ("GET", "/console/api/apps/{id}"),  # 014
+    ("GET", "/console/api/apps/{id}/api-keys"),  # 031; api/controllers/console/apikey.py
+    ("POST", "/console/api/apps/{id}/api-keys"),  # 032
+    ("DELETE", "/console/api/apps/{id}/api-keys/{id}"),  # 034
+    ("GET", "/v1/info"),  # 033
+    ("POST", "/v1/chat-messages"),  # 043 (a --probe on a chat app)
+}
+
+
+def test_every_request_of_a_rotation_uses_a_method_the_real_server_serves(
+    kit: Kit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+
+    import httpx
+
+    seen: list[tuple[str, str, int]] = []
+
+    class Recording(httpx.HTTPTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            response = super().handle_request(request)
+            path = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "{id}", request.url.path)
+            seen.append((request.method, path, response.status_code))
+            return response
+
+    real_actx = kit.actx
+
+    def actx() -> object:
+        ctx = real_actx()
+        ctx.transport = Recording()
+        return ctx
+
+    monkeypatch.setattr(kit, "actx", actx)
+    env = tmp_path / "app.env"
+    kit.rotate(APP, dry_run=True)
+    assert kit.rotate(APP, grace_s=60, probes=("hi",), sinks=(DotenvSink(env, "K"),)).status == "promoted"
+    kit.clock.append(61.0)
+    assert kit.rotate(APP, finish=True).status == "finished"
+    assert not [s for s in seen if s[2] == 405], seen
+    sent = {(m, p) for m, p, _ in seen}
+    assert sent <= SERVED, sent - SERVED
+    assert sent >= {
+        ("POST", "/console/api/workspaces/current"),
+        ("DELETE", "/console/api/apps/{id}/api-keys/{id}"),
+    }
