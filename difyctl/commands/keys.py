@@ -161,7 +161,9 @@ def rotate(
         typer.Option(
             "--sink",
             metavar="SPEC",
-            help="dotenv:PATH:VAR or exec:'COMMAND' (key in $DIFY_NEW_API_KEY). Repeatable.",
+            help="dotenv:PATH:VAR or exec:'COMMAND'. exec runs WITHOUT a shell, the key in its environment "
+            "as DIFY_NEW_API_KEY; for pipes or $VARS: exec:'sh -c \"...\"'. Repeatable; journaled, so "
+            "--resume needs none.",
         ),
     ] = None,  # noqa: UP045
     resume: Annotated[
@@ -201,15 +203,19 @@ def rotate(
 ) -> None:
     """Rotate service API keys: create -> test -> promote (keyring + sinks) -> finish (revoke old).
 
-    Every phase is journalled (config dir, 0600); one rotation per app at a time (lock).
-    Exit 0 all done, 1 failed (3 when some apps of several failed), 4 role too low.
+    Every phase is journalled with the sinks (config dir, 0600); one rotation per server + app at a
+    time (lock). The old key is revoked only once every sink holds the new one. exec: sinks run without
+    a shell. Ctrl-C / SIGTERM print what exists and the command that finishes it.
+    Exit 0 all done, 1 failed (3 when some apps of several failed), 2 usage, 4 role too low,
+    130 Ctrl-C, 143 SIGTERM.
 
     \b
     Examples:
       difyctl keys rotate echo-chat --probe "ping" --sink dotenv:.env:DIFY_API_KEY --yes
       difyctl keys rotate --all --grace 86400 --sink exec:'./update-k8s-secret.sh' --yes -o json
+      difyctl keys rotate app --sink exec:'sh -c "printf %s \\"$DIFY_NEW_API_KEY\\" | my-tool"' --yes
       difyctl keys rotate --all --finish --yes        # a day later, from cron
-      difyctl keys rotate echo-chat --resume --yes    # after a crash
+      difyctl keys rotate echo-chat --resume --yes    # after a failure or a crash: same sinks
     """
     from difyctl.commands._keyops import rotate_many
 
