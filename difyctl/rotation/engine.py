@@ -199,14 +199,14 @@ class _Run:
             self.j = found
             res.old_key_id, res.new_key_id, res.phase = found.old_key_id, found.new_key_id, found.phase
             res.delivered, res.grace_until = list(found.delivered), found.grace_until
+            if not (self.opts.resume or self.opts.finish):
+                raise res.fail(
+                    f"an unfinished rotation of {self.app.name!r} is in phase {found.phase!r}",
+                    f"run `difyctl keys rotate {self.app.name} --resume --yes` (or --finish after the grace)",
+                )
             self.sinks = self._journaled_sinks()
             if self.opts.finish:
                 return self._finish_only()
-            if not self.opts.resume:
-                raise res.fail(
-                    f"an unfinished rotation of {self.app.name!r} is in phase {found.phase!r}",
-                    f"run `difyctl keys rotate {self.app.name} --resume` (or --finish after the grace)",
-                )
             return self._resume()
         if self.opts.finish or self.opts.resume:
             res.status, res.phase = "nothing-to-do", found.phase if found else None

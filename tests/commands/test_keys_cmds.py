@@ -354,3 +354,27 @@ def test_interrupt_prints_what_exists_and_the_command_that_finishes(
     new = _tokens(logged_in, "echo-chat")
     assert len(new) == 1 and new != old
     assert a.read_text() == b.read_text() == f"K={new[0]}\n"
+
+
+def test_two_profiles_on_one_server_share_the_lock_and_the_journal(
+    cli: Cli, logged_in: Any, tmp_path: Path, isolated_env: Path
+) -> None:
+    login = ["login", "--base-url", logged_in.base_url, "--email", "admin@example.com", "--password-stdin"]
+    assert cli(*login, "-p", "other", stdin="DemoPass123\n").code == 0
+    app_id = logged_in.app_id("echo-chat")
+    lock = JournalStore(isolated_env / "rotation").lock_path(logged_in.base_url + "/", app_id)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": ""}))  # "default" is rotating right now
+    res = cli("keys", "rotate", "echo-chat", "-p", "other", "--yes")
+    assert res.code == 1 and "locked" in res.stdout + res.stderr
+    assert len(_tokens(logged_in, "echo-chat")) == 1
+    lock.unlink()
+    # a rotation that "default" left unfinished blocks "other" too (no second pending key)
+    env = tmp_path / "a.env"
+    blocked = tmp_path / "blocked"
+    blocked.write_text("")
+    bad = f"dotenv:{blocked}/x.env:K"
+    assert cli("keys", "rotate", "echo-chat", "--sink", bad, "--yes").code == 1
+    res = cli("keys", "rotate", "echo-chat", "-p", "other", "--sink", f"dotenv:{env}:K", "--yes")
+    assert res.code == 1 and "--resume" in res.stdout + res.stderr
+    assert len(_tokens(logged_in, "echo-chat")) == 2 and not env.exists()

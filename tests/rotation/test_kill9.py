@@ -84,6 +84,8 @@ def test_kill_9_between_sink_deliveries_then_resume_without_sink(
     journal = json.loads(store.path(server.base_url, server.app_id(APP)).read_text())
     assert journal["phase"] == "promoting" and journal["sinks"] == sinks
     assert journal["delivered"] == ["keyring", *sinks[:kill_before]]
+    lock = store.lock_path(server.base_url, server.app_id(APP))
+    assert lock.exists() and set(json.loads(lock.read_text())) == {"pid", "host"}  # left by the dead run
     # at the moment of death: both keys work, every delivered sink holds a working key
     assert len(_tokens(server)) == start + 1 and _works(server, old)
     for path in files:
