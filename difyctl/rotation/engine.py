@@ -217,6 +217,9 @@ class _Run:
         """The sinks the rotation was started with; a different --sink is refused (exit 2) unless
         --replace-sinks, so a resume can never skip a consumer that still holds the old key."""
         j, given = self.j, [s.name for s in self.opts.sinks]
+        if j.sinks is None:  # journaled before the sinks were: the --sink given now is all there is
+            j.sinks = given
+            return self.opts.sinks
         if given and given != j.sinks:
             if not self.opts.replace_sinks:
                 raise self.res.fail(
@@ -476,7 +479,7 @@ def describe_pending(journals: JournalStore, server: str, profile: str, app: App
     elif j.phase in ("created", "tested"):
         state = f"the old key works and is in use; a new key {j.new_key_id} exists but no consumer has it"
     elif j.phase == "promoting":
-        missing = [s for s in j.sinks if s not in j.delivered]
+        missing = [s for s in j.sinks or () if s not in j.delivered]
         state = (
             f"both keys work; the new key {j.new_key_id} is in {', '.join(j.delivered) or 'nothing yet'}"
             + (f", not yet in {', '.join(missing)}" if missing else "")

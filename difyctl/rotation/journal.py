@@ -34,7 +34,8 @@ class Journal:
     started_at: float = 0.0
     updated_at: float = 0.0
     grace_until: float | None = None
-    sinks: list[str] = field(default_factory=list)  # the specs the rotation was started with
+    # the specs the rotation was started with; None: a journal from before they were recorded
+    sinks: list[str] | None = field(default_factory=list)
     delivered: list[str] = field(default_factory=list)  # "keyring" + the sink specs that hold the new key
     keys_before: list[str] = field(default_factory=list)  # key ids before the create (finds its key)
     pruned: list[str] = field(default_factory=list)
@@ -105,6 +106,8 @@ class JournalStore:
         if not isinstance(data, dict):
             return None
         journal = Journal.from_dict(data)
+        if "sinks" not in data:
+            journal.sinks = None
         journal.server = journal.server or server
         return journal
 

@@ -48,6 +48,7 @@ def test_journal_and_lock_are_keyed_by_server_and_app_not_profile(tmp_path: Path
     legacy.write_text('{"app_id": "app-1", "app_name": "echo", "profile": "prod", "phase": "promoted"}')
     found = store.load(S, "app-1", legacy_profile="prod")
     assert found is not None and found.phase == "promoted" and found.server == S
+    assert found.sinks is None  # unknown: a resume takes the --sink it is given
     store.save(found)
     assert not legacy.exists() and store.load(S, "app-1") is not None
 
