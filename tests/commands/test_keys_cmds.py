@@ -267,21 +267,15 @@ def test_rotate_all_skips_keyless_apps_and_needs_a_per_app_dotenv_var(cli, logge
     assert cli("keys", "list", "echo-completion", "-o", "json").json() == []
 
 
+def _login(emu: Any) -> list[str]:
+    return ["login", "--base-url", emu.base_url, "--email", "admin@example.com", "--password-stdin"]
+
+
 def test_login_refuses_a_profile_name_that_is_not_a_file_name(
     cli: Cli, emulator: Any, isolated_env: Path
 ) -> None:
     for args, env in ((["-p", "a/b"], {}), ([], {"DIFYCTL_PROFILE": "a/b"})):
-        res = cli(
-            "login",
-            "--base-url",
-            emulator.base_url,
-            "--email",
-            "admin@example.com",
-            "--password-stdin",
-            *args,
-            stdin="DemoPass123\n",
-            env=env,
-        )
+        res = cli(*_login(emulator), *args, stdin="DemoPass123\n", env=env)
         assert res.code == 2 and "invalid profile name 'a/b'" in res.stderr
     assert not (isolated_env / "profiles.yaml").exists()
 
@@ -359,8 +353,7 @@ def test_interrupt_prints_what_exists_and_the_command_that_finishes(
 def test_two_profiles_on_one_server_share_the_lock_and_the_journal(
     cli: Cli, logged_in: Any, tmp_path: Path, isolated_env: Path
 ) -> None:
-    login = ["login", "--base-url", logged_in.base_url, "--email", "admin@example.com", "--password-stdin"]
-    assert cli(*login, "-p", "other", stdin="DemoPass123\n").code == 0
+    assert cli(*_login(logged_in), "-p", "other", stdin="DemoPass123\n").code == 0
     app_id = logged_in.app_id("echo-chat")
     lock = JournalStore(isolated_env / "rotation").lock_path(logged_in.base_url + "/", app_id)
     lock.parent.mkdir(parents=True, exist_ok=True)
