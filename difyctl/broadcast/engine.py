@@ -141,7 +141,9 @@ class Fanout:
         )
         self.on_start = on_start
         self.on_result = on_result
-        self.results = [TargetResult(i, t.app, t.name, t.profile, t.mode) for i, t in enumerate(self.targets)]
+        self.results = [
+            TargetResult(i, t.app, t.name, t.profile, t.mode) for i, t in enumerate(self.targets)
+        ]
         self.done: set[int] = set()
         self.wall_ms = 0.0
 
@@ -164,7 +166,9 @@ class Fanout:
                     app_slots[target.app_key] = asyncio.Semaphore(self.options.per_app)
             t0 = clock()
             tasks = [
-                asyncio.create_task(self._target(i, t, pools[t.base_url], app_slots[t.app_key], global_slots))
+                asyncio.create_task(
+                    self._target(i, t, pools[t.base_url], app_slots[t.app_key], global_slots)
+                )
                 for i, t in enumerate(self.targets)
             ]
             try:

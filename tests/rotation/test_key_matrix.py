@@ -356,3 +356,33 @@ def test_every_request_of_a_rotation_uses_a_method_the_real_server_serves(
         ("POST", "/console/api/workspaces/current"),
         ("DELETE", "/console/api/apps/{id}/api-keys/{id}"),
     }
+
+
+@pytest.mark.parametrize("reached_server", [True, False])
+def test_dying_during_the_create_then_resume(
+    kit: Kit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reached_server: bool
+) -> None:
+    """The journal says `creating` before the POST: a resume adopts the key that POST made (no stray
+    key is left), or starts over when it never reached the server."""
+    from difyctl.client.console import ConsoleClient
+
+    start, old = len(kit.tokens(APP)), kit.stored(APP)
+    real = ConsoleClient.create_api_key
+
+    def dies(self: ConsoleClient, app_id: str) -> object:
+        if reached_server:
+            real(self, app_id)
+        raise Died("create")
+
+    env = tmp_path / "a.env"
+    with monkeypatch.context() as mp:
+        mp.setattr(ConsoleClient, "create_api_key", dies)
+        with pytest.raises(Died):
+            kit.rotate(APP, sinks=(DotenvSink(env, "K"),))
+    assert kit.journal(APP)["phase"] == "creating" and kit.works(old)
+    assert len(kit.tokens(APP)) == start + (1 if reached_server else 0)
+    made = [t for t in kit.tokens(APP) if t != old]
+    res = kit.rotate(APP, resume=True)  # the sink comes from the journal
+    assert res.status == "finished", res
+    assert kit.tokens(APP) == (made if reached_server else kit.tokens(APP)) and len(kit.tokens(APP)) == start
+    assert dotenv_value(env, "K") == kit.stored(APP) and kit.works(kit.stored(APP)) and not kit.works(old)
