@@ -113,7 +113,7 @@ def rotate_many(
         for app in apps:
             current[:] = [app]
             results.append(rotate_key(deps, app, opts))
-        current.clear()
+            current.clear()
     return [r.to_dict() for r in results] + skipped, overall_exit(results)
 
 
@@ -149,7 +149,7 @@ def _interrupted_line(actx: AppContext, results: list[KeyRotation], current: lis
 
     what = "interrupted" + (f" after {len(results)} app(s) were done" if results else "")
     if not current:
-        return f"{what}: no rotation was in progress; nothing is pending"
+        return f"{what}: no rotation was in progress, nothing is pending; apps not reached were not rotated"
     app = current[0]
     profile = actx.profile_name
     command = f"difyctl keys rotate {app.name}" + (f" --profile {profile}" if profile != "default" else "")
