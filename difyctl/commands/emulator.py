@@ -6,8 +6,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from difyctl.emulator.config import DIFY_VERSION, SUPPORTED_VERSIONS
+
 app = typer.Typer(
-    help="A local Dify-compatible server (Dify 1.13.2 wire format) with demo apps and fault injection.",
+    help="A local Dify-compatible server (Dify 1.16.0 or 1.13.2 wire format) with demo apps and faults.",
     no_args_is_help=True,
 )
 
@@ -37,6 +39,13 @@ def serve(
             help="Enable Dify's ADMIN_API_KEY auth with this key (CI/cron path).", show_default=False
         ),
     ] = None,
+    dify_version: Annotated[
+        str,
+        typer.Option(
+            "--dify-version",
+            help="The Dify release to behave like: 1.16.0 (default, newest recorded) or 1.13.2.",
+        ),
+    ] = DIFY_VERSION,
     legacy_auth: Annotated[
         bool, typer.Option(help="Behave like Dify < 1.9 (tokens in JSON, no CSRF).")
     ] = False,
@@ -64,6 +73,7 @@ def serve(
       difyctl emulator serve --seed demo --apps 100 --latency-ms 200 --jitter-ms 50 --latency-dist lognormal
       difyctl emulator serve --max-active-requests 4 --rate-limit-rate 0.1 --error-rate 0.05
       difyctl emulator serve --state emulator.json   # keep apps, keys and versions across restarts
+      difyctl emulator serve --dify-version 1.13.2   # DSL 0.6.0, streams of the older server
     """
     import sys
     from pathlib import Path
@@ -77,6 +87,13 @@ def serve(
             f"--host {host} is not a loopback address: the emulator only listens on this machine",
             hint="use 127.0.0.1 (default), ::1 or localhost",
         )
+    if dify_version not in SUPPORTED_VERSIONS:
+        raise UsageError(
+            f"--dify-version {dify_version}: choose one of {', '.join(SUPPORTED_VERSIONS)}",
+            hint="these are the versions whose real traffic the emulator is tested against",
+        )
+    if legacy_auth and dify_version != DIFY_VERSION:
+        raise UsageError("--legacy-auth already means Dify 1.8.1: drop --dify-version")
     if seed not in ("demo", "none"):
         raise UsageError(f"--seed {seed}: choose demo or none")
     if latency_dist not in LATENCY_DISTRIBUTIONS:
@@ -92,6 +109,7 @@ def serve(
         state_file=Path(state) if state else None,
         admin_api_key=admin_api_key,
         legacy_auth=legacy_auth,
+        version=None if legacy_auth else dify_version,
         max_active_requests=max_active_requests,
         error_rate_5xx=error_rate,
         rate_limit_rate=rate_limit_rate,

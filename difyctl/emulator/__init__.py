@@ -1,4 +1,4 @@
-"""A local Dify-compatible server (Dify 1.13.2 wire format) for quickstart, tests and benchmarks.
+"""A local Dify-compatible server (Dify 1.16.0 or 1.13.2 wire format) for quickstart, tests and benchmarks.
 
 Importing this package is cheap: starlette and uvicorn load only when a server starts.
 """

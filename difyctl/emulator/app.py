@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 
 from starlette.applications import Starlette
@@ -18,6 +19,7 @@ from difyctl.emulator import (
     console_auth,
     console_providers,
     console_workflows,
+    openapi,
     service,
     service_runs,
 )
@@ -38,7 +40,10 @@ REASONS = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gat
 
 
 async def health(request: Request) -> Response:
-    return json_response({"status": "ok", "version": emu_of(request).version})
+    emu = emu_of(request)
+    if emu.behaviour.openapi:  # 1.16.0/001 adds the API process id
+        return json_response({"pid": os.getpid(), "status": "ok", "version": emu.version})
+    return json_response({"status": "ok", "version": emu.version})
 
 
 async def api_error(_request: Request, exc: Exception) -> Response:
@@ -46,7 +51,9 @@ async def api_error(_request: Request, exc: Exception) -> Response:
     return error_response(exc)
 
 
-def _json_api(path: str) -> bool:
+def _json_api(emu: Emulator, path: str) -> bool:
+    if path.startswith("/openapi/v1/"):
+        return emu.behaviour.openapi
     return path.startswith("/console/api/") or (path.startswith("/v1/") and path != "/v1/")
 
 
@@ -62,7 +69,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
             },
             405,
         )
-    if _json_api(path):
+    if _json_api(emu_of(request), path):
         return json_response({"code": "not_found", "message": NOT_FOUND_MESSAGE, "status": 404}, 404)
     return HTMLResponse(NOT_FOUND_HTML, 404)
 
@@ -80,6 +87,7 @@ def build_app(emu: Emulator) -> ASGIApp:
         *console_apps.routes,
         *console_workflows.routes,
         *console_providers.routes,
+        *openapi.routes,
     ]
     handlers = {ApiError: api_error, HTTPException: http_error, Exception: server_error}
     app = Starlette(routes=routes, exception_handlers=handlers)

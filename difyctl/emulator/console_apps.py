@@ -41,7 +41,10 @@ async def list_apps(request: Request) -> Response:
     name = request.query_params.get("name") or None
     with emu.state.lock:
         apps = emu.state.list_apps(mode, name)
-        items = [app_list_item(emu.state, a) for a in apps[(page - 1) * limit : page * limit]]
+        items = [
+            app_list_item(emu.state, a, emu.behaviour.app_fields_1_16)
+            for a in apps[(page - 1) * limit : page * limit]
+        ]
     total = len(apps)
     return json_response(
         {"page": page, "limit": limit, "total": total, "has_more": page * limit < total, "data": items}
@@ -51,7 +54,7 @@ async def list_apps(request: Request) -> Response:
 async def get_app(request: Request) -> Response:
     console_user(request)
     app = console_app(request)
-    return json_response(app_detail(app, base_url(request)))
+    return json_response(app_detail(app, base_url(request), emu_of(request).behaviour.app_fields_1_16))
 
 
 async def create_app(request: Request) -> Response:
@@ -95,7 +98,7 @@ async def update_app(request: Request) -> Response:
             value = body["max_active_requests"]
             app.max_active_requests = int(value) if value else None
         app.updated_by, app.updated_at = account.id, emu.now()
-    return json_response(app_detail(app, base_url(request)))
+    return json_response(app_detail(app, base_url(request), emu_of(request).behaviour.app_fields_1_16))
 
 
 async def delete_app(request: Request) -> Response:
@@ -164,7 +167,7 @@ async def api_enable(request: Request) -> Response:
     body = await read_json(request)
     with emu_of(request).state.mutate():
         app.enable_api = bool(body.get("enable_api"))
-    return json_response(app_detail(app, base_url(request)))
+    return json_response(app_detail(app, base_url(request), emu_of(request).behaviour.app_fields_1_16))
 
 
 async def export_app(request: Request) -> Response:
@@ -172,7 +175,8 @@ async def export_app(request: Request) -> Response:
     app = console_app(request)
     include_secret = query_bool(request, "include_secret")
     workflow_id = request.query_params.get("workflow_id")
-    with emu_of(request).state.lock:
+    emu = emu_of(request)
+    with emu.state.lock:
         workflow = app.draft
         if workflow_id:
             workflow = (
@@ -181,7 +185,7 @@ async def export_app(request: Request) -> Response:
             if workflow is None:
                 raise not_found("Workflow not found.")
         try:
-            text = dsl.export_yaml(app, workflow, include_secret)
+            text = dsl.export_yaml(app, workflow, include_secret, emu.behaviour.dsl_version)
         except ValueError as exc:
             raise invalid_param(str(exc)) from exc
     return json_response({"data": text})

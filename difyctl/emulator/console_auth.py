@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -16,6 +17,7 @@ from difyctl.emulator.serialize import profile
 from difyctl.emulator.web import console_user, emu_of, json_response, read_json
 
 INIT_COOKIE = "session"
+TRIAL_FIELDS = ("trial_credits", "trial_credits_used", "trial_credits_exhausted_at", "next_credit_reset_date")
 _EMAIL = re.compile(r"^[\w.!#$%&'*+\-/=?^`{|}~]+@([\w-]+\.)+[\w-]{2,}$")
 _PASSWORD = re.compile(r"^(?=.*[a-zA-Z])(?=.*\d).{8,}$")
 
@@ -159,8 +161,12 @@ async def refresh_token(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    """Ends this session only (its access and refresh tokens); other sessions stay valid (109-111)."""
+    """Ends this session only (its access and refresh tokens); other sessions stay valid (109-111).
+
+    POST (api/controllers/console/auth/login.py: LogoutApi.post); GET only on the legacy (< 1.9) server."""
     emu = emu_of(request)
+    if request.method == "GET" and not emu.config.legacy_auth:
+        raise HTTPException(405)
     access = auth.access_token_of(emu, request)
     refresh = auth.cookie(emu, request, auth.REFRESH)
     emu.sessions.revoke(access, refresh)
@@ -173,21 +179,26 @@ async def account_profile(request: Request) -> Response:
 
 
 async def current_workspace(request: Request) -> Response:
+    """POST since Dify 1.10.1 (langgenius/dify#27858; 1.16.0/009 GET -> 405, 010 POST), GET before."""
+    emu = emu_of(request)
+    if request.method != emu.behaviour.workspace_current_method:
+        raise HTTPException(405)
     account = console_user(request)
-    state = emu_of(request).state
-    return json_response(
-        {
-            "id": state.tenant_id,
-            "name": state.tenant_name,
-            "plan": "sandbox",
-            "status": "normal",
-            "created_at": state.setup_at,
-            "role": account.role,
-            "in_trial": None,
-            "trial_end_reason": None,
-            "custom_config": None,
-        }
-    )
+    state = emu.state
+    body = {
+        "id": state.tenant_id,
+        "name": state.tenant_name,
+        "plan": "sandbox",
+        "status": "normal",
+        "created_at": state.setup_at,
+        "role": account.role,
+        "in_trial": None,
+        "trial_end_reason": None,
+        "custom_config": None,
+    }
+    if emu.behaviour.app_fields_1_16:
+        body.update(dict.fromkeys(TRIAL_FIELDS))
+    return json_response(body)
 
 
 async def workspaces(request: Request) -> Response:
@@ -214,6 +225,7 @@ routes = [
     Route(f"{P}/refresh-token", refresh_token, methods=["POST"]),
     Route(f"{P}/logout", logout, methods=["POST", "GET"]),
     Route(f"{P}/account/profile", account_profile, methods=["GET"]),
-    Route(f"{P}/workspaces/current", current_workspace, methods=["POST"]),  # POST-only since 1.10.1 (009)
+    # POST-only since 1.10.1 (009), GET before: the handler answers 405 to the other one
+    Route(f"{P}/workspaces/current", current_workspace, methods=["GET", "POST"]),
     Route(f"{P}/workspaces", workspaces, methods=["GET"]),
 ]

@@ -11,7 +11,6 @@ from typing import Any
 
 import yaml
 
-from difyctl.emulator.config import CURRENT_DSL_VERSION
 from difyctl.emulator.models import (
     APP_MODES,
     HIDDEN_VALUE,
@@ -51,7 +50,9 @@ def _export_env(var: dict[str, Any], include_secret: bool) -> dict[str, Any]:
     }
 
 
-def export_data(app: App, workflow: Workflow | None, include_secret: bool) -> dict[str, Any]:
+def export_data(
+    app: App, workflow: Workflow | None, include_secret: bool, dsl_version: str
+) -> dict[str, Any]:
     image = app.icon_type == "image"
     data: dict[str, Any] = {
         "app": {
@@ -65,7 +66,7 @@ def export_data(app: App, workflow: Workflow | None, include_secret: bool) -> di
         },
         "dependencies": [],
         "kind": "app",
-        "version": CURRENT_DSL_VERSION,
+        "version": dsl_version,
     }
     if app.is_workflow_mode:
         if workflow is None:
@@ -86,11 +87,11 @@ _EXPORT_CACHE: dict[str, str] = {}
 _EXPORT_CACHE_MAX = 4096
 
 
-def export_yaml(app: App, workflow: Workflow | None, include_secret: bool) -> str:
+def export_yaml(app: App, workflow: Workflow | None, include_secret: bool, dsl_version: str) -> str:
     """yaml.dump as Dify does it (sorted keys, allow_unicode). The pure-Python dumper costs ~2 ms
     per app and libyaml's escapes emoji differently, so identical content is dumped once and
     memoised by its canonical JSON (which costs ~0.05 ms): benchmarks fan out hundreds of exports."""
-    data = export_data(app, workflow, include_secret)
+    data = export_data(app, workflow, include_secret, dsl_version)
     key = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
     text = _EXPORT_CACHE.get(key)
     if text is None:
@@ -195,21 +196,24 @@ class ImportResult:
     app_mode: str | None = None
     imported_dsl_version: str = ""
     error: str = ""
+    current_dsl_version: str = ""
+    fields_1_16: bool = False
 
     @property
     def http_status(self) -> int:
         return {"pending": 202, "failed": 400}.get(self.status, 200)
 
     def body(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "status": self.status,
-            "app_id": self.app_id,
-            "app_mode": self.app_mode,
-            "current_dsl_version": CURRENT_DSL_VERSION,
-            "imported_dsl_version": self.imported_dsl_version,
-            "error": self.error,
-        }
+        body: dict[str, Any] = {"id": self.id, "status": self.status, "app_id": self.app_id}
+        body["app_mode"] = self.app_mode
+        if self.fields_1_16:
+            body["permission_keys"] = []  # 1.16.0/012
+        body["current_dsl_version"] = self.current_dsl_version
+        body["imported_dsl_version"] = self.imported_dsl_version
+        body["error"] = self.error
+        if self.fields_1_16:
+            body["warnings"] = []
+        return body
 
 
 def _version_tuple(text: str) -> tuple[int, int, int]:
@@ -220,8 +224,8 @@ def _version_tuple(text: str) -> tuple[int, int, int]:
     return numbers[0], numbers[1], numbers[2]
 
 
-def version_status(imported: str) -> str:
-    current = _version_tuple(CURRENT_DSL_VERSION)
+def version_status(imported: str, current_version: str) -> str:
+    current = _version_tuple(current_version)
     version = _version_tuple(imported)
     if version > current or version[0] < current[0]:
         return "pending"
@@ -231,6 +235,20 @@ def version_status(imported: str) -> str:
 
 
 def import_dsl(emu: Emulator, account: Account, body: dict[str, Any]) -> ImportResult:
+    return _versioned(emu, _import_dsl(emu, account, body))
+
+
+def confirm_import(emu: Emulator, account: Account, import_id: str) -> ImportResult:
+    return _versioned(emu, _confirm_import(emu, account, import_id))
+
+
+def _versioned(emu: Emulator, result: ImportResult) -> ImportResult:
+    result.current_dsl_version = emu.behaviour.dsl_version
+    result.fields_1_16 = emu.behaviour.app_fields_1_16
+    return result
+
+
+def _import_dsl(emu: Emulator, account: Account, body: dict[str, Any]) -> ImportResult:
     import_id = str(uuid.uuid4())
     mode = body.get("mode")
     if mode not in IMPORT_MODES:
@@ -247,7 +265,7 @@ def import_dsl(emu: Emulator, account: Account, body: dict[str, Any]) -> ImportR
         imported = data.get("version", "0.1.0")
         if not isinstance(imported, str):
             raise DslError(f"Invalid version type, expected str, got {type(imported)}")
-        status = version_status(imported)
+        status = version_status(imported, emu.behaviour.dsl_version)
         if not data.get("app"):
             raise DslError("Missing app data in YAML content")
         with emu.state.lock:
@@ -267,7 +285,7 @@ def import_dsl(emu: Emulator, account: Account, body: dict[str, Any]) -> ImportR
         return ImportResult(import_id, "failed", error=str(exc))
 
 
-def confirm_import(emu: Emulator, account: Account, import_id: str) -> ImportResult:
+def _confirm_import(emu: Emulator, account: Account, import_id: str) -> ImportResult:
     pending = emu.pending_imports.pop(import_id, None)
     if pending is None or pending.expires_at <= emu.clock():
         return ImportResult(import_id, "failed", error="Import information expired or does not exist")

@@ -185,9 +185,19 @@ def _order(graph: dict[str, Any]) -> list[dict[str, Any]]:
 
 class GraphRunner:
     def __init__(
-        self, mode: str, inputs: dict[str, Any], system: dict[str, Any], env: dict[str, Any]
+        self,
+        mode: str,
+        inputs: dict[str, Any],
+        system: dict[str, Any],
+        env: dict[str, Any],
+        *,
+        end_separator: str = "",
+        start_sys_vars: bool = True,
     ) -> None:
+        """``end_separator``: Dify 1.16 streams an End node's outputs joined by "\n" chunks (1.16.0/040)."""
         self.mode = mode
+        self.end_separator = end_separator
+        self.start_sys_vars = start_sys_vars
         self.inputs = inputs
         self.system = system
         self.pool: dict[str, dict[str, Any]] = {"sys": dict(system), "env": dict(env), "conversation": {}}
@@ -205,8 +215,9 @@ class GraphRunner:
         data = node.get("data") or {}
         kind = data.get("type")
         if kind == "start":
-            sysvars = {f"sys.{k}": v for k, v in self.system.items()}
-            values = {**self.inputs, **sysvars}
+            values = dict(self.inputs)
+            if self.start_sys_vars:
+                values.update({f"sys.{k}": v for k, v in self.system.items()})
             return values, values, 0
         if kind == "answer":
             return {}, {"answer": self.render(str(data.get("answer", ""))), "files": []}, 0
@@ -289,9 +300,11 @@ class GraphRunner:
             if kind == "answer" and self.mode != "workflow":
                 segments = parse_template(str(data.get("answer", "")))
             elif kind == "end" and self.mode == "workflow":
-                segments = [
-                    Segment(selector=list(o.get("value_selector") or [])) for o in data.get("outputs") or []
-                ]
+                segments = []
+                for number, output in enumerate(data.get("outputs") or []):
+                    if number and self.end_separator:
+                        segments.append(Segment(text=self.end_separator))
+                    segments.append(Segment(selector=list(output.get("value_selector") or [])))
             else:
                 continue
             for seg in segments:

@@ -115,6 +115,19 @@ def _node_base(node: Any) -> dict[str, Any]:
     }
 
 
+def _text_event(ids: RunIds, head: dict[str, Any], chunk: Any, chat: bool) -> dict[str, Any]:
+    if chat:
+        return {
+            "event": "message",
+            **{k: head[k] for k in ("conversation_id", "message_id", "created_at", "task_id")},
+            "id": ids.message_id,
+            "answer": chunk.text,
+            "from_variable_selector": chunk.selector,
+        }
+    text = {"text": chunk.text, "from_variable_selector": chunk.selector}
+    return {"event": "text_chunk", **head, "data": text}
+
+
 def graph_events(
     ids: RunIds,
     mode: str,
@@ -123,8 +136,11 @@ def graph_events(
     usage: dict[str, Any],
     elapsed: float,
     user: str,
+    *,
+    text_first: bool = False,
 ) -> list[dict[str, Any]]:
-    """The event sequence of a workflow or chatflow run, in the order Dify 1.13.2 sends it."""
+    """The event sequence of a workflow or chatflow run, in the order Dify 1.13.2 sends it; with
+    ``text_first`` in Dify 1.16's order: all text right after workflow_started (1.16.0/040, 044)."""
     chat = mode != "workflow"
     head: dict[str, Any] = {"workflow_run_id": ids.run_id, "task_id": ids.task_id}
     if chat:
@@ -140,6 +156,8 @@ def graph_events(
     events: list[dict[str, Any]] = [
         {"event": "workflow_started", **head, "data": {**started, "reason": "initial"}}
     ]
+    if text_first:
+        events += [_text_event(ids, head, chunk, chat) for chunk in run.chunks]
     for index, node in enumerate(run.nodes):
         base = _node_base(node)
         events.append(
@@ -158,20 +176,8 @@ def graph_events(
                 },
             }
         )
-        for chunk in (c for c in run.chunks if c.after == index):
-            if chat:
-                events.append(
-                    {
-                        "event": "message",
-                        **{k: head[k] for k in ("conversation_id", "message_id", "created_at", "task_id")},
-                        "id": ids.message_id,
-                        "answer": chunk.text,
-                        "from_variable_selector": chunk.selector,
-                    }
-                )
-            else:
-                text = {"text": chunk.text, "from_variable_selector": chunk.selector}
-                events.append({"event": "text_chunk", **head, "data": text})
+        if not text_first:
+            events += [_text_event(ids, head, c, chat) for c in run.chunks if c.after == index]
         finished = {
             **base,
             "inputs": node.inputs,
@@ -268,3 +274,57 @@ def _end_user_id(user: str) -> str:
 
 
 end_user_id = _end_user_id
+
+
+def failed_input_events(run_id: str, workflow_id: str, created_at: int, error: str) -> list[dict[str, Any]]:
+    """Dify 1.16's stream for a missing required input: started, then finished ``failed`` (1.16.0/042).
+
+    The task id equals the run id there, and the started inputs are empty."""
+    head = {"task_id": run_id, "workflow_run_id": run_id}
+    base = {"id": run_id, "workflow_id": workflow_id}
+    finished: dict[str, Any] = {
+        **base,
+        "status": "failed",
+        "outputs": None,
+        "error": error,
+        "elapsed_time": 0.0,
+        "total_tokens": 0,
+        "total_steps": 0,
+        "created_by": {},
+        "created_at": created_at,
+        "finished_at": created_at,
+        "exceptions_count": 1,
+        "files": [],
+    }
+    return [
+        {
+            "event": "workflow_started",
+            **head,
+            "data": {**base, "inputs": {}, "created_at": created_at, "reason": "initial"},
+        },
+        {"event": "workflow_finished", **head, "data": finished},
+    ]
+
+
+NODE_DETAIL_KEYS = ("inputs", "outputs", "process_data")
+NODE_TRUNCATION_KEYS = ("inputs_truncated", "outputs_truncated", "process_data_truncated", "agent_strategy")
+
+
+def as_account_run(events: list[dict[str, Any]], account: dict[str, Any]) -> None:
+    """An /openapi/v1 run (1.16.0/065, 066): node data hidden, the run created by the account."""
+    for event in events:
+        data = event.get("data")
+        if not isinstance(data, dict):
+            continue
+        if event["event"] in ("node_started", "node_finished"):
+            for key in NODE_TRUNCATION_KEYS:
+                data.pop(key, None)
+            for key in NODE_DETAIL_KEYS:
+                if key in data:
+                    data[key] = None
+        elif event["event"] == "workflow_finished":
+            data["created_by"] = dict(account)
+    for event in events:
+        if event["event"] == "message_end":  # no usage, no annotation (066)
+            metadata = event.get("metadata") or {}
+            event["metadata"] = {k: v for k, v in metadata.items() if k not in ("usage", "annotation_reply")}

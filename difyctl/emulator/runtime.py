@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from difyctl.emulator.auth import SessionStore
-from difyctl.emulator.config import EmulatorConfig
+from difyctl.emulator.config import Behaviour, EmulatorConfig
 from difyctl.emulator.faults import Faults
 from difyctl.emulator.models import App
+from difyctl.emulator.oauth import OAuthStore
 from difyctl.emulator.state import State
 
 PENDING_IMPORT_TTL = 600.0
@@ -30,9 +31,11 @@ class PendingImport:
 class Emulator:
     config: EmulatorConfig
     state: State = field(init=False)
+    behaviour: Behaviour = field(init=False)
     faults: Faults = field(init=False)
     secret: bytes = b""
     sessions: SessionStore = field(default_factory=SessionStore)
+    oauth: OAuthStore = field(default_factory=OAuthStore)
     pending_imports: dict[str, PendingImport] = field(default_factory=dict)
     leaked_dependencies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     closing: bool = False
@@ -42,6 +45,7 @@ class Emulator:
     def __post_init__(self) -> None:
         cfg = self.config
         self.state = State(cfg.clock, cfg.state_file)
+        self.behaviour = cfg.behaviour
         self.secret = bytes.fromhex(self.state.jwt_secret)
         self.faults = Faults(
             latency_ms=cfg.latency_ms,

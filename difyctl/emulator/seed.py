@@ -28,9 +28,11 @@ SEEDS = ("demo", "none")
 DEMO_PROVIDER = "langgenius/openai/openai"
 
 
-def _workflow_dsl(name: str, mode: str, description: str, graph: dict[str, Any]) -> dict[str, Any]:
+def _workflow_dsl(
+    name: str, mode: str, description: str, graph: dict[str, Any], dsl_version: str
+) -> dict[str, Any]:
     return {
-        "version": CURRENT_DSL_VERSION,
+        "version": dsl_version,
         "kind": "app",
         "app": {
             "name": name,
@@ -50,7 +52,7 @@ def _workflow_dsl(name: str, mode: str, description: str, graph: dict[str, Any])
     }
 
 
-def demo_dsls(extra_apps: int = 0) -> list[dict[str, Any]]:
+def demo_dsls(extra_apps: int = 0, dsl_version: str = CURRENT_DSL_VERSION) -> list[dict[str, Any]]:
     """The DSL documents of the demo apps, in creation order."""
     completion_form = [{"text-input": text_variable("query")}]
     docs = [
@@ -59,21 +61,24 @@ def demo_dsls(extra_apps: int = 0) -> list[dict[str, Any]]:
             "workflow",
             "Start(query) -> End(result = query). No model provider needed.",
             echo_workflow_graph("query", "result"),
+            dsl_version,
         ),
         _workflow_dsl(
             "echo-chat",
             "advanced-chat",
             "Start -> Answer echoing sys.query.",
             answer_graph("{{#sys.query#}}"),
+            dsl_version,
         ),
         _workflow_dsl(
             "json-chat",
             "advanced-chat",
             "Start -> Template (tojson) -> Answer: a JSON document built from sys.query.",
             json_answer_graph(),
+            dsl_version,
         ),
         {
-            "version": CURRENT_DSL_VERSION,
+            "version": dsl_version,
             "kind": "app",
             "app": {
                 "name": "echo-completion",
@@ -91,6 +96,7 @@ def demo_dsls(extra_apps: int = 0) -> list[dict[str, Any]]:
                 "advanced-chat",
                 "Echo chatflow for load tests.",
                 answer_graph("{{#sys.query#}}"),
+                dsl_version,
             )
         )
     return docs
@@ -116,6 +122,6 @@ def seed(emu: Emulator, name: str | None, extra_apps: int = 0) -> None:
         state.add_account(EDITOR_EMAIL, "Editor", EDITOR_PASSWORD, "editor")
         state.tenant_name = f"{DEMO_NAME}'s Workspace"
         state.setup_at = emu.now()
-        for doc in demo_dsls(extra_apps):
+        for doc in demo_dsls(extra_apps, emu.behaviour.dsl_version):
             create_published_app(emu, owner, doc)
         state.add_credential(DEMO_PROVIDER, "API KEY 1", {"openai_api_key": "sk-emulator-demo-key-0001"})

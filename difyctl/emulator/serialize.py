@@ -26,7 +26,33 @@ def _author(state: State, app: App) -> str | None:
     return account.name if account else None
 
 
-def app_list_item(state: State, app: App) -> dict[str, Any]:
+# What the owner may do with an app (1.16.0/011, 014); the emulator has no per-app ACL.
+PERMISSION_KEYS = [
+    "app.acl.preview", "app.acl.view_layout", "app.acl.test_and_run", "app.acl.edit",
+    "app.acl.import_export_dsl", "app.acl.delete", "app.acl.release_and_version", "app.acl.monitor",
+    "app.acl.access_config", "app.acl.tracing_config", "app.acl.log_and_annotation",
+]  # fmt: skip
+
+
+def fields_1_16(app: App) -> dict[str, Any]:
+    """Fields Dify 1.16 adds to app list items and details (1.16.0/011, 014)."""
+    return {
+        "permission_keys": list(PERMISSION_KEYS),
+        "bound_agent_id": None,
+        "app_id": None,
+        "is_starred": False,
+        "maintainer": app.created_by,
+    }
+
+
+def app_list_item(state: State, app: App, new_fields: bool = False) -> dict[str, Any]:
+    item = _app_list_item(state, app)
+    if new_fields:
+        item.update(fields_1_16(app))
+    return item
+
+
+def _app_list_item(state: State, app: App) -> dict[str, Any]:
     return {
         "id": app.id,
         "name": app.name,
@@ -95,7 +121,16 @@ def site(app: App) -> dict[str, Any]:
     }
 
 
-def app_detail(app: App, base_url: str) -> dict[str, Any]:
+def app_detail(app: App, base_url: str, new_fields: bool = False) -> dict[str, Any]:
+    detail = _app_detail(app, base_url)
+    if new_fields:
+        detail.update(fields_1_16(app))
+        del detail["is_starred"]  # list items only (1.16.0/011 vs 014)
+        detail["site"]["input_placeholder"] = None
+    return detail
+
+
+def _app_detail(app: App, base_url: str) -> dict[str, Any]:
     detail = app_created(app)
     detail.update(
         {

@@ -81,7 +81,7 @@ async def info(request: Request) -> Response:
     )
 
 
-def _features_body(features: dict[str, Any], variables: list[dict[str, Any]]) -> dict[str, Any]:
+def features_body(features: dict[str, Any], variables: list[dict[str, Any]]) -> dict[str, Any]:
     off = {"enabled": False}
     return {
         "opening_statement": features.get("opening_statement") or "",
@@ -113,7 +113,7 @@ def app_form(app: App) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 async def parameters(request: Request) -> Response:
     app, _ = service_auth(request)
     features, variables = app_form(app)
-    return json_response(_features_body(features, variables))
+    return json_response(features_body(features, variables))
 
 
 async def meta(request: Request) -> Response:

@@ -27,7 +27,7 @@ from difyctl.emulator.service import (
     werkzeug_not_found,
 )
 from difyctl.emulator.state import Conversation
-from difyctl.emulator.streaming import SSEResponse, event_stream, plan_stream, silent_stream
+from difyctl.emulator.streaming import SSEResponse, StreamPlan, event_stream, plan_stream, silent_stream
 from difyctl.emulator.web import emu_of, json_response, read_json
 
 PYDANTIC_URL = "https://errors.pydantic.dev/2.12/v"
@@ -43,6 +43,7 @@ class RunRequest:
     inputs: dict[str, Any]
     streaming: bool
     conversation: Conversation | None = None
+    account: dict[str, Any] | None = None  # an /openapi/v1 run by this account (id, name, email)
 
 
 def _response_mode(body: dict[str, Any], model: str) -> bool:
@@ -127,6 +128,10 @@ async def execute(emu: Emulator, request: Request, run: RunRequest) -> Response:
         cleaned = validate_inputs(variables, run.inputs)
     except InputError as exc:
         if run.streaming and app.is_workflow_mode:
+            if emu.behaviour.missing_input_fails_stream and app.published is not None:
+                run_id = str(uuid.uuid4())
+                events = runs.failed_input_events(run_id, app.published.id, emu.now(), str(exc))
+                return SSEResponse(event_stream(emu, events, StreamPlan(), {}))
             return SSEResponse(silent_stream(emu, request))
         raise invalid_param(str(exc)) from exc
     for provider in app_providers(app):
@@ -189,16 +194,29 @@ def _compute(
         started_inputs = {**inputs, **{f"sys.{k}": v for k, v in system.items() if k != "conversation_id"}}
         if app.mode == "workflow":
             system["timestamp"] = now
-        graph = GraphRunner(app.mode, inputs, system, wf.env_values()).run(wf.graph)
+        text_first = emu.behaviour.text_before_nodes
+        separator = "\n" if text_first else ""
+        graph = GraphRunner(
+            app.mode,
+            inputs,
+            system,
+            wf.env_values(),
+            end_separator=separator,
+            start_sys_vars=emu.behaviour.start_node_sys_vars,
+        ).run(wf.graph)
         answer = (
             graph.answer if app.mode == "advanced-chat" else json.dumps(graph.outputs, ensure_ascii=False)
         )
         usage = runs.usage_for(prompt, answer, latency)
         events = (
-            runs.graph_events(ids, app.mode, graph, started_inputs, usage, latency, run.user)
+            runs.graph_events(
+                ids, app.mode, graph, started_inputs, usage, latency, run.user, text_first=text_first
+            )
             if run.streaming
             else []
         )
+        if run.account is not None:
+            runs.as_account_run(events, run.account)
         data = runs.workflow_data(ids, graph.outputs, latency, int(usage["total_tokens"]), len(graph.nodes))
         _remember_run(emu, app, wf.version, {**started_inputs, "sys.timestamp": now}, data, run.user)
         if app.mode == "workflow":
@@ -210,7 +228,12 @@ def _compute(
         events = runs.model_events(ids, app.mode, answer, usage) if run.streaming else []
     if conv is not None:
         _remember_message(emu, conv, ids, run, inputs, answer)
-    return ids, events, runs.blocking_message(ids, app.mode, answer, usage)
+    blocking = runs.blocking_message(ids, app.mode, answer, usage)
+    if emu.behaviour.message_reasoning:
+        for body in (*events, blocking):
+            if "metadata" in body:
+                body["metadata"]["reasoning"] = {}
+    return ids, events, blocking
 
 
 def _remember_run(

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from difyctl.emulator.config import DIFY_VERSION
 from tests.commands.conftest import Cli
 
 PASSWORD = "DemoPass123"
@@ -39,7 +40,7 @@ def test_login_stores_session_in_keyring_not_in_profiles(
     result = login(cli, emulator.base_url, PASSWORD, "-o", "json")
     assert result.code == 0, result.stderr
     doc = result.json()
-    assert doc["profile"] == "default" and doc["server_version"] == "1.13.2" and doc["auth"] == "session"
+    assert doc["profile"] == "default" and doc["server_version"] == DIFY_VERSION and doc["auth"] == "session"
     profiles = (isolated_env / "profiles.yaml").read_text()
     assert "base_url" in profiles and "token" not in profiles.lower().replace("auth: session", "")
     assert stat.S_IMODE((isolated_env / "profiles.yaml").stat().st_mode) == 0o600
@@ -378,7 +379,7 @@ def test_debug_env_shows_the_traceback(cli: Cli, emulator: Any) -> None:
 
 def test_version_reports_server_version(cli: Cli, logged_in: Any) -> None:
     doc = cli("version", "-o", "json").json()
-    assert doc["server_version"] == "1.13.2" and doc["difyctl"]
+    assert doc["server_version"] == DIFY_VERSION and doc["difyctl"]
     assert cli("--version").stdout.startswith("difyctl ")
 
 

@@ -170,7 +170,7 @@ def test_apply_pending_dsl_version_needs_yes(cli: Cli, logged_in: Any, store: Pa
     path = tmp_path / "newer.yml"
     text = export(cli, "echo-workflow", path)
     path.write_text(
-        text.replace("version: 0.6.0", "version: 0.7.0").replace("variable: result", "variable: v7")
+        text.replace("version: 0.7.0", "version: 0.9.0").replace("variable: result", "variable: v7")
     )
     res = cli("-o", "json", "apply", "echo-workflow", "-f", str(path), "--yes", "--no-probe")
     assert res.code == 0, res.stderr

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from difyctl.emulator.config import DIFY_VERSION
 from tests.commands.conftest import Cli
 from tests.commands.dsl_helpers import change_app, sidecars
 
@@ -59,7 +60,7 @@ def test_create_writes_dsl_and_sidecar_then_no_duplicate(cli: Cli, logged_in: An
     assert re.match(r"^echo-workflow-[0-9a-f]{8}/", files[0])
     (meta,) = sidecars(store)
     assert meta["message"] == "before the change" and meta["app_name"] == "echo-workflow"
-    assert meta["workflow_id"] and meta["draft"] is False and meta["server_version"] == "1.13.2"
+    assert meta["workflow_id"] and meta["draft"] is False and meta["server_version"] == DIFY_VERSION
     again = cli("snapshot", "create", "echo-workflow")
     assert again.code == 0 and "unchanged" in again.stdout and "v2.4.0" in again.stdout
     assert "1 unchanged" in again.stderr and snapshot_files(store) == files

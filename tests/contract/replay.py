@@ -1,4 +1,4 @@
-"""Replaying recorded Dify exchanges against the emulator: id/token mapping and shape comparison."""
+"""Replaying recorded Dify exchanges against the emulator: id/token mapping, shape and value comparison."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from typing import Any
 import httpx
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-SEND_HEADERS = ("authorization", "x-csrf-token", "cookie", "content-type", "x-workspace-id")
+# server-made values mapped from the recording to the emulator: ids, service keys, device-flow codes
+LEARNED = re.compile(UUID.pattern[:-1] + r"|^app-|^dc_|^dfoa_|^[A-Z0-9]{4}-[A-Z0-9]{4}$")
+SEND_HEADERS = ("authorization", "x-csrf-token", "cookie", "content-type", "x-workspace-id", "user-agent")
+SESSION_PLACEHOLDER = "[cookies of the session]"  # 1.16.0 recorded request cookies as this
 
 
 @dataclass
@@ -96,6 +99,8 @@ class Replayer:
 
     base_url: str
     mapping: dict[str, str] = field(default_factory=dict)
+    # the emulator's current session cookies: the 1.16.0 recording sends them as a placeholder
+    session: dict[str, str] = field(default_factory=dict)
 
     def substitute(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -119,7 +124,7 @@ class Replayer:
             for left, right in zip(expected, actual, strict=False):
                 self.learn(left, right)
         elif isinstance(expected, str) and isinstance(actual, str) and expected != actual:
-            if (UUID.match(expected) or expected.startswith("app-")) and expected not in self.mapping:
+            if LEARNED.match(expected) and expected not in self.mapping:
                 self.mapping[expected] = actual
 
     def learn_cookies(self, recorded: list[str], received: list[str]) -> None:
@@ -128,6 +133,7 @@ class Replayer:
             return {name: value for name, value in pairs if value}
 
         got = values(received)
+        self.session.update(got)
         for name, value in values(recorded).items():
             if name in got:
                 self.mapping[value] = got[name]
@@ -136,6 +142,9 @@ class Replayer:
         request = exchange.request
         url = self.substitute(request["url"].split("://", 1)[1].split("/", 1)[1])
         headers = {k: self.substitute(v) for k, v in request["headers"].items() if k.lower() in SEND_HEADERS}
+        for name, value in headers.items():
+            if value == SESSION_PLACEHOLDER:
+                headers[name] = "; ".join(f"{k}={v}" for k, v in self.session.items())
         body = request.get("body")
         content = None
         if isinstance(body, str):
@@ -157,6 +166,7 @@ class Replayer:
             response.close()
         received = Received(response.status_code, response.headers.get_list("set-cookie"), data)
         received.version = response.headers.get("x-version")
+        received.content_type = response.headers.get("content-type")
         return received
 
 
@@ -166,6 +176,44 @@ class Received:
     set_cookie: list[str]
     body: bytes
     version: str | None = None
+    content_type: str | None = None
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+
+# Top-level JSON fields whose value the client acts on, compared exactly (after id mapping):
+# error bodies (code/status/message), import outcomes (status, versions, error), {"result": ...} answers.
+VALUE_KEYS = ("code", "status", "message", "result", "current_dsl_version", "imported_dsl_version", "error")
+
+
+def value_diff(expected: Any, actual: Any, substitute: Any, path: str = "$") -> list[str]:
+    """Differences of the values a client acts on; ``substitute`` maps recorded ids into the emulator's."""
+    if not isinstance(expected, dict) or not isinstance(actual, dict):
+        return []
+    problems = []
+    for key in VALUE_KEYS:
+        if key not in expected:
+            continue
+        want = expected[key]
+        if isinstance(want, dict):  # {"error": {"type", "message", "status"}} of setup/init (1.13.2/003)
+            problems += value_diff(want, actual.get(key), substitute, f"{path}.{key}")
+            continue
+        if isinstance(want, list):
+            continue
+        if substitute(want) != actual.get(key):
+            problems.append(f"{path}.{key}: {actual.get(key)!r} != recorded {want!r}")
+    return problems
+
+
+def cookie_attributes(headers: list[str]) -> dict[str, list[str]]:
+    """Set-Cookie name -> its attributes (Expires without its date, which follows the clock)."""
+    result = {}
+    for header in headers:
+        name_value, *attributes = (part.strip() for part in header.split(";"))
+        kept = []
+        for attribute in attributes:
+            key = attribute.split("=", 1)[0]
+            kept.append(key if key.lower() == "expires" else attribute)
+        result[name_value.split("=", 1)[0]] = kept
+    return result

@@ -9,17 +9,19 @@ from difyctl.emulator import EmulatorServer
 
 from .helpers import logged_in, svc
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "dify-1.13.2"
+FIXTURES = Path(__file__).resolve().parents[1] / "contract" / "recordings" / "dify-1.16.0"
 LIST_ITEM_KEYS = {
     "id", "name", "max_active_requests", "description", "mode", "icon_type", "icon", "icon_background",
     "model_config", "workflow", "use_icon_as_answer_icon", "created_by", "created_at", "updated_by",
     "updated_at", "tags", "access_mode", "create_user_name", "author_name", "has_draft_trigger", "icon_url",
+    "permission_keys", "bound_agent_id", "app_id", "is_starred", "maintainer",  # new in 1.16 (011)
 }  # fmt: skip
 DETAIL_KEYS = {
     "id", "name", "description", "mode", "icon", "icon_background", "enable_site", "enable_api",
     "model_config", "workflow", "tracing", "use_icon_as_answer_icon", "created_by", "created_at",
     "updated_by", "updated_at", "access_mode", "tags", "icon_type", "api_base_url", "max_active_requests",
     "deleted_tools", "site", "icon_url",
+    "permission_keys", "bound_agent_id", "app_id", "maintainer",  # new in 1.16 (014)
 }  # fmt: skip
 
 
@@ -57,9 +59,7 @@ def test_detail_shape_and_not_found(shared: EmulatorServer) -> None:
 
 
 def test_detail_matches_fixture_shape_when_recorded(shared: EmulatorServer) -> None:
-    recorded = FIXTURES / "048-console-app-detail-workflow.json"
-    if not recorded.exists():
-        return
+    recorded = FIXTURES / "014-console-app-detail-workflow.json"
     expected = json.loads(recorded.read_text())["response"]["json"]
     with logged_in(shared.base_url) as console:
         detail = console.get(f"/apps/{shared.app_id('echo-workflow')}").json()

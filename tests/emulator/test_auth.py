@@ -217,12 +217,10 @@ def test_editor_cannot_delete_keys(server: EmulatorServer) -> None:
 def test_current_workspace_is_post_only_like_dify_1_10_1_and_later() -> None:
     """fixtures dify-1.16.0/009 (GET -> 405, this body) and 010 (POST -> 200 with the role)."""
     import json
-    import os
     from pathlib import Path
 
-    repo = Path(__file__).resolve().parents[2]
-    fixtures = Path(os.environ.get("DIFYCTL_FIXTURES_DIR") or repo.parent / "shared" / "fixtures")
-    recorded = fixtures / "dify-1.16.0" / "009-console-workspace-current-GET-405.json"
+    recordings = Path(__file__).resolve().parents[1] / "contract" / "recordings"
+    recorded = recordings / "dify-1.16.0" / "009-console-workspace-current-GET-405.json"
     with EmulatorServer(admin_api_key="admin-secret-key") as server:
         headers = {"Authorization": "Bearer admin-secret-key", "X-WORKSPACE-ID": server.state.tenant_id}
         url = f"{server.base_url}/console/api/workspaces/current"
@@ -234,6 +232,12 @@ def test_current_workspace_is_post_only_like_dify_1_10_1_and_later() -> None:
         "message": "The method is not allowed for the requested URL.",
         "status": 405,
     }
-    if recorded.exists():  # the shared recordings sit next to the repository in the workspace
-        assert get.json() == json.loads(recorded.read_text())["response"]["json"]
+    assert get.json() == json.loads(recorded.read_text())["response"]["json"]
     assert post.status_code == 200 and post.json()["role"] == "owner"
+
+
+def test_current_workspace_is_get_before_1_10_1() -> None:
+    """langgenius/dify#27858 turned TenantApi.get into post in 1.10.1: the legacy server serves GET."""
+    with EmulatorServer(version="1.10.0") as server, logged_in(server.base_url) as console:
+        assert console.get("/workspaces/current").json()["role"] == "owner"
+        assert console.post("/workspaces/current", json={}).status_code == 405

@@ -144,10 +144,11 @@ def test_import_statuses_confirm_and_overwrite(server: EmulatorServer) -> None:
         assert mismatch.status_code == 200 and mismatch.json()["app_mode"] == "workflow"
         detail = console.get(f"/apps/{wf_id}").json()
         assert (detail["name"], detail["mode"]) == ("echo-chat", "workflow")
-        older = chat_yaml.replace("version: 0.6.0", "version: 0.5.0")
+        assert "version: 0.7.0" in chat_yaml  # 1.16.0/015
+        older = chat_yaml.replace("version: 0.7.0", "version: 0.6.0")
         warned = console.post("/apps/imports", json={"mode": "yaml-content", "yaml_content": older})
         assert warned.json()["status"] == "completed-with-warnings"
-        newer = chat_yaml.replace("version: 0.6.0", "version: 0.7.0")
+        newer = chat_yaml.replace("version: 0.7.0", "version: 0.9.0")
         pending = console.post("/apps/imports", json={"mode": "yaml-content", "yaml_content": newer})
         assert pending.status_code == 202 and pending.json()["app_id"] is None
         import_id = pending.json()["id"]
@@ -176,7 +177,7 @@ def test_import_failures(shared: EmulatorServer) -> None:
     with logged_in(shared.base_url) as console:
         cases = {
             "app: [unclosed": "Invalid YAML format: while parsing a flow sequence",
-            "version: 0.6.0\nkind: app\n": "Missing app data in YAML content",
+            "version: 0.7.0\nkind: app\n": "Missing app data in YAML content",
         }
         for content, error in cases.items():
             response = console.post("/apps/imports", json={"mode": "yaml-content", "yaml_content": content})

@@ -109,7 +109,7 @@ def test_stream_cut_and_midstream_error(server: EmulatorServer) -> None:
     server.faults.stream_cut_after = 3
     cut = svc(server.base_url, key, "POST", "/chat-messages", json=body)
     assert cut.status_code == 200
-    assert sse_events(cut.text) == ["ping", "workflow_started", "node_started", "message"]
+    assert sse_events(cut.text) == ["ping", "workflow_started", "message", "node_started"]
     server.faults.stream_cut_mode = "abort"
     with pytest.raises(httpx.RemoteProtocolError):
         svc(server.base_url, key, "POST", "/chat-messages", json=body)

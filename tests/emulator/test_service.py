@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import httpx
@@ -23,13 +24,18 @@ def key(server: EmulatorServer, name: str) -> str:
     return server.demo_keys()[name]
 
 
-def test_health_version_header_and_not_found_pages(shared: EmulatorServer) -> None:
+def test_health_version_header_and_not_found_pages(each_version: EmulatorServer) -> None:
+    shared = each_version
+    version = shared.emulator.version
     health = httpx.get(shared.base_url + "/health")
-    assert health.json() == {"status": "ok", "version": "1.13.2"}
-    assert health.headers["x-version"] == "1.13.2"
+    expected: dict[str, object] = {"status": "ok", "version": version}
+    if version == "1.16.0":
+        expected["pid"] = os.getpid()  # 1.16.0/001
+    assert health.json() == expected
+    assert health.headers["x-version"] == version
     root = httpx.get(shared.base_url + "/v1/")
     assert root.status_code == 404 and root.headers["content-type"].startswith("text/html")
-    assert root.headers["x-version"] == "1.13.2"
+    assert root.headers["x-version"] == version
     unknown = httpx.get(shared.base_url + "/v1/nope")
     assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
     bad_method = httpx.delete(shared.base_url + "/v1/info")
