@@ -36,6 +36,7 @@ from difyctl.client.errors import (
     SessionExpiredError,
     StreamTruncatedError,
     UnsupportedMediaError,
+    UpgradeRequiredError,
     make_status_error,
 )
 from difyctl.client.retry import RetryPolicy
@@ -65,6 +66,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "UpgradeRequiredError",
     "RetryPolicy",
     "RunFailedError",
     "Runtime",

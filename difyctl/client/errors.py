@@ -15,6 +15,7 @@
         ├── NotFoundError            404
         ├── ConflictError            409 (draft_workflow_not_sync)
         ├── UnsupportedMediaError    415
+        ├── UpgradeRequiredError     426: the server requires a newer client (exit 1: retrying cannot help)
         ├── RateLimitError           429 (too_many_requests, rate_limit_error)
         └── ServerError              5xx (also a 502 HTML page from a proxy)
 
@@ -28,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from difyctl import __version__
 from difyctl.exit_codes import ExitCode
 
 _MAX_SNIPPET = 120
@@ -153,6 +155,12 @@ class UnsupportedMediaError(DifyStatusError):
     pass
 
 
+class UpgradeRequiredError(DifyStatusError):
+    """426 Upgrade Required: the server refuses this client's version (Dify >= 1.15's version gate on
+    /openapi/v1 answers it to ``difyctl/<old>``, recording 1.16.0/047). Exit 1: the operation failed and
+    retrying cannot help; the user must change the client, not the input (2) or the login (4)."""
+
+
 class RateLimitError(DifyStatusError):
     exit_code = ExitCode.RATE_LIMITED
 
@@ -168,6 +176,7 @@ _BY_STATUS: dict[int, type[DifyStatusError]] = {
     404: NotFoundError,
     409: ConflictError,
     415: UnsupportedMediaError,
+    426: UpgradeRequiredError,
     429: RateLimitError,
 }
 
@@ -220,6 +229,9 @@ def make_status_error(response: httpx.Response) -> DifyStatusError:
     cls = _BY_STATUS.get(status)
     if cls is None:
         cls = ServerError if status >= 500 else DifyStatusError
+    if status == 426:
+        detail = f" ({message})" if message and not message.startswith("HTTP 426") else ""
+        message = f"this server requires a newer client than difyctl-ops {__version__}{detail}"
     hint = _hint_for(status, code)
     retry_headers = {k: v for k, v in response.headers.items() if k.lower() in _RETRY_HEADERS}
     return cls(
@@ -238,6 +250,11 @@ def _hint_for(status: int, code: str) -> str | None:
     if code == "too_many_requests":
         return (
             "the app's max active requests was reached; lower --concurrency or raise APP_MAX_ACTIVE_REQUESTS"
+        )
+    if status == 426:
+        return (
+            "upgrade difyctl (pip install -U difyctl-ops); if it is current, the server or a proxy in "
+            "front of it is gating on the User-Agent: check its client-version settings"
         )
     if status == 401:
         return "check the key or run `difyctl login` again"

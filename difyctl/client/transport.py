@@ -50,13 +50,18 @@ def default_timeout() -> httpx.Timeout:
     return httpx.Timeout(60.0, connect=5.0)
 
 
+USER_AGENT_PRODUCT = "difyctl-ops"
+
+
 @dataclass(frozen=True)
 class ClientOptions:
     timeout: httpx.Timeout = field(default_factory=default_timeout)
     retry: RetryPolicy = DEFAULT_RETRY
     transport: httpx.BaseTransport | None = None  # tests: httpx.MockTransport(handler)
     async_transport: httpx.AsyncBaseTransport | None = None
-    user_agent: str = f"difyctl/{__version__}"
+    # never "difyctl/...": Dify >= 1.15 reserves it for the official TypeScript CLI and answers 426 to
+    # versions below its minimum (recording 1.16.0/047; DESIGN.md "Global behaviour")
+    user_agent: str = f"{USER_AGENT_PRODUCT}/{__version__}"
     verify: bool | str = True  # False, or a CA bundle path for self-signed servers
     max_connections: int = 100  # async fan-out: keep >= the broadcast concurrency
     max_keepalive_connections: int = 100

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from difyctl import __version__
 from difyctl.client import errors as e
 from difyctl.client.base import RequestSpec, _query
 from difyctl.client.retry import NO_RETRY, RetryPolicy
@@ -221,7 +222,7 @@ async def test_request_shape(is_async: bool, fake: FakeRuntime) -> None:
     await _send(is_async, fake, script, spec)
     (request,) = script.requests
     assert str(request.url) == f"{BASE}/console/api/apps?page=1&named_only=true&x=false"
-    assert request.headers["user-agent"].startswith("difyctl/")
+    assert request.headers["user-agent"] == f"difyctl-ops/{__version__}"
     assert request.headers["accept"] == "application/json"
     assert "cookie" not in request.headers
 

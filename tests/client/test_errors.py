@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -318,3 +320,24 @@ async def test_client_raises_the_mapped_error(is_async: bool, fake: FakeRuntime)
     with pytest.raises(e.NotFoundError, match="App not found"):
         await resolve(client.get_app("a313f793-9705-4819-b4f6-b24e83a0a6f9"))
     await close(client)
+
+
+RECORDED_1_16 = Path(__file__).resolve().parents[1] / "contract" / "recordings" / "dify-1.16.0"
+
+
+def test_recorded_426_is_a_clear_upgrade_error() -> None:
+    """1.16.0/047: the /openapi/v1 version gate answers 426 to `difyctl/0.1.0`."""
+    res = json.loads((RECORDED_1_16 / "047-openapi-apps-difyctl-0.1.0-UA-426.json").read_text())["response"]
+    err = make_status_error(httpx.Response(426, json=res["json"], request=REQ))
+    assert type(err) is e.UpgradeRequiredError
+    assert err.code == "upgrade_required" and err.status_code == 426
+    assert err.message.startswith("this server requires a newer client than difyctl-ops ")
+    assert "is no longer supported" in err.message  # the server's own words are kept
+    assert err.exit_code == ExitCode.FAILED
+    assert err.hint is not None and "upgrade difyctl" in err.hint
+
+
+def test_426_without_a_body_still_says_upgrade() -> None:
+    err = make_status_error(_resp(426, b"", "text/html"))
+    assert type(err) is e.UpgradeRequiredError
+    assert err.message.startswith("this server requires a newer client") and "HTTP 426" not in err.message

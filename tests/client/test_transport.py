@@ -7,6 +7,7 @@ import logging
 import httpx
 import pytest
 
+from difyctl import __version__
 from difyctl.client import errors as e
 from difyctl.client.auth import AdminKeyAuth, ConsoleSession, ConsoleTokenAuth, SessionAuth, login
 from difyctl.client.transport import ClientOptions, Runtime, build_client, wrap_transport_error
@@ -95,7 +96,7 @@ def test_read_timeout_hint_mentions_silent_streams() -> None:
 def test_options_defaults() -> None:
     opts = ClientOptions()
     assert opts.timeout.connect == 5.0 and opts.timeout.read == 60.0
-    assert opts.user_agent.startswith("difyctl/")
+    assert opts.user_agent == f"difyctl-ops/{__version__}"
     assert opts.limits.max_connections == 100
     assert ClientOptions(max_connections=7).limits.max_connections == 7
 
