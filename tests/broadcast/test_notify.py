@@ -121,3 +121,27 @@ def test_deliver_warns_without_the_url_path(capsys: pytest.CaptureFixture[str]) 
     options = ClientOptions(transport=httpx.MockTransport(refuse))
     assert not deliver(out, url, {"ok": 1}, secret=None, now=NOW, options=options)
     assert "secretpath" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda s: s[:-1],  # one hex digit short
+        lambda s: s[: len("sha256=") + 32],  # half the digest
+        lambda s: s[: len("sha256=") + 1],
+        lambda s: "sha256=",  # the prefix alone
+        lambda s: "sha256= ",
+        lambda s: s + "0",  # one digit too many
+        lambda s: s.upper().replace("SHA256=", "sha256="),  # same digits, other case
+        lambda s: ",",  # an empty list of signatures
+        lambda s: f"{s[:-4]}, sha256=",  # truncated, then an empty one
+    ],
+)
+def test_only_the_whole_signature_verifies(mangle: object) -> None:
+    """A prefix or truncated compare (instead of compare_digest on the whole value) lets these in."""
+    good = sign(SECRET, BODY, NOW)
+    assert callable(mangle)
+    bad = mangle(good)
+    assert bad != good
+    verdict = verify(SECRET, BODY, bad, str(NOW), now=NOW)
+    assert verdict.ok is False and "mismatch" in verdict.reason
