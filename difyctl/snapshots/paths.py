@@ -46,9 +46,17 @@ def validate_tag(tag: str) -> str:
     return tag
 
 
+TEMP_PREFIX = ".tmp-"
+
+
+def is_temp_file(path: Path) -> bool:
+    """A write in progress, or left behind by a kill -9 between mkstemp and os.replace: never a snapshot."""
+    return path.name.startswith(TEMP_PREFIX)
+
+
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     """Temp file in the same folder, fsync, chmod, os.replace; the folder is fsynced where possible."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=path.suffix)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -22,7 +22,7 @@ from typing import Any
 
 from difyctl.errors import UsageError
 from difyctl.snapshots.dsl import content_hash, dsl_version, parse_dsl
-from difyctl.snapshots.paths import app_folder_name, atomic_write, id_suffix, validate_tag
+from difyctl.snapshots.paths import app_folder_name, atomic_write, id_suffix, is_temp_file, validate_tag
 
 STORE_VERSION = 1
 MANIFEST = "store.json"
@@ -157,6 +157,12 @@ class PruneResult:
         return {k: [m.tag for m in getattr(self, k)] for k in ("removed", "kept", "protected")}
 
 
+def _files(folder: Path, suffix: str) -> list[Path]:
+    """Snapshot files and sidecars of an app folder; stale `.tmp-*` files of an interrupted write are
+    not snapshots (atomic_write leaves none behind unless the process was killed)."""
+    return sorted(p for p in folder.glob(f"*{suffix}") if not is_temp_file(p))
+
+
 class SnapshotStore:
     def __init__(self, root: Path | str, *, clock: Callable[[], _dt.datetime] = utcnow) -> None:
         self.root = Path(root)
@@ -195,7 +201,7 @@ class SnapshotStore:
 
     def _metas(self, folder: Path) -> list[SnapshotMeta]:
         out = []
-        for side in folder.glob("*.json"):
+        for side in _files(folder, ".json"):
             try:
                 out.append(SnapshotMeta.from_dict(json.loads(side.read_text("utf-8")), folder.name))
             except (ValueError, KeyError, OSError, TypeError):
@@ -282,7 +288,7 @@ class SnapshotStore:
         problems: builtins.list[Problem] = []
         for folder in self.app_dirs():
             sidecar_tags = set()
-            for side in sorted(folder.glob("*.json")):
+            for side in _files(folder, ".json"):
                 try:
                     meta = SnapshotMeta.from_dict(json.loads(side.read_text("utf-8")), folder.name)
                 except (ValueError, KeyError, OSError, TypeError) as exc:
@@ -301,7 +307,7 @@ class SnapshotStore:
                     problems.append(
                         Problem("sha-mismatch", path, f"sha256 {digest[:12]}… != {meta.sha256[:12]}…")
                     )
-            for yml in sorted(folder.glob("*.yml")):
+            for yml in _files(folder, ".yml"):
                 if yml.stem not in sidecar_tags and not (folder / f"{yml.stem}.json").exists():
                     problems.append(Problem("orphan", yml, "a DSL file without its sidecar"))
         return problems

@@ -245,3 +245,59 @@ def test_any_name_is_a_safe_folder(name: str, app_id: str) -> None:
     folder = app_folder_name(name, app_id)
     assert re.fullmatch(r"[a-z0-9][a-z0-9._-]*", folder) and ".." not in folder
     assert len(folder) <= 70 and Path(folder).name == folder
+
+
+# ------------------------------------------------------------------- interrupted writes (kill -9)
+@pytest.mark.parametrize("fail_at", ["write", "fsync", "replace"])
+def test_a_write_failing_half_way_keeps_the_previous_file_and_leaves_no_temp(
+    store: SnapshotStore, monkeypatch: pytest.MonkeyPatch, fail_at: str
+) -> None:
+    first = save(store, tag="v1")
+    before = first.path.read_bytes()
+    folder = first.path.parent
+    import difyctl.snapshots.paths as paths
+
+    def boom(*_args: Any, **_kwargs: Any) -> Any:
+        raise OSError(28, "No space left on device")
+
+    if fail_at == "write":
+        real_fdopen = os.fdopen
+
+        class HalfWriter:
+            def __init__(self, fd: int, mode: str) -> None:
+                self.fh = real_fdopen(fd, mode)
+
+            def __enter__(self) -> HalfWriter:
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                self.fh.close()
+
+            def write(self, data: bytes) -> int:
+                self.fh.write(data[: len(data) // 2])
+                raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(os, "fdopen", HalfWriter)
+    elif fail_at == "fsync":
+        monkeypatch.setattr(os, "fsync", boom)
+    else:
+        monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError, match="No space left"):
+        paths.atomic_write(first.path, EXPORT.replace("hello-env", "half").encode())
+    monkeypatch.undo()
+    assert first.path.read_bytes() == before  # the previous file survives, whole
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []  # no temp file left
+    assert store.verify() == []
+    assert store.load_verified(APP_ID, "v1").verified
+
+
+def test_stale_temp_files_of_a_killed_write_are_not_snapshots(store: SnapshotStore) -> None:
+    """A kill -9 between mkstemp and os.replace leaves `.tmp-*`: never "a DSL file without its sidecar"."""
+    first = save(store, tag="v1")
+    folder = first.path.parent
+    (folder / ".tmp-k9x2ab.yml").write_text(EXPORT[: len(EXPORT) // 2])
+    (folder / ".tmp-p0q1rs.json").write_text('{"tag": "half')
+    assert store.verify() == []
+    assert [m.tag for m in store.list(APP_ID)] == ["v1"]
+    second = save(store, EXPORT.replace("hello-env", "next"), tag="v2")
+    assert second.path.exists() and store.verify() == []
