@@ -49,3 +49,34 @@ def test_serve_refuses_non_loopback_host(capsys: pytest.CaptureFixture[str]) -> 
     code = run_cli(["emulator", "serve", "--host", "0.0.0.0"])
     assert code == 2
     assert "loopback" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "version"),
+    [([], "1.16.0"), (["--dify-version", "1.13.2"], "1.13.2"), (["--legacy-auth"], "1.8.1")],
+)
+def test_serve_speaks_the_chosen_version(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], version: str
+) -> None:
+    import difyctl.emulator as emulator_pkg
+    from difyctl.emulator import EmulatorConfig
+
+    served: list[EmulatorConfig] = []
+    monkeypatch.setattr(emulator_pkg, "serve_forever", lambda config, *_: served.append(config))
+    assert run_cli(["emulator", "serve", *args]) == 0
+    (config,) = served
+    assert config.server_version == version  # the default is the newest recorded server
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--dify-version", "1.15.0"], "choose one of 1.13.2, 1.16.0"),
+        (["--dify-version", "1.13.2", "--legacy-auth"], "--legacy-auth already means Dify 1.8.1"),
+    ],
+)
+def test_serve_refuses_an_unrecorded_version(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert run_cli(["emulator", "serve", *args]) == 2
+    assert message in capsys.readouterr().err
