@@ -58,6 +58,7 @@ class Invocation:
     env: Mapping[str, str] | None
     runtime: Any = None
     context: Any = None
+    transport: Any = None  # tests: an httpx.MockTransport for every client the command builds
 
     @property
     def debug(self) -> bool:
@@ -105,6 +106,7 @@ def root(
     if launch is not None:
         base = AppContext.from_environment(launch.env)
         base.runtime = launch.runtime
+        base.transport = launch.transport
     else:
         base = ctx.obj if isinstance(ctx.obj, AppContext) else AppContext.from_environment()
     ctx.obj = base.with_options(output=output, profile=profile, verbose=verbose)
@@ -159,18 +161,23 @@ def _report(out: Any, exc: BaseException) -> int:
 
 
 def run(
-    argv: Sequence[str] | None = None, *, env: Mapping[str, str] | None = None, runtime: Any = None
+    argv: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    runtime: Any = None,
+    transport: Any = None,
 ) -> int:
     """Run difyctl with `argv` and return the exit code; every error ends here as one clear line.
 
-    `env` replaces os.environ; `runtime` (sleep, clock, rng) is injected by tests and quickstart."""
+    `env` replaces os.environ; `runtime` (sleep, clock, rng) is injected by tests and quickstart;
+    `transport` (an httpx.MockTransport) by tests that fake the server."""
     from difyctl.errors import known_errors
 
     args = list(sys.argv[1:] if argv is None else argv)
     if args == ["--version"]:  # the fast path: no command tree to build (startup budget)
         sys.stdout.write(f"difyctl {__version__}\n")
         return 0
-    launch = Invocation(env=env, runtime=runtime)
+    launch = Invocation(env=env, runtime=runtime, transport=transport)
     from difyctl.lazy import build_root
 
     command = build_root(app, HELP_ORDER)

@@ -101,15 +101,16 @@ class ProfilesFile:
 
     @classmethod
     def load(cls, directory: Path) -> ProfilesFile:
-        import yaml
 
         path = directory / PROFILES_FILE
         if not path.exists():
             return cls(path=path)
+        from difyctl import yamlio
+
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read {path}: {exc}".splitlines()[0]) from exc
+            raw = yamlio.load_file(path, fmt="yaml") or {}
+        except yamlio.LoadError as exc:
+            raise ConfigError(f"cannot read {exc.message}", hint=exc.hint) from None
         if not isinstance(raw, dict):
             raise ConfigError(f"{path} is not a mapping")
         profiles = raw.get("profiles") or {}

@@ -55,14 +55,15 @@ class FileBackend:
         self.path = directory / SECRETS_FILE
 
     def _load(self) -> dict[str, str]:
-        import yaml
 
         if not self.path.exists():
             return {}
+        from difyctl import yamlio
+
         try:
-            raw = yaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read {self.path}: {str(exc).splitlines()[0]}") from exc
+            raw = yamlio.load_file(self.path, fmt="yaml") or {}
+        except yamlio.LoadError as exc:
+            raise ConfigError(f"cannot read {exc.message}", hint=exc.hint) from None
         if not isinstance(raw, dict):
             raise ConfigError(f"{self.path} is not a mapping")
         return {str(k): str(v) for k, v in raw.items()}

@@ -39,16 +39,10 @@ def parse_inputs(pairs: Sequence[str], inputs_file: Path | None = None) -> dict[
     A value that parses as JSON (number, bool, object, list) is sent as such with `K:=V`; `K=V` is text."""
     inputs: dict[str, Any] = {}
     if inputs_file is not None:
-        import yaml
+        from difyctl import yamlio
 
-        try:
-            loaded = yaml.safe_load(inputs_file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(
-                f"cannot read {inputs_file}: {exc.strerror if isinstance(exc, OSError) else exc}"
-            ) from exc
-        except yaml.YAMLError as exc:
-            raise UsageError(f"{inputs_file} is not valid JSON or YAML: {str(exc).splitlines()[0]}") from exc
+        json_file = inputs_file.suffix.lower() == ".json"
+        loaded = yamlio.load_file(inputs_file, fmt="json" if json_file else "auto")
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

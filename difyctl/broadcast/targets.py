@@ -119,7 +119,9 @@ def parse_apps_file(text: str, source: str = "apps file") -> list[Entry]:
     """Check every entry and report ALL problems with their line numbers (yaml node marks)."""
     import yaml
 
-    loader = yaml.SafeLoader(text)
+    from difyctl.yamlio import check_node, loader_for
+
+    loader = loader_for(text)
     try:
         try:
             root = loader.get_single_node()
@@ -130,6 +132,7 @@ def parse_apps_file(text: str, source: str = "apps file") -> list[Entry]:
             raise UsageError(f"{where}: not valid YAML: {problem}") from None
         if root is None:
             raise UsageError(f"{source} is empty", hint="list the targets: - app: NAME")
+        check_node(root, source)  # alias bombs and repeated keys, before one entry is built
         items = root
         if isinstance(root, yaml.MappingNode):
             found = [v for k, v in root.value if isinstance(k, yaml.ScalarNode) and k.value == "targets"]
@@ -158,12 +161,9 @@ def parse_apps_file(text: str, source: str = "apps file") -> list[Entry]:
 
 
 def read_apps_file(path: Path) -> list[Entry]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-        raise UsageError(f"cannot read {path}: {reason}") from exc
-    return parse_apps_file(text, str(path))
+    from difyctl.yamlio import read_text
+
+    return parse_apps_file(read_text(path), str(path))
 
 
 # -- resolution (before the fan-out: console, keyring and env are read here, once) --------------------

@@ -68,10 +68,9 @@ def read_manifest(folder: Path) -> Manifest | None:
     path = folder / MANIFEST
     if not path.is_file():
         return None
-    try:
-        doc = yaml.safe_load(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise UsageError(f"{path}: unreadable or malformed ({type(exc).__name__})") from None
+    from difyctl import yamlio
+
+    doc = yamlio.load_file(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("apps", {}), dict):
         raise UsageError(f"{path}: expected a mapping with an `apps:` mapping of file -> app id")
     apps: dict[str, str] = {}

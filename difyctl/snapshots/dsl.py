@@ -27,7 +27,6 @@ HIDDEN = "[__HIDDEN__]"  # draft sync: "keep the stored value of the variable wi
 WORKFLOW_MODES = frozenset({"workflow", "advanced-chat"})
 MODEL_CONFIG_MODES = frozenset({"chat", "agent-chat", "completion"})
 MAX_NODES = 2_000_000
-_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 NODE_UI_KEYS = frozenset(
     {
@@ -66,16 +65,15 @@ __all__ = [
 
 # --------------------------------------------------------------------------------------------- parsing
 def parse_dsl(content: str | bytes, source: str = "<dsl>") -> dict[str, Any]:
-    """Parse DSL YAML with `yaml.safe_load`. Anything that is not a Dify app document -> UsageError."""
+    """Parse DSL YAML through `yamlio` (bounded, no repeated keys). Not a Dify app document -> UsageError."""
     if isinstance(content, bytes):
         try:
             content = content.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise UsageError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    try:
-        doc = yaml.load(content, Loader=_FAST_LOADER)  # libyaml when present: `snapshot --all` parses a lot
-    except yaml.YAMLError:
-        raise _yaml_error(content, source) from None
+    from difyctl import yamlio
+
+    doc = yamlio.load_text(content, source, fmt="yaml", max_nodes=MAX_NODES)
     if not isinstance(doc, dict):
         raise UsageError(f"{source}: not a Dify DSL document (expected a mapping with an `app:` section)")
     app = doc.get("app")
@@ -88,20 +86,6 @@ def parse_dsl(content: str | bytes, source: str = "<dsl>") -> dict[str, Any]:
         return _jsonable(doc, budget)  # type: ignore[no-any-return]
     except RecursionError:
         raise UsageError(f"{source}: nested too deeply to be a Dify DSL document") from None
-
-
-def _yaml_error(content: str, source: str) -> UsageError:
-    """The message of the pure-Python parser: its line numbers are the ones an editor shows."""
-    try:
-        yaml.safe_load(content)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return UsageError(
-            f"{source}: malformed YAML{where}: {problem}", hint="fix the file or export it again"
-        )
-    return UsageError(f"{source}: malformed YAML", hint="fix the file or export it again")
 
 
 def read_dsl_file(path: Path) -> tuple[bytes, dict[str, Any]]:

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -51,42 +50,19 @@ class CompiledSchema:
 
 # -- reading ----------------------------------------------------------------------------------------
 def read_structured(path: Path, what: str = "schema") -> Any:
-    """A JSON or YAML file as plain JSON data (YAML anchors/aliases are fine; YAML-only types are not)."""
+    """A JSON or YAML file as plain JSON data (YAML anchors/aliases are fine; YAML-only types are not).
+    Read through `yamlio`: bounded size and alias expansion, no repeated keys, `.json` parsed as JSON."""
+    from difyctl import yamlio
+
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SchemaLoadError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SchemaLoadError(f"{what} {path} is not UTF-8 text (byte {exc.start})") from None
-    if not text.strip():
-        raise SchemaLoadError(f"{what} {path} is empty")
-    data = _parse_json_or_yaml(text, path, what)
+        text = yamlio.read_text(path, what=what)
+        if not text.strip():
+            raise SchemaLoadError(f"{what} {path} is empty")
+        data = yamlio.load_text(text, f"{what} {path}", fmt=yamlio.format_for(path), max_nodes=MAX_NODES)
+    except yamlio.LoadError as exc:
+        raise SchemaLoadError(exc.message, hint=exc.hint) from None
     _check_plain(data, f"{what} {path}")
     return data
-
-
-def _parse_json_or_yaml(text: str, path: Path, what: str) -> Any:
-    if path.suffix.lower() not in (".yaml", ".yml"):
-        try:
-            return json.loads(text, parse_constant=_no_constant)
-        except ValueError as exc:
-            if path.suffix.lower() == ".json":
-                raise SchemaLoadError(f"{what} {path} is not valid JSON: {exc}") from None
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        detail = str(exc).replace("\n", " ")
-        raise SchemaLoadError(f"{what} {path} is neither valid JSON nor valid YAML: {detail}") from None
-    except RecursionError:
-        raise SchemaLoadError(f"{what} {path} is nested too deeply") from None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def _check_plain(data: Any, where: str) -> None:

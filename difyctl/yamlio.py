@@ -1,0 +1,260 @@
+"""The ONE safe loader for every YAML/JSON file difyctl reads (inputs, apps files, schemas, DSL files,
+manifests, profiles).
+
+Limits are checked on the parsed *node graph*, before a single Python object is built, so a YAML alias
+bomb ("billion laughs": 9 lines, 10^9 values once expanded) is refused in milliseconds instead of eating
+the machine or, worse, being sent to the server:
+
+- the file is at most `MAX_BYTES`;
+- the document, with every alias expanded, has at most `MAX_NODES` values (counted without expanding:
+  each node's size is memoised), and no alias refers to a node that contains it;
+- a mapping never repeats a key (YAML and JSON both let the last one win silently: refused, with the
+  line and column of the repeat);
+- a `.json` file is parsed as JSON (its errors give line and column), `.yaml`/`.yml` as YAML, anything
+  else as JSON when it parses as JSON and YAML otherwise.
+
+Every problem is a `LoadError` (a UsageError: exit 2) whose message starts with the file name.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from difyctl.errors import UsageError
+
+if TYPE_CHECKING:
+    import yaml
+
+MAX_BYTES = 32 * 1024 * 1024
+MAX_NODES = 1_000_000
+Format = Literal["auto", "json", "yaml"]
+
+__all__ = [
+    "MAX_BYTES",
+    "MAX_NODES",
+    "LoadError",
+    "check_node",
+    "compose_checked",
+    "format_for",
+    "load_file",
+    "load_text",
+    "loader_for",
+    "read_text",
+]
+
+
+class LoadError(UsageError):
+    """A file difyctl reads is unreadable, malformed or over a limit (exit 2)."""
+
+
+class _MalformedYaml(LoadError):
+    def __init__(self, source: str, detail: str) -> None:
+        super().__init__(f"{source}: {detail}", hint="fix the file at that line, or export it again")
+        self.detail = detail
+
+
+def read_text(path: Path, *, what: str = "", max_bytes: int = MAX_BYTES) -> str:
+    """The file as text (UTF-8, a BOM tolerated), refusing one over `max_bytes` before reading it."""
+    label = f"{what} {path}".strip()
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise LoadError(
+                f"{label} is too large ({size:,} bytes; the limit is {max_bytes:,})",
+                hint="split the file, or check that it is the file you meant",
+            )
+        with path.open("rb") as handle:  # a FIFO or /dev/zero has no size: read one byte past the limit
+            raw = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise LoadError(f"cannot read {label}: {exc.strerror or exc}") from None
+    if len(raw) > max_bytes:
+        raise LoadError(f"{label} is too large (over {max_bytes:,} bytes)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"{label} is not UTF-8 text (byte {exc.start})") from None
+
+
+def load_file(path: Path, *, what: str = "", fmt: Format | None = None, max_nodes: int = MAX_NODES) -> Any:
+    """Read and parse `path` within the limits; `fmt` defaults from the suffix (see the module doc)."""
+    text = read_text(path, what=what)
+    return load_text(text, f"{what} {path}".strip(), fmt=fmt or format_for(path), max_nodes=max_nodes)
+
+
+def load_text(text: str, source: str, *, fmt: Format = "yaml", max_nodes: int = MAX_NODES) -> Any:
+    """Parse `text` (named `source` in errors) within the limits. Empty YAML is None."""
+    if len(text) > MAX_BYTES:
+        raise LoadError(f"{source} is too large (over {MAX_BYTES:,} characters)")
+    if fmt == "json":
+        return _load_json(text, source)
+    if fmt == "auto":
+        try:
+            return _load_json(text, source)
+        except LoadError as exc:
+            if not isinstance(exc.__cause__, ValueError):  # a duplicate key is a real error in JSON too
+                raise
+        try:
+            return _load_yaml(text, source, max_nodes)
+        except _MalformedYaml as exc:
+            raise LoadError(f"{source} is not valid JSON or YAML ({exc.detail})") from None
+    return _load_yaml(text, source, max_nodes)
+
+
+def format_for(path: Path) -> Format:
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        return "json"
+    if suffix in (".yaml", ".yml"):
+        return "yaml"
+    return "auto"
+
+
+# -- JSON --------------------------------------------------------------------------------------------
+def _load_json(text: str, source: str) -> Any:
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in items:
+            if key in out:
+                raise LoadError(f"{source}: duplicate key {key!r} in a JSON object", hint="keep one of them")
+            out[key] = value
+        return out
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not valid JSON")
+
+    try:
+        return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+    except json.JSONDecodeError as exc:
+        raise LoadError(
+            f"{source}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from exc
+    except ValueError as exc:
+        raise LoadError(f"{source}: not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise LoadError(f"{source}: nested too deeply") from None
+
+
+# -- YAML --------------------------------------------------------------------------------------------
+def _loader_class() -> Any:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: DSL files can be big
+
+
+def _load_yaml(text: str, source: str, max_nodes: int) -> Any:
+    import yaml
+
+    loader = _loader_class()(text)
+    try:
+        try:
+            node = compose_checked(loader, source, max_nodes=max_nodes)
+        except _MalformedYaml:
+            if isinstance(loader, yaml.SafeLoader):
+                raise
+            # libyaml stops at the same error; the pure-Python parser's marks are the ones an editor shows
+            compose_checked(yaml.SafeLoader(text), source, max_nodes=max_nodes)
+            raise
+        if node is None:
+            return None
+        try:
+            return loader.construct_document(node)
+        except yaml.YAMLError as exc:
+            raise _yaml_error(exc, source) from None
+        except RecursionError:
+            raise LoadError(f"{source}: nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def compose_checked(loader: Any, source: str, *, max_nodes: int = MAX_NODES) -> yaml.Node | None:
+    """`loader.get_single_node()` and then `check_node`: a YAML parse error becomes a LoadError with
+    its line and column."""
+    import yaml
+
+    try:
+        node: yaml.Node | None = loader.get_single_node()
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, source) from None
+    except RecursionError:
+        raise LoadError(f"{source}: nested too deeply") from None
+    if node is not None:
+        check_node(node, source, max_nodes=max_nodes)
+    return node
+
+
+def _yaml_error(exc: Exception, source: str) -> LoadError:
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return _MalformedYaml(source, f"malformed YAML{where}: {problem}")
+
+
+def check_node(root: yaml.Node, source: str, *, max_nodes: int = MAX_NODES) -> None:
+    """Refuse a recursive alias, a document over `max_nodes` values once aliases expand, and a mapping
+    with a repeated key. Iterative and memoised: an alias bomb costs its *written* size."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in _children(node))
+            if sizes[key] > max_nodes:
+                raise LoadError(
+                    f"{source}: too large once YAML aliases are expanded (over {max_nodes:,} values)",
+                    hint="a file this size is usually an alias bomb; write the values out",
+                )
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            line = node.start_mark.line + 1
+            raise LoadError(f"{source}: line {line}: an alias refers to a node that contains it")
+        open_nodes.add(key)
+        if isinstance(node, yaml.MappingNode):
+            _check_duplicates(node, source)
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node) if id(c) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    import yaml
+
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _check_duplicates(node: yaml.MappingNode, source: str) -> None:
+    import yaml
+
+    seen: dict[tuple[str, str], yaml.Node] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        ident = (key_node.tag, key_node.value)
+        first = seen.get(ident)
+        if first is not None:
+            mark = key_node.start_mark
+            raise LoadError(
+                f"{source}: line {mark.line + 1}, column {mark.column + 1}: duplicate key "
+                f"{key_node.value!r} (first at line {first.start_mark.line + 1})",
+                hint="keep one of them",
+            )
+        seen[ident] = key_node
+
+
+def loader_for(text: str) -> Any:
+    """A SafeLoader for callers that walk the nodes themselves (their line numbers); pair it with
+    `compose_checked` and call `dispose()` when done."""
+    import yaml
+
+    return yaml.SafeLoader(text)
