@@ -65,13 +65,11 @@ def require_consent(yes: bool, what: str) -> None:
 
 def ask(question: str) -> bool:
     """The engine's confirmation callback: ask on a TTY, refuse otherwise (never blocks a pipeline)."""
-    import sys
+    from difyctl.output import ask_yes_no
 
     if not interactive():
         return False
-    sys.stderr.write(f"{question} [y/N] ")
-    sys.stderr.flush()
-    return sys.stdin.readline().strip().lower() in ("y", "yes")
+    return ask_yes_no(question)
 
 
 def make_probe(actx: AppContext, app: App) -> Any:

@@ -16,8 +16,7 @@ def confirm(question: str, *, yes: bool) -> None:
         interactive = False
     if not interactive:
         raise UsageError(f"{question} Refused: stdin is not a terminal", hint="pass --yes to confirm")
-    sys.stderr.write(f"{question} [y/N] ")
-    sys.stderr.flush()
-    answer = sys.stdin.readline().strip().lower()
-    if answer not in ("y", "yes"):
+    from difyctl.output import ask_yes_no
+
+    if not ask_yes_no(question):
         raise UsageError("not confirmed")

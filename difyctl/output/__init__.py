@@ -5,7 +5,11 @@
 - `info / success / warn / error`  one-line messages on stderr (never mixed into JSON on stdout);
 - `table(...)`  a text table on stdout (text mode only);
 - `progress(total, label)`  a progress bar on stderr (silent when stderr is not a TTY);
-- `stream(chunk)`  raw text to stdout as it arrives (run --stream).
+- `stream(chunk)`  text to stdout as it arrives (run --stream).
+
+Everything written as text goes through `difyctl.output.safe`: control characters in server data (app
+names, answers, messages) are shown escaped, never interpreted by the terminal. JSON and YAML escape
+them by themselves.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal, Protocol
+
+from difyctl.output import safe
 
 OutputFormat = Literal["text", "json", "yaml"]
 FORMATS: tuple[str, ...] = ("text", "json", "yaml")
@@ -39,6 +45,25 @@ def to_yaml(data: Any) -> str:
     import yaml
 
     return str(yaml.safe_dump(json.loads(json.dumps(data, default=str)), sort_keys=False, allow_unicode=True))
+
+
+def ask_yes_no(question: str, *, stdin: IO[str] | None = None, stderr: IO[str] | None = None) -> bool:
+    """`question [y/N] ` on stderr, the answer from stdin. Ctrl-C (or end of input) first ends the prompt
+    line, so the message that follows and the shell prompt start on a line of their own."""
+    stdin = stdin or sys.stdin
+    stderr = stderr or sys.stderr
+    stderr.write(f"{safe.text(question)} [y/N] ")
+    stderr.flush()
+    try:
+        answer = stdin.readline()
+    except KeyboardInterrupt:
+        stderr.write("\n")
+        stderr.flush()
+        raise
+    if not answer.endswith("\n"):  # end of input (Ctrl-D): the terminal echoed no newline
+        stderr.write("\n")
+        stderr.flush()
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _is_tty(stream: IO[str]) -> bool:
@@ -71,13 +96,14 @@ class Output:
             self._write(self.stdout, to_yaml(data))
 
     def line(self, text: str = "", *, style: str | None = None) -> None:
+        text = safe.text(text)
         if style and self._color_for(self.stdout):
             self._rich(self.stdout).print(text, style=style, markup=False, highlight=False, soft_wrap=True)
         else:
             self._write(self.stdout, text + "\n")
 
     def stream(self, chunk: str) -> None:
-        self.stdout.write(chunk)
+        self.stdout.write(safe.text(chunk))
         self.stdout.flush()
 
     def table(
@@ -89,15 +115,16 @@ class Output:
         styles: dict[str, str] | None = None,
     ) -> None:
         """A table on stdout: rich on a TTY, plain aligned columns otherwise (stable for grep/awk)."""
-        cells = [["" if c is None else str(c) for c in row] for row in rows]
+        cells = [["" if c is None else safe.cell(str(c)) for c in row] for row in rows]
         if self._color_for(self.stdout):
             from rich.table import Table
+            from rich.text import Text
 
             t = Table(title=title, show_edge=False, header_style="bold")
             for col in columns:
                 t.add_column(col, style=(styles or {}).get(col), overflow="fold")
             for row in cells:
-                t.add_row(*row)
+                t.add_row(*(Text(c) for c in row))  # Text: a name like "[red]x" is not rich markup
             self._rich(self.stdout).print(t)
             return
         widths = [len(c) for c in columns]
@@ -150,6 +177,7 @@ class Output:
         return _is_tty(stream)
 
     def _msg(self, message: str, style: str) -> None:
+        message = safe.text(message)
         if self._color_for(self.stderr):
             self._rich(self.stderr).print(message, style=style, markup=False, highlight=False, soft_wrap=True)
         else:

@@ -15,6 +15,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from difyctl.output.safe import cell
+
 
 class _RichProgress:
     def __init__(self, progress: Progress, task: Any) -> None:
@@ -23,7 +25,7 @@ class _RichProgress:
 
     def advance(self, n: int = 1, *, label: str | None = None) -> None:
         if label is not None:
-            self._progress.update(self._task, advance=n, description=label)
+            self._progress.update(self._task, advance=n, description=cell(label))
         else:
             self._progress.advance(self._task, n)
 
@@ -32,11 +34,11 @@ class _RichProgress:
 def rich_progress(console: Any, total: int | None, label: str) -> Iterator[_RichProgress]:
     columns = [
         SpinnerColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     ]
     with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(label, total=total)
+        task = progress.add_task(cell(label), total=total)
         yield _RichProgress(progress, task)
