@@ -149,15 +149,16 @@ HELP_ORDER = [
 
 
 def _report(out: Any, exc: BaseException) -> int:
-    """Render a known error as one line (+ hint) and return its exit code."""
+    """Render a known error as one line (+ hint) and return its exit code (the README's table)."""
+    from difyctl.errors import exit_code_for
+
     message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
-    hint = getattr(exc, "hint", None)
+    code, hint = exit_code_for(exc)
     url = getattr(exc, "url", "")
     if url and url not in message:
         message = f"{message} ({url})"
     out.error(message, hint)
-    code = getattr(exc, "exit_code", ExitCode.FAILED)
-    return int(code)
+    return code
 
 
 def run(
@@ -201,8 +202,13 @@ def run(
             _print_traceback(launch)
         return _report(launch.out(), exc)
     except Exception as exc:  # the last resort: one line, the traceback only on request
+        from difyctl.errors import from_unexpected
+
         if launch.debug:
             _print_traceback(launch)
+        known = from_unexpected(exc)
+        if known is not None:
+            return _report(launch.out(), known)
         launch.out().error(
             f"unexpected {exc.__class__.__name__}: {exc}", "set DIFYCTL_DEBUG=1 for the traceback"
         )

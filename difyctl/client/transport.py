@@ -180,6 +180,24 @@ def _origin(url: httpx.URL) -> str:
     return f"{url.scheme}://{url.host}{port}"
 
 
+def proxy_for(url: httpx.URL) -> str | None:
+    """The proxy the environment routes `url` through (as httpx does with trust_env), without any
+    user:password part; None when there is none or NO_PROXY exempts the host."""
+    import urllib.request
+
+    proxies = urllib.request.getproxies_environment()
+    if not proxies or urllib.request.proxy_bypass_environment(url.host, proxies):  # type: ignore[attr-defined]
+        return None
+    raw = proxies.get(url.scheme) or proxies.get("all")
+    if not raw:
+        return None
+    try:
+        parsed = httpx.URL(raw if "://" in raw else f"http://{raw}")
+    except httpx.InvalidURL:
+        return "(unparseable proxy URL)"
+    return str(parsed.copy_with(username=None, password=None))
+
+
 def wrap_transport_error(
     exc: httpx.TransportError, request: httpx.Request | None = None
 ) -> DifyConnectionError:
@@ -191,6 +209,13 @@ def wrap_transport_error(
             request = None
     origin = _origin(request.url) if request is not None else "the server"
     where = f"{origin}{request.url.path}" if request is not None else origin
+    proxy = proxy_for(request.url) if request is not None else None
+    if proxy and isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError):
+        return DifyConnectionError(
+            f"cannot reach {origin} through the proxy {proxy}: {_reason(exc)}",
+            url=origin,
+            hint="check HTTPS_PROXY / HTTP_PROXY / ALL_PROXY, or exempt the server with NO_PROXY",
+        )
     if isinstance(exc, httpx.ConnectTimeout):
         return DifyTimeoutError(f"timed out connecting to {origin}", url=origin)
     if isinstance(exc, httpx.PoolTimeout):

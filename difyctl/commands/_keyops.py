@@ -47,7 +47,14 @@ def store_known_key(actx: AppContext, ref: str, key_stdin: bool) -> dict[str, An
         with service_factory(actx)(key) as svc:
             info = svc.info()
     except AuthenticationError as exc:
-        raise UsageError("the server refused this key (401): nothing was stored") from exc
+        from difyctl.errors import DifyctlError
+        from difyctl.exit_codes import ExitCode
+
+        raise DifyctlError(
+            "the server refused this key (401): nothing was stored",
+            hint=f"copy the whole app-... key of this app; `difyctl keys list {ref}` shows its keys",
+            exit_code=ExitCode.AUTH,
+        ) from exc
     if name is not None and info.name != name:
         raise UsageError(f"this key belongs to app {info.name!r}, not {name!r}: nothing was stored")
     actx.credentials.set_app_key(actx.profile_name, app_id, key)

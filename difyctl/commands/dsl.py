@@ -118,9 +118,16 @@ def rollback(
         if tag is not None:
             target = RollbackTarget.from_snapshot(store.load_verified(app.id, tag, force=force))
         else:
-            target = RollbackTarget.from_text(
-                f"version:{version}", console.export_dsl(app.id, workflow_id=version)
-            )
+            from difyctl.client.errors import NotFoundError
+
+            try:
+                exported = console.export_dsl(app.id, workflow_id=version)
+            except NotFoundError:
+                raise UsageError(
+                    f"{app.name} has no published version {version!r}",
+                    hint=f"list its versions with `difyctl versions list {app_ref}`",
+                ) from None
+            target = RollbackTarget.from_text(f"version:{version}", exported)
         code = run_change(
             actx,
             console,

@@ -153,13 +153,25 @@ def _run_all(
             finally:
                 self.tick()
 
+    done: list[Any] = []
+
     async def go(tick: Any) -> list[Any]:
         options = dataclasses.replace(actx.client_options(), max_connections=max(concurrency, 10))
         async with AsyncConsoleClient(console.base_url, console.auth, options, actx.get_runtime()) as client:
-            return await snapshot_all(Counting(client, tick), store, apps, opts, concurrency=concurrency)
+            exporter = Counting(client, tick)
+            return await snapshot_all(exporter, store, apps, opts, concurrency=concurrency, done=done)
 
-    with actx.out.progress(len(apps), "snapshot") as bar:
-        return asyncio.run(go(bar.advance))
+    try:
+        with actx.out.progress(len(apps), "snapshot") as bar:
+            return asyncio.run(go(bar.advance))
+    except KeyboardInterrupt:
+        from difyctl.errors import Interrupted
+
+        saved = sum(1 for o in done if o.ok)
+        raise Interrupted(
+            f"interrupted: {saved} of {len(apps)} apps snapshotted into {store.root}",
+            hint="run the same command again: apps whose snapshot is unchanged are not saved twice",
+        ) from None
 
 
 def _report_created(actx: AppContext, outcomes: list[SnapshotOutcome]) -> None:
@@ -187,6 +199,15 @@ def _report_created(actx: AppContext, outcomes: list[SnapshotOutcome]) -> None:
         f"{counts['created']} created, {counts['unchanged']} unchanged (no duplicate), {failed} failed"
     )
     if failed:
+        from difyctl.errors import DifyctlError
+        from difyctl.exit_codes import ExitCode
+
+        if any(o.exit_code == ExitCode.AUTH for o in outcomes if not o.ok):  # the session went away
+            raise DifyctlError(
+                f"{failed} of {len(outcomes)} snapshots failed: the server refused the session",
+                hint="run `difyctl login` again, then the same command (unchanged apps are not saved twice)",
+                exit_code=ExitCode.AUTH,
+            )
         if failed == len(outcomes):
             raise typer.Exit(1)
         raise PartialFailure(f"{failed} of {len(outcomes)} snapshots failed")

@@ -96,6 +96,7 @@ class SnapshotOutcome:
     app: App
     result: SaveResult | None = None
     error: str | None = None
+    exit_code: int = 1  # of the error: 4 tells the command the session was refused (not in to_dict)
 
     @property
     def ok(self) -> bool:
@@ -121,14 +122,18 @@ async def snapshot_all(
     *,
     concurrency: int = 8,
     now: _dt.datetime | None = None,
+    done: list[SnapshotOutcome] | None = None,
 ) -> list[SnapshotOutcome]:
     """Export every app with at most `concurrency` requests in flight. Each export is saved as soon as
     it lands, in worker threads (never on the event loop), so disk writes (fsync) overlap the exports
     still in flight. Saves of distinct apps touch distinct folders (the manifest write is atomic and
     idempotent), so up to SAVE_THREADS run at once; a repeated app is snapshotted once. One `now` for
-    all: apps share the default tag of the run. Outcomes come back in the order of `apps`."""
+    all: apps share the default tag of the run. Outcomes come back in the order of `apps`; `done` gets
+    each as it finishes (what was saved when the run is interrupted). A file-system error (full disk,
+    permission) fails that app only; an unusable store folder fails before anything is exported."""
     if concurrency < 1:
         raise UsageError("--concurrency must be 1 or more")
+    await asyncio.to_thread(store.prepare)
     when = now or store.clock()
     apps = list({app.id: app for app in apps}.values())
     gate = asyncio.Semaphore(concurrency)
@@ -143,15 +148,21 @@ async def snapshot_all(
                     workflow_id=export_workflow_id(app, draft=opts.draft),
                 )
             except DifyError as exc:
-                return SnapshotOutcome(app, error=exc.message)
+                return SnapshotOutcome(app, error=exc.message, exit_code=int(exc.exit_code))
         async with writer:  # the request slot is already free for the next export
             try:
                 saved = await asyncio.to_thread(_save, store, app, text, opts, when)
                 return SnapshotOutcome(app, result=saved)
             except DifyctlError as exc:
-                return SnapshotOutcome(app, error=exc.message)
+                return SnapshotOutcome(app, error=exc.message, exit_code=int(exc.exit_code))
 
-    return list(await asyncio.gather(*(one(app) for app in apps)))
+    async def tracked(app: App) -> SnapshotOutcome:
+        outcome = await one(app)
+        if done is not None:
+            done.append(outcome)
+        return outcome
+
+    return list(await asyncio.gather(*(tracked(app) for app in apps)))
 
 
 # ----------------------------------------------------------------------------------- snapshot diff

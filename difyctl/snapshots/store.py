@@ -11,6 +11,7 @@ The sidecar is written after the DSL file, so it is the commit marker: a crash l
 from __future__ import annotations
 
 import builtins
+import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -20,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from difyctl.errors import UsageError
+from difyctl.errors import UsageError, file_error
 from difyctl.snapshots.dsl import content_hash, dsl_version, parse_dsl
 from difyctl.snapshots.paths import app_folder_name, atomic_write, id_suffix, is_temp_file, validate_tag
 
@@ -346,9 +347,13 @@ class SnapshotStore:
             and (latest.draft, latest.include_secret) == (draft, include_secret)
         ):
             return SaveResult("unchanged", latest, self.path_of(latest))
-        self._ensure_manifest()
-        folder = self._dir_for_id(app_id) or self.root / app_folder_name(app_name, app_id)
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self._ensure_manifest()
+            folder = self._dir_for_id(app_id) or self.root / app_folder_name(app_name, app_id)
+            new_folder = not folder.exists()
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise file_error(exc, self.root) from None
         tag = self._free_tag(folder, tag, validate_tag(tag_prefix + default_tag(when)))
         meta = SnapshotMeta(
             tag=tag,
@@ -368,10 +373,28 @@ class SnapshotStore:
             folder=folder.name,
         )
         path = folder / f"{tag}.yml"
-        atomic_write(path, raw, mode=0o600 if include_secret else 0o644)
         sidecar = json.dumps(meta.to_dict(), indent=2, ensure_ascii=False) + "\n"
-        atomic_write(folder / f"{tag}.json", sidecar.encode("utf-8"), mode=0o600 if include_secret else 0o644)
+        mode = 0o600 if include_secret else 0o644
+        try:
+            atomic_write(path, raw, mode=mode)
+            atomic_write(folder / f"{tag}.json", sidecar.encode("utf-8"), mode=mode)
+        except OSError as exc:  # full disk, permission: no half snapshot, no empty folder left behind
+            for leftover in (path, folder / f"{tag}.json"):
+                with contextlib.suppress(OSError):
+                    leftover.unlink(missing_ok=True)
+            if new_folder:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+            raise file_error(exc, path) from None
         return SaveResult("created", meta, path)
+
+    def prepare(self) -> None:
+        """Create the store folder and its manifest now: an unusable --dir (read-only, a dangling
+        symlink, a file) is one clear error before anything is exported."""
+        try:
+            self._ensure_manifest()
+        except OSError as exc:
+            raise file_error(exc, self.root) from None
 
     @staticmethod
     def _free_tag(folder: Path, tag: str | None, default: str) -> str:
