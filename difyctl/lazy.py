@@ -56,6 +56,16 @@ class LazyGroup(TyperGroup):
             rank = {name: i for i, name in enumerate(order)}
             self._entries = dict(sorted(self._entries.items(), key=lambda kv: rank.get(kv[0], len(rank))))
 
+    def invoke(self, ctx: Any) -> Any:
+        """Ctrl-C inside a command reaches the error boundary (`cli.run`) as `Interrupted`: typer would
+        turn it into a silent exit 130, and the user would not see that anything happened."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            from difyctl.errors import Interrupted
+
+            raise Interrupted("interrupted") from None
+
     def list_commands(self, ctx: Any) -> list[str]:  # noqa: ARG002
         return list(self._entries) if self._source is not None else list(self.commands)
 

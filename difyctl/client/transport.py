@@ -80,8 +80,13 @@ def _no_store_cookies() -> CookieJar:
     return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
-def _on_request(request: httpx.Request, clock: Callable[[], float]) -> None:
+_ENV_PROXY = "difyctl.env_proxy"  # the client routes through the environment's proxy variables
+
+
+def _on_request(request: httpx.Request, clock: Callable[[], float], env_proxy: bool = False) -> None:
     request.extensions[_T0] = clock()
+    if env_proxy:
+        request.extensions[_ENV_PROXY] = True
     if logger.isEnabledFor(logging.DEBUG):
         headers = redact_headers(dict(request.headers))
         logger.debug("-> %s %s headers=%s", request.method, request.url.path, headers)
@@ -123,11 +128,12 @@ def build_client(
     headers: dict[str, str] | None = None,
 ) -> httpx.Client:
     clock = runtime.clock
+    env_proxy = options.trust_env and options.transport is None  # httpx ignores them with a transport
     return httpx.Client(
         auth=auth,
         transport=options.transport,
         event_hooks={
-            "request": [lambda r: _on_request(r, clock)],
+            "request": [lambda r: _on_request(r, clock, env_proxy)],
             "response": [lambda r: _on_response(r, clock)],
         },
         **_common_kwargs(base_url, options, headers),
@@ -143,9 +149,10 @@ def build_async_client(
     headers: dict[str, str] | None = None,
 ) -> httpx.AsyncClient:
     clock = runtime.clock
+    env_proxy = options.trust_env and options.async_transport is None
 
     async def on_request(request: httpx.Request) -> None:
-        _on_request(request, clock)
+        _on_request(request, clock, env_proxy)
 
     async def on_response(response: httpx.Response) -> None:
         _on_response(response, clock)
@@ -209,7 +216,7 @@ def wrap_transport_error(
             request = None
     origin = _origin(request.url) if request is not None else "the server"
     where = f"{origin}{request.url.path}" if request is not None else origin
-    proxy = proxy_for(request.url) if request is not None else None
+    proxy = proxy_for(request.url) if request is not None and request.extensions.get(_ENV_PROXY) else None
     if proxy and isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError):
         return DifyConnectionError(
             f"cannot reach {origin} through the proxy {proxy}: {_reason(exc)}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,3 +71,38 @@ def dify_error(status: int, code: str, message: str) -> httpx.Response:
 
 def body(request: httpx.Request) -> Any:
     return json.loads(request.content or b"null")
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Any]:
+    """One emulator for a test module; rows inject their faults with `emu.faults.fail_next`."""
+    from difyctl.emulator import EmulatorConfig, EmulatorServer
+
+    with EmulatorServer(EmulatorConfig(seed="demo")) as server:
+        yield server
+
+
+def emu_env(emu: Any, tmp: Path) -> dict[str, str]:
+    """A console login from the environment (no stored session) and a private config dir."""
+    return {
+        "DIFY_BASE_URL": emu.base_url,
+        "DIFY_EMAIL": "admin@example.com",
+        "DIFY_PASSWORD": "DemoPass123",
+        "DIFYCTL_CONFIG_DIR": str(tmp / "cfg"),
+        "DIFYCTL_SNAPSHOT_DIR": str(tmp / "snaps"),
+        "DIFYCTL_KEYRING": "off",
+        "DIFYCTL_HTTP": "httpx",
+        "HOME": str(tmp),
+    }
+
+
+def invoke(argv: list[str], env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Run difyctl in-process against a real (loopback) server: (exit code, stderr); no real sleeps."""
+    from difyctl.client.transport import Runtime
+
+    async def asleep(_: float) -> None:
+        return None
+
+    capsys.readouterr()
+    code = run(argv, env=env, runtime=Runtime(sleep=lambda _: None, asleep=asleep, rng=lambda: 0.5))
+    return code, capsys.readouterr().err
