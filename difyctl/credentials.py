@@ -129,6 +129,9 @@ def _usable_keyring() -> Any | None:
         return None
 
 
+NOTICE_MARKER = ".keyring-notice-shown"
+
+
 def choose_backend(
     env: Mapping[str, str], directory: Path, notice: Callable[[str], None] | None = None
 ) -> SecretBackend:
@@ -140,8 +143,13 @@ def choose_backend(
     kr = _usable_keyring()
     if kr is not None:
         return KeyringBackend(kr)
-    if notice is not None:
+    if notice is not None and not (directory / NOTICE_MARKER).exists():
         notice(f"no system keyring available; storing secrets in {directory / SECRETS_FILE} (mode 0600)")
+        try:  # said once per config dir: the marker remembers it (delete it to see the notice again)
+            ensure_private_dir(directory)
+            (directory / NOTICE_MARKER).write_text("the no-keyring notice was shown\n", encoding="utf-8")
+        except OSError:
+            pass
     return FileBackend(directory)
 
 

@@ -131,8 +131,12 @@ def _render_status(out: Any, doc: dict[str, Any]) -> None:
         ("auth", doc["auth"]),
         ("user", f"{user.get('name', '')} <{user.get('email', '')}>" if user else "not logged in"),
     ]
+    workspace = doc.get("workspace")
+    if workspace:
+        role = f", {workspace['role']}" if workspace.get("role") else ""
+        rows.append(("workspace", f"{workspace['id']} ({workspace['name']}{role})"))
     for key, value in rows:
-        out.line(f"{key + ':':<9}{value}")
+        out.line(f"{key + ':':<11}{value}")
     if doc.get("error"):
         out.error(doc["error"], doc.get("hint"))
 

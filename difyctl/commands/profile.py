@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from difyctl.commands._common import OutputOpt, YesOpt, app_context
+from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, YesOpt, app_context
 
 app = typer.Typer(help="Manage profiles (one per Dify server/account).", no_args_is_help=True)
 
@@ -106,3 +106,75 @@ def delete(ctx: typer.Context, name: NameArg, yes: YesOpt = False, output: Outpu
         {"deleted": name, "secrets_removed": removed},
         text=lambda o: o.success(f"deleted profile {name!r} ({removed} stored secret(s) removed)"),
     )
+
+
+alias_app = typer.Typer(
+    help="Short names for apps: `difyctl run bot ...` after `profile alias set bot APP`.",
+    no_args_is_help=True,
+)
+app.add_typer(alias_app, name="alias")
+AliasArg = Annotated[str, typer.Argument(metavar="ALIAS", help="The short name (letters, digits, - _ .).")]
+
+
+@alias_app.command("set")
+def alias_set(
+    ctx: typer.Context,
+    alias: AliasArg,
+    app_ref: Annotated[str, typer.Argument(metavar="APP", help="App id or exact name.")],
+    profile: ProfileOpt = None,
+    output: OutputOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Give an app a short name in the current profile (an id is stored; renaming the app keeps it).
+
+    The alias works wherever an APP is asked for, and DIFY_API_KEY_<ALIAS> gives it a service key.
+
+    \b
+    Examples:
+      difyctl profile alias set bot "Customer Support Bot"
+      difyctl run bot "Where is my order?"
+    """
+    from difyctl.commands._aliases import set_alias
+
+    actx = app_context(ctx, output, profile, verbose)
+    doc = set_alias(actx, alias, app_ref)
+    actx.out.emit(doc, text=lambda o: o.success(f"{doc['alias']} -> {doc['app_name'] or doc['app_id']}"))
+
+
+@alias_app.command("list")
+def alias_list(ctx: typer.Context, profile: ProfileOpt = None, output: OutputOpt = None) -> None:
+    """List the aliases of the current profile (alias, app id, and the key variable it reads).
+
+    \b
+    Example:
+      difyctl profile alias list -o json
+    """
+    from difyctl.commands._aliases import list_aliases
+
+    actx = app_context(ctx, output, profile)
+    docs = list_aliases(actx)
+
+    def text(o: Any) -> None:
+        if not docs:
+            o.info("no aliases yet: difyctl profile alias set ALIAS APP")
+            return
+        o.table(["ALIAS", "APP ID", "KEY VARIABLE"], [[d["alias"], d["app_id"], d["key_env"]] for d in docs])
+
+    actx.out.emit(docs, text=text)
+
+
+@alias_app.command("remove")
+def alias_remove(
+    ctx: typer.Context, alias: AliasArg, profile: ProfileOpt = None, output: OutputOpt = None
+) -> None:
+    """Remove an alias from the current profile (the app itself is not touched).
+
+    \b
+    Example:
+      difyctl profile alias remove bot
+    """
+    from difyctl.commands._aliases import remove_alias
+
+    actx = app_context(ctx, output, profile)
+    doc = remove_alias(actx, alias)
+    actx.out.emit(doc, text=lambda o: o.success(f"removed alias {alias} (was {doc['app_id']})"))

@@ -123,7 +123,19 @@ def collect_status(actx: AppContext) -> tuple[dict[str, Any], ExitCode]:
     try:
         with actx.console() as console:
             doc["user"] = console.profile().to_dict()
+            doc["workspace"] = _workspace(console)
     except DifyError as exc:
         doc["error"], doc["hint"] = exc.message, exc.hint
         return doc, exc.exit_code
     return doc, ExitCode.OK
+
+
+def _workspace(console: Any) -> dict[str, Any] | None:
+    """The current workspace: its id is what DIFY_WORKSPACE_ID (admin API key) needs."""
+    from difyctl.client.errors import DifyError
+
+    try:
+        ws = console.current_workspace()
+    except DifyError:  # an old server or a credential that cannot read it: status still works
+        return None
+    return {"id": ws.id, "name": ws.name, "role": ws.role}

@@ -209,7 +209,7 @@ def banner(emu: Emulator, base_url: str) -> list[str]:
     if config.admin_api_key:
         lines.append(f"Admin API key enabled: DIFY_WORKSPACE_ID={emu.state.tenant_id}")
     if keys:
-        lines.append("Service API keys (full keys: `difyctl keys list APP`):")
+        lines.append("Service API keys (full keys: `difyctl keys list APP --show-secret`):")
         lines += [f"  {name:<20} {_mask(key)}" for name, key in keys.items()]
     return lines
 

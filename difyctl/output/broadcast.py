@@ -183,5 +183,16 @@ def render_text(out: Output, result: BroadcastResult, *, full: bool = False) -> 
         )
     if "valid" in s:
         out.line(f"schema: {s['valid']} valid, {s['invalid']} invalid ({_rungs(s['rungs'])})")
-    tok = s["tokens"]
-    out.line(f"tokens: {tok['total']} ({tok['prompt']} prompt + {tok['completion']} completion) · {prices}")
+    out.line(f"{tokens_line(s['tokens'])} · {prices}")
+
+
+def tokens_line(tok: dict[str, int]) -> str:
+    """`tokens: 69 (36 prompt + 17 completion + 16 unsplit)`: a workflow run reports only its total
+    (workflow_finished has total_tokens, no prompt/completion), so the parts are summed honestly."""
+    unsplit = tok["total"] - tok["prompt"] - tok["completion"]
+    if tok["total"] == 0:
+        return "tokens: 0"
+    parts = [f"{tok['prompt']} prompt", f"{tok['completion']} completion"]
+    if unsplit > 0:
+        parts.append(f"{unsplit} unsplit (workflow runs report a total only)")
+    return f"tokens: {tok['total']} ({' + '.join(parts)})"

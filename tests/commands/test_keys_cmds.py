@@ -43,7 +43,7 @@ def test_create_store_set_revoke(cli: Cli, logged_in: Any) -> None:
     token = _tokens(logged_in, "echo-chat")[0]
     res = cli("keys", "set", app_id, "--key-stdin", "-o", "json", stdin=token + "\n")
     assert res.code == 0 and res.json()["app"] == "echo-chat" and token not in res.stdout
-    assert cli("keys", "set", app_id, "--key-stdin", stdin="app-doesnotexist000000000\n").code == 4  # auth (issue 15)
+    assert cli("keys", "set", app_id, "--key-stdin", stdin="app-doesnotexist000000000\n").code == 4  # auth
     other = _tokens(logged_in, "json-chat")[0]
     assert (
         "belongs to app 'json-chat'"
