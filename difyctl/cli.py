@@ -59,6 +59,20 @@ class Invocation:
     runtime: Any = None
     context: Any = None
     transport: Any = None  # tests: an httpx.MockTransport for every client the command builds
+    options: dict[str, Any] | None = None  # the root options, until a command builds its context
+
+    def build_context(self) -> Any:
+        """The AppContext, built when a command first asks (`commands._common.app_context`): a
+        subcommand's `--help` never imports it (start-up budget)."""
+        if self.context is None:
+            from difyctl.context import AppContext
+
+            base = AppContext.from_environment(self.env)
+            base.runtime, base.transport = self.runtime, self.transport
+            self.context = base.with_options(
+                **(self.options or {"output": None, "profile": None, "verbose": False})
+            )
+        return self.context
 
     @property
     def debug(self) -> bool:
@@ -100,18 +114,13 @@ def root(
         ),
     ] = False,
 ) -> None:
+    if isinstance(ctx.obj, Invocation):
+        ctx.obj.options = {"output": output, "profile": profile, "verbose": verbose}
+        return
     from difyctl.context import AppContext
 
-    launch = ctx.obj if isinstance(ctx.obj, Invocation) else None
-    if launch is not None:
-        base = AppContext.from_environment(launch.env)
-        base.runtime = launch.runtime
-        base.transport = launch.transport
-    else:
-        base = ctx.obj if isinstance(ctx.obj, AppContext) else AppContext.from_environment()
+    base = ctx.obj if isinstance(ctx.obj, AppContext) else AppContext.from_environment()
     ctx.obj = base.with_options(output=output, profile=profile, verbose=verbose)
-    if launch is not None:
-        launch.context = ctx.obj
 
 
 app.command("quickstart")(quickstart.quickstart)
@@ -214,7 +223,7 @@ def run(
         )
         return int(ExitCode.FAILED)
     finally:
-        if "difyctl.context" in sys.modules:  # a command may have turned --verbose on
+        if "difyctl.context" in sys.modules and "logging" in sys.modules:  # --verbose may have set it up
             from difyctl.context import disable_http_log
 
             disable_http_log()

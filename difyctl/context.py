@@ -136,10 +136,10 @@ class AppContext:
         return "none"
 
     def console(self) -> ConsoleClient:
+        profile = self.profile()  # first: "no server configured" costs no client import (start-up)
         from difyctl.client import auth as client_auth
         from difyctl.client.console import ConsoleClient
 
-        profile = self.profile()
         kind = self.console_auth_kind()
         auth: Any
         if kind == "admin-key":

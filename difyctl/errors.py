@@ -5,6 +5,8 @@ Engines and commands raise these; only `cli.main()` turns them into a line on st
 
 from __future__ import annotations
 
+import sys
+
 from difyctl.exit_codes import ExitCode
 
 
@@ -112,12 +114,12 @@ def exit_code_for(exc: BaseException) -> tuple[int, str | None]:
     """(exit code, hint) the user sees for a known error, by the README's table: the server refusing an
     input (invalid_param, a wrong app mode, 422) and a 404 (an unknown app, version, conversation) are
     bad input (2), like their local counterparts, whatever the client layer's default is."""
-    from difyctl.client.errors import DifyStatusError, DifyStreamError, NotFoundError
-
     code = int(getattr(exc, "exit_code", ExitCode.FAILED))
     hint = getattr(exc, "hint", None)
-    if code != ExitCode.FAILED:
+    if code != ExitCode.FAILED or "difyctl.client.errors" not in sys.modules:  # no server error possible
         return code, hint
+    from difyctl.client.errors import DifyStatusError, DifyStreamError, NotFoundError
+
     if isinstance(exc, NotFoundError):
         return int(ExitCode.USAGE), hint or "check the name or id; `difyctl apps list` shows the apps"
     rejected = isinstance(exc, DifyStatusError) and (exc.code in INPUT_REJECTED or exc.status_code == 422)
@@ -128,7 +130,9 @@ def exit_code_for(exc: BaseException) -> tuple[int, str | None]:
 
 
 def known_errors() -> tuple[type[BaseException], ...]:
-    """The exception types the CLI boundary renders as one line (imported lazily: httpx is heavy)."""
-    from difyctl.client.errors import DifyError
-
-    return (DifyctlError, DifyError)
+    """The exception types the CLI boundary renders as one line. The client's are only looked up when
+    the client was imported (it brings httpx): an error before any request costs no import."""
+    client_errors = sys.modules.get("difyctl.client.errors")
+    if client_errors is None:
+        return (DifyctlError,)
+    return (DifyctlError, client_errors.DifyError)

@@ -9,6 +9,7 @@ A test checks that the lazy tree and typer's eager tree agree on every command.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import inspect
 import re
@@ -90,6 +91,7 @@ class LazyGroup(TyperGroup):
                 rich_markup_mode=src.rich_markup_mode,
             )
         self.commands[cmd_name] = built
+        plain_coercion(built)
         return built
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
@@ -136,4 +138,67 @@ def build_root(app: typer.Typer, order: list[str] | None = None) -> Any:
     root = typer.main.get_command(shell)
     assert isinstance(root, LazyGroup)
     root.attach(app, order)
+    plain_coercion(root)
     return root
+
+
+# -- start-up: plain str/bool/list[str] parameters coerced without pydantic ------------------------
+# typer 0.29 coerces every parameter through a pydantic TypeAdapter built on first use, and click
+# processes every parameter of the root group (even unset ones) before a subcommand's eager --help:
+# `difyctl run --help` paid ~90 ms importing pydantic for `--profile` and `--output`. A CLI value of
+# a `str`, `bool` or `list[str]` parameter is already that type; anything else falls back to typer.
+def _plain_param_class() -> Any:
+    try:
+        from typer._coercion import RuntimeParam, build_runtime_param
+    except ImportError:  # pragma: no cover - a typer without this layer: nothing to speed up
+        return None
+
+    @dataclasses.dataclass(frozen=True)
+    class PlainParam(RuntimeParam):
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            if self.annotation is str and isinstance(value, str):
+                return value
+            if self.annotation is bool and isinstance(value, bool):
+                return value
+            if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+                return list(value)
+            return build_runtime_param(param.type_descriptor)._coerce_value(value, param=param, ctx=ctx)
+
+    return PlainParam
+
+
+_PLAIN: Any = None
+_PLAIN_TYPES = {str: str, bool: bool}
+
+
+def plain_coercion(command: Any) -> None:
+    """Give the plain parameters of `command` (and of its subcommands) the pydantic-free coercion."""
+    global _PLAIN
+    if _PLAIN is None:
+        _PLAIN = _plain_param_class() or False
+    if not _PLAIN:
+        return
+    for param in getattr(command, "params", []):
+        _plain_param(param)
+    builtin_help = getattr(command, "get_help_option", None)
+    if builtin_help is not None:  # -h/--help is made on first use: give it the plain coercion then
+
+        def get_help_option(ctx: Any) -> Any:
+            option = builtin_help(ctx)
+            if option is not None:
+                _plain_param(option)
+            return option
+
+        command.get_help_option = get_help_option
+    for sub in getattr(command, "commands", {}).values():
+        plain_coercion(sub)
+
+
+def _plain_param(param: Any) -> None:
+    desc = getattr(param, "type_descriptor", None)
+    if desc is None or desc.file_annotation is not None:
+        return
+    if getattr(param, "_runtime_param", 1) is not None:  # built already, or not typer's layer
+        return
+    if desc.annotation in _PLAIN_TYPES or desc.annotation == list[str]:
+        param._runtime_param = _PLAIN(parameter_info=desc.parameter_info, annotation=desc.annotation)

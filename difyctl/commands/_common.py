@@ -44,7 +44,8 @@ def app_context(
     from difyctl.context import AppContext
 
     root = ctx.find_root()
-    base = root.obj if isinstance(root.obj, AppContext) else None
+    build = getattr(root.obj, "build_context", None)  # cli.Invocation: built on first use
+    base = build() if callable(build) else root.obj if isinstance(root.obj, AppContext) else None
     if base is None:
         base = AppContext.from_environment()
         root.obj = base
