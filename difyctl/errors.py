@@ -122,10 +122,16 @@ def exit_code_for(exc: BaseException) -> tuple[int, str | None]:
 
     if isinstance(exc, NotFoundError):
         return int(ExitCode.USAGE), hint or "check the name or id; `difyctl apps list` shows the apps"
-    rejected = isinstance(exc, DifyStatusError) and (exc.code in INPUT_REJECTED or exc.status_code == 422)
-    if rejected or (isinstance(exc, DifyStreamError) and exc.code in INPUT_REJECTED):
-        hint = hint or "the server refused the input; `difyctl apps show APP` lists the app's inputs"
-        return int(ExitCode.USAGE), hint
+    server_code = getattr(exc, "code", "")
+    rejected = isinstance(exc, DifyStatusError) and (server_code in INPUT_REJECTED or exc.status_code == 422)
+    if rejected or (isinstance(exc, DifyStreamError) and server_code in INPUT_REJECTED):
+        if server_code in ("not_chat_app", "not_workflow_app"):
+            return int(
+                ExitCode.USAGE
+            ), hint or "the app's mode does not fit; `difyctl apps show APP` shows it"
+        return int(
+            ExitCode.USAGE
+        ), hint or "the server refused an input: check the --input / --inputs-file values"
     return code, hint
 
 

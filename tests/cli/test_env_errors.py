@@ -195,3 +195,27 @@ def test_an_unreachable_http_proxy_is_named_end_to_end(
     assert _one_error(err).startswith(
         "error: cannot reach http://dify.test through the proxy http://127.0.0.1:9"
     )
+
+
+def test_exit_code_for_maps_server_input_rejections_and_404_to_2() -> None:
+    from difyctl.client import errors as e
+    from difyctl.errors import DifyctlError, exit_code_for
+
+    def status(cls: type[e.DifyStatusError], code: int, server_code: str) -> e.DifyStatusError:
+        return cls("m", status_code=code, code=server_code)
+
+    assert exit_code_for(status(e.BadRequestError, 400, "invalid_param")) == (
+        2,
+        "the server refused an input: check the --input / --inputs-file values",
+    )
+    assert exit_code_for(status(e.DifyStatusError, 422, "invalid_param"))[0] == 2
+    assert exit_code_for(status(e.BadRequestError, 400, "not_chat_app"))[1] == (
+        "the app's mode does not fit; `difyctl apps show APP` shows it"
+    )
+    code, hint = exit_code_for(status(e.NotFoundError, 404, "not_found"))
+    assert code == 2 and hint is not None and "difyctl apps list" in hint
+    assert exit_code_for(status(e.BadRequestError, 400, "bad_request"))[0] == 1  # difyctl's own fault
+    assert exit_code_for(status(e.AuthenticationError, 401, "unauthorized"))[0] == 4
+    assert exit_code_for(e.DifyStreamError("invalid_param", "bad input"))[0] == 2
+    assert exit_code_for(e.DifyStreamError("internal_server_error", "boom", 500))[0] == 5
+    assert exit_code_for(DifyctlError("x", hint="h")) == (1, "h")
