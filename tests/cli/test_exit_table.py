@@ -2,7 +2,8 @@
 
 One shared emulator for the module (faults injected per row with `fail_next`), the CLI run in-process
 through its one error boundary, retries without real sleeps. Each row: (command line, fault) -> code,
-and the error is one line (+ a hint), never a traceback.
+and the error is one line (+ a hint), never a traceback. 130 (Ctrl-C), file-system faults and the
+proxy cases are in test_env_errors.py; 2 for malformed input files in test_input_limits.py.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from difyctl.exit_codes import ExitCode
 from tests.cli.conftest import emu_env, invoke
 
 OK, FAILED, USAGE, PARTIAL, AUTH, DOWN, LIMITED = 0, 1, 2, 3, 4, 5, 7
@@ -149,17 +149,3 @@ def test_exit_code_table(
     if expected in (USAGE, AUTH, DOWN, LIMITED) and errors:
         assert len(errors) == 1, err
 
-
-def test_ctrl_c_is_130_with_one_line(
-    emu: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import difyctl.runs
-
-    def interrupted(*_: Any, **__: Any) -> Any:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(difyctl.runs, "parse_inputs", interrupted)
-    env = {"DIFY_BASE_URL": emu.base_url, "DIFY_API_KEY": "app-x", "DIFYCTL_CONFIG_DIR": str(tmp_path)}
-    code, err = invoke(["run", "echo-chat", "hi"], env, capsys)
-    assert code == int(ExitCode.INTERRUPTED) == 130
-    assert err == "error: interrupted\n", err
