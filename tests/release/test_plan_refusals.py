@@ -61,7 +61,7 @@ def test_two_files_for_one_app(tmp_path: Path, v1: Any, v2: Any) -> None:
     [
         ("apps: [1, 2]\n", "expected a mapping with an `apps:` mapping"),
         ("apps:\n  flow-a.yml: {}\n", "`apps.flow-a.yml` needs an app_id"),
-        ("apps: {\n", "unreadable or malformed"),
+        ("apps: {\n", "malformed YAML at line 2, column 1"),
     ],
 )
 def test_a_malformed_manifest_is_a_usage_error(tmp_path: Path, text: str, message: str) -> None:
