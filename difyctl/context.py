@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from difyctl.client.service import ServiceClient
     from difyctl.client.transport import ClientOptions, Runtime
     from difyctl.credentials import CredentialStore
+    from difyctl.targets import KeyPolicy
 
 
 @dataclass(frozen=True)
@@ -195,18 +196,24 @@ class AppContext:
         raise AppNotFoundError(ref, difflib.get_close_matches(ref, names, n=3, cutoff=0.5))
 
     # -- service --------------------------------------------------------------------------------
-    def service_target(self, ref: str) -> ServiceTarget:
+    def key_policy(self) -> KeyPolicy:
+        """The environment and keyring steps of the one key policy (difyctl/targets.py)."""
+        from difyctl.targets import KeyPolicy
+
         profile = self.profile()
-        for var in (alias_env_name(ref), "DIFY_API_KEY"):
-            if self.env.get(var):
-                return ServiceTarget(
-                    ref, profile.apps.get(ref), None, profile.base_url, self.env[var], f"env:{var}"
-                )
-        app_id = profile.apps.get(ref) or (ref if _looks_like_uuid(ref) else None)
-        if app_id:
-            stored = self.credentials.get_app_key(profile.name, app_id)
-            if stored:
-                return ServiceTarget(ref, app_id, None, profile.base_url, stored, "stored")
+        store, name = self.credentials, profile.name
+        return KeyPolicy(profile.base_url, self.env, dict(profile.apps), lambda i: store.get_app_key(name, i))
+
+    def service_target(self, ref: str) -> ServiceTarget:
+        """One app's key, by the one policy (difyctl/targets.py): env > keyring > the newest console key."""
+        from difyctl.targets import newest_key
+
+        profile = self.profile()
+        policy = self.key_policy()
+        app_id = policy.app_id_of(ref)
+        found = policy.known([ref], app_id, single=True)
+        if found is not None:
+            return ServiceTarget(ref, app_id, None, profile.base_url, found[0], found[1])
         if self.console_auth_kind() == "none":
             raise NotLoggedInError(
                 f"no service API key for app {ref!r}",
@@ -215,16 +222,15 @@ class AppContext:
             )
         with self.console() as console:
             app = self.resolve_app(console, ref)
-            stored = self.credentials.get_app_key(profile.name, app.id)
-            if stored:
-                return ServiceTarget(ref, app.id, app.name, profile.base_url, stored, "stored", app.mode)
-            keys = console.list_api_keys(app.id)
-        if not keys:
+            found = policy.known([], app.id, single=True)
+            if found is not None:
+                return ServiceTarget(ref, app.id, app.name, profile.base_url, found[0], found[1], app.mode)
+            newest = newest_key(console.list_api_keys(app.id))
+        if newest is None:
             raise UsageError(
                 f"app {app.name!r} has no service API key",
                 hint=f"create one with `difyctl keys create {ref} --store` (never created implicitly)",
             )
-        newest = max(keys, key=lambda k: k.created_at or 0)
         return ServiceTarget(ref, app.id, app.name, profile.base_url, newest.token, "console", app.mode)
 
     def service(self, target: ServiceTarget) -> ServiceClient:
@@ -250,12 +256,9 @@ def _check_format(fmt: str) -> OutputFormat:
 
 
 def _looks_like_uuid(ref: str) -> bool:
-    import re
+    from difyctl.targets import looks_like_uuid
 
-    return (
-        re.fullmatch(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", ref)
-        is not None
-    )
+    return looks_like_uuid(ref)
 
 
 def _enable_http_log(out: Output) -> None:

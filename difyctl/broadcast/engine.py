@@ -223,7 +223,8 @@ class Fanout:
         try:
             if target.preset_error:
                 res.status = R.ERROR
-                res.error = {"code": "no_key", "message": target.preset_error, "http_status": None}
+                code, status = target.preset_code or "no_key", target.preset_status
+                res.error = {"code": code, "message": target.preset_error, "http_status": status}
                 return
             service = AsyncServiceClient(
                 target.base_url, target.api_key, self.client_options, self.runtime, http_client=pool

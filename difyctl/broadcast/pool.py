@@ -23,8 +23,12 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from difyctl.client.transport import ClientOptions
 
 STRIPE_CONNECTIONS = 4
 
@@ -73,3 +77,20 @@ def fanout_transport(
 
         return AiohttpTransport(concurrency, verify=verify, trust_env=trust_env)
     return striped_transport(concurrency, verify=verify, trust_env=trust_env)
+
+
+def fanout_options(options: ClientOptions, concurrency: int) -> ClientOptions:
+    """Client options for an async fan-out of `concurrency` requests (broadcast, health, and every
+    console fan-out: key lookups, app-list pages, snapshot --all): the pool sized to the concurrency
+    over `fanout_transport` (unless a test injected its own transport)."""
+    import dataclasses
+
+    from difyctl.broadcast.engine import _preload_async_backend
+
+    _preload_async_backend()
+    size = max(concurrency, 10)
+    options = dataclasses.replace(options, max_connections=size, max_keepalive_connections=size)
+    if options.async_transport is None:
+        transport = fanout_transport(size, verify=options.verify, trust_env=options.trust_env)
+        options = dataclasses.replace(options, async_transport=transport)
+    return options

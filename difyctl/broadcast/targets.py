@@ -1,5 +1,6 @@
-"""Broadcast targets: the `--apps-file` format (checked with line numbers) and the resolution of every
-target to (base_url, key, inputs) BEFORE the fan-out, so no keyring or file I/O happens inside it.
+"""Broadcast targets: the `--apps-file` format (checked with line numbers), and `Target`, what the
+fan-out sends to. Keys come from the one resolver (`difyctl/targets.py`) BEFORE the fan-out, so no
+keyring, console or file I/O happens inside it.
 
 `--apps-file` is YAML, a list of targets (or a mapping with a `targets:` list)::
 
@@ -24,9 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from difyctl.errors import UsageError
+from difyctl.targets import NO_KEY
 
 if TYPE_CHECKING:
-    from difyctl.context import AppContext
+    from difyctl.targets import ResolvedApp
 
 ENTRY_KEYS = ("app", "profile", "name", "key_env", "inputs", "mode", "base_url")
 MODES = ("chat", "advanced-chat", "agent-chat", "completion", "workflow")
@@ -46,6 +48,8 @@ class Target:
     profile: str | None = None
     app_id: str | None = None
     preset_error: str | None = None  # resolution failed for this target only: reported, never sent
+    preset_code: str | None = None  # no_key | key_lookup_failed
+    preset_status: int | None = None  # the HTTP status of a failed key lookup
 
     @property
     def app_key(self) -> tuple[str, str]:
@@ -166,68 +170,39 @@ def read_apps_file(path: Path) -> list[Entry]:
     return parse_apps_file(read_text(path), str(path))
 
 
-# -- resolution (before the fan-out: console, keyring and env are read here, once) --------------------
+# -- from the one resolver (difyctl/targets.py) to broadcast's targets ---------------------------------
 
 
-def _from_ref(actx: AppContext, ref: str, inputs: Mapping[str, Any], **extra: Any) -> Target:
-    st = actx.service_target(ref)
-    name = extra.pop("name", None) or st.name or ref
-    extra["mode"] = extra.get("mode") or st.mode  # known from the console: no /v1/info probe
-    return Target(ref, name, st.base_url, st.api_key, inputs, app_id=st.app_id, **extra)
-
-
-def _from_entry(actx: AppContext, entry: Entry, inputs: Mapping[str, Any]) -> Target:
-    ctx = actx.with_options(output=None, profile=entry.profile, verbose=False) if entry.profile else actx
-    merged = {**inputs, **entry.inputs}
-    if entry.key_env:
-        key = actx.env.get(entry.key_env)
-        if not key:
-            raise UsageError(f"line {entry.line}: environment variable {entry.key_env} is not set (key_env)")
-        base_url = entry.base_url or ctx.profile().base_url
-        app_id = ctx.profile().apps.get(entry.app) if not entry.base_url else None
-        name = entry.name or entry.app
-        return Target(entry.app, name, base_url.rstrip("/"), key, merged, entry.mode, entry.profile, app_id)
-    return _from_ref(ctx, entry.app, merged, name=entry.name, mode=entry.mode, profile=entry.profile)
-
-
-def _all_apps(actx: AppContext, mode: str | None, inputs: Mapping[str, Any]) -> list[Target]:
-    profile = actx.profile()
-    targets: list[Target] = []
-    with actx.console() as console:
-        for app in console.iter_apps(mode=mode):
-            key = actx.credentials.get_app_key(profile.name, app.id)
-            if not key:
-                keys = console.list_api_keys(app.id)
-                key = max(keys, key=lambda k: k.created_at or 0).token if keys else ""
-            error = None if key else "the app has no service API key (difyctl keys create APP --store)"
-            targets.append(
-                Target(app.name, app.name, profile.base_url, key, inputs, app.mode, None, app.id, error)
-            )
-    if not targets:
-        raise UsageError(f"no apps{f' of mode {mode}' if mode else ''} in this workspace")
-    return targets
-
-
-def resolve_targets(
-    actx: AppContext,
+def from_resolved(
+    app: ResolvedApp,
+    inputs: Mapping[str, Any],
     *,
-    apps: Sequence[str] = (),
-    entries: Sequence[Entry] = (),
-    all_apps: bool = False,
+    name: str | None = None,
     mode: str | None = None,
-    inputs: Mapping[str, Any] | None = None,
-) -> list[Target]:
-    """Exactly one source of targets; every key is read here, before anything is sent."""
-    sources = sum([bool(apps), bool(entries), all_apps])
-    if sources != 1:
+    profile: str | None = None,
+) -> Target:
+    """A resolved app as a target; an apps-file entry's name and mode win over the console's."""
+    code = "no_key" if app.error == NO_KEY else "key_lookup_failed"
+    return Target(
+        app.ref,
+        name or app.name,
+        app.base_url,
+        app.api_key,
+        inputs,
+        mode or app.mode,
+        profile,
+        app.app_id,
+        app.error,
+        code if app.error else None,
+        app.status,
+    )
+
+
+def check_sources(apps: Sequence[str], entries: Sequence[Entry], all_apps: bool, mode: str | None) -> None:
+    """Exactly one source of targets, checked before anything is read or sent."""
+    if sum([bool(apps), bool(entries), all_apps]) != 1:
         raise UsageError("choose the targets with one of --app APP..., --apps-file FILE or --all")
     if mode is not None and not all_apps:
         raise UsageError("--mode filters --all only")
     if mode is not None and mode not in MODES:
         raise UsageError(f"--mode must be one of {', '.join(MODES)}")
-    base = dict(inputs or {})
-    if all_apps:
-        return _all_apps(actx, mode, base)
-    if apps:
-        return [_from_ref(actx, ref, base) for ref in apps]
-    return [_from_entry(actx, entry, base) for entry in entries]

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from difyctl.client.errors import DifyError
 from difyctl.errors import DifyctlError, UsageError
 from difyctl.exit_codes import ExitCode
 from difyctl.rotation.checks import overall_exit
@@ -104,23 +105,31 @@ def rotate_many(
         what = "every app" if all_apps else ", ".join(refs)
         verb = "Revoke the old keys of" if finish else "Rotate the service API keys of"
         confirm(f"{verb} {what}?", yes=yes)
+    from difyctl.commands._targets import console_apps
+
     results: list[KeyRotation] = []
     current: list[App] = []  # the app being rotated, for the interruption line
+    # --all: the app list and (unless resuming) every app's keys come from the one resolver, concurrently
+    listing = console_apps(actx, with_keys=not (resume or finish)) if all_apps else None
     with _interruptible(actx, results, current), actx.console() as console:
         apps: list[App] = (
-            list(console.iter_apps()) if all_apps else [actx.resolve_app(console, r) for r in refs]
+            [a for a, _ in listing] if listing is not None else [actx.resolve_app(console, r) for r in refs]
         )
         _check_shared_sinks(opts, apps)
         skipped: list[dict[str, Any]] = []
-        if all_apps and not (resume or finish):  # --all rotates keys; it never issues an app's first key
-            keyless = {a.id for a in apps if not console.list_api_keys(a.id)}
+        looked_up: list[KeyRotation] = []
+        if listing is not None and not (resume or finish):  # --all never issues an app's first key
+            keyless = {a.id for a, keys in listing if keys == []}
+            looked_up = [_lookup_failed(a, keys) for a, keys in listing if isinstance(keys, DifyError)]
             skipped = [_skipped(a) for a in apps if a.id in keyless]
-            apps = [a for a in apps if a.id not in keyless]
+            drop = keyless | {r.app_id for r in looked_up}
+            apps = [a for a in apps if a.id not in drop]
         deps = key_deps(actx, console)
         for app in apps:
             current[:] = [app]
             results.append(rotate_key(deps, app, opts))
             current.clear()
+        results.extend(looked_up)
     return [r.to_dict() for r in results] + skipped, overall_exit(results)
 
 
@@ -162,6 +171,15 @@ def _interrupted_line(actx: AppContext, results: list[KeyRotation], current: lis
     command = f"difyctl keys rotate {app.name}" + (f" --profile {profile}" if profile != "default" else "")
     journals = JournalStore(journal_dir(actx))
     return f"{what}: {describe_pending(journals, actx.profile().base_url, profile, app, command)}"
+
+
+def _lookup_failed(app: App, exc: DifyError) -> KeyRotation:
+    """A key lookup that failed after its retries fails only this app: never mistaken for "no key"."""
+    from difyctl.targets import lookup_error
+
+    res = KeyRotation(app=app.name, app_id=app.id)
+    res.fail(lookup_error(exc)[0], "nothing was changed for this app; run the rotation again", exc.exit_code)
+    return res
 
 
 def _skipped(app: App) -> dict[str, Any]:

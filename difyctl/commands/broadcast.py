@@ -85,8 +85,9 @@ def broadcast(
       difyctl broadcast "Reply as JSON" --all --schema answer.schema.json
     """
     from difyctl.broadcast.engine import BroadcastOptions
-    from difyctl.broadcast.targets import read_apps_file, resolve_targets
+    from difyctl.broadcast.targets import read_apps_file
     from difyctl.commands import _notify
+    from difyctl.commands._targets import broadcast_targets
     from difyctl.output.broadcast import render_text
     from difyctl.runs import default_user, parse_inputs
 
@@ -95,8 +96,14 @@ def broadcast(
     check = _checker(schema, field)
     entries = read_apps_file(apps_file) if apps_file is not None else []
     inputs = parse_inputs(input_pairs or [])
-    targets = resolve_targets(
-        actx, apps=app_refs or [], entries=entries, all_apps=all_apps, mode=mode, inputs=inputs
+    targets = broadcast_targets(
+        actx,
+        apps=app_refs or [],
+        entries=entries,
+        all_apps=all_apps,
+        mode=mode,
+        inputs=inputs,
+        concurrency=concurrency,
     )
     options = BroadcastOptions(query, user or default_user(), stream, concurrency, per_app, timeout, retries)
     result = _fan_out(actx, targets, options, jsonl, check)

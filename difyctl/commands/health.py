@@ -35,8 +35,9 @@ def health(
     """
     import asyncio
 
+    from difyctl.commands._targets import resolve
     from difyctl.errors import UsageError
-    from difyctl.rotation.health import check_all, resolve_targets
+    from difyctl.rotation.health import check_all, health_targets
     from difyctl.runs import default_user
 
     if refs and all_apps:
@@ -44,7 +45,7 @@ def health(
     actx = app_context(ctx, output, profile, verbose)
     runtime = actx.get_runtime()
     t0 = runtime.clock()
-    targets = resolve_targets(actx, refs or [], not refs, concurrency)
+    targets = health_targets(resolve(actx, refs=refs or [], all_apps=not refs, concurrency=concurrency))
     if not targets:
         raise UsageError("no apps to check")
     resolve_ms = (runtime.clock() - t0) * 1000

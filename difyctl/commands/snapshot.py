@@ -66,6 +66,7 @@ def create(
       difyctl snapshot create --all --dir apps --layout flat   # then: difyctl apply -f apps
     """
     from difyctl.commands._dsl import open_store
+    from difyctl.commands._targets import console_apps
     from difyctl.errors import UsageError
     from difyctl.snapshots.ops import SnapshotOptions
     from difyctl.snapshots.paths import validate_tag
@@ -83,10 +84,9 @@ def create(
     store = open_store(actx, directory)
     if include_secret:
         actx.out.warn(SECRET_WARNING)
+    listing = console_apps(actx, with_keys=False, concurrency=concurrency) if all_apps else []
     with actx.console() as console:
-        targets = (
-            list(console.iter_apps()) if all_apps else [actx.resolve_app(console, ref) for ref in apps or []]
-        )
+        targets = [a for a, _ in listing] if all_apps else [actx.resolve_app(console, r) for r in apps or []]
         opts = SnapshotOptions(
             tag, message, draft, include_secret, console.base_url, console.server_version()
         )
@@ -134,8 +134,8 @@ def _run_all(
     actx: AppContext, console: Any, store: Any, apps: list[Any], opts: Any, concurrency: int
 ) -> list[Any]:
     import asyncio
-    import dataclasses
 
+    from difyctl.broadcast.pool import fanout_options
     from difyctl.client.console import AsyncConsoleClient
     from difyctl.snapshots.ops import snapshot_all
 
@@ -156,7 +156,7 @@ def _run_all(
     done: list[Any] = []
 
     async def go(tick: Any) -> list[Any]:
-        options = dataclasses.replace(actx.client_options(), max_connections=max(concurrency, 10))
+        options = fanout_options(actx.client_options(), concurrency)  # striped: -c 32 beats -c 8
         async with AsyncConsoleClient(console.base_url, console.auth, options, actx.get_runtime()) as client:
             exporter = Counting(client, tick)
             return await snapshot_all(exporter, store, apps, opts, concurrency=concurrency, done=done)

@@ -29,6 +29,7 @@ from difyctl.rotation.checks import probe_key
 from difyctl.rotation.journal import Journal, JournalStore
 from difyctl.rotation.lock import LockedError, RotationLock
 from difyctl.rotation.sinks import Sink, SinkError, parse_sink
+from difyctl.targets import newest_key
 
 if TYPE_CHECKING:
     from difyctl.client.console import ConsoleClient
@@ -134,7 +135,7 @@ def _current(deps: KeyDeps, app_id: str, keys: Sequence[ApiKey]) -> ApiKey | Non
     for key in keys:
         if stored and key.token == stored:
             return key
-    return max(keys, key=lambda k: k.created_at or 0) if keys else None
+    return newest_key(keys)
 
 
 def _prunable(keys: Sequence[ApiKey], keep: set[str], days: float, now: float) -> list[ApiKey]:

@@ -1,6 +1,6 @@
 """`health`: every app's service key checked with GET /v1/info (no tokens spent), then optional
 probe queries. Async fan-out: ONE pooled AsyncClient, a semaphore for the concurrency, and every
-key resolved BEFORE the fan-out (no keyring or console calls inside `gather`)."""
+key resolved BEFORE the fan-out by the one resolver (difyctl/targets.py)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 from difyctl.client.errors import DifyError
 from difyctl.exit_codes import ExitCode
 from difyctl.redact import mask
+from difyctl.targets import NO_KEY
 
 if TYPE_CHECKING:
     import httpx
 
-    from difyctl.client.console import ConsoleClient
     from difyctl.client.transport import ClientOptions, Runtime
-    from difyctl.context import AppContext
+    from difyctl.targets import ResolvedApp
 
 
 @dataclass(frozen=True)
@@ -78,52 +78,18 @@ class HealthReport:
         }
 
 
-def resolve_targets(
-    actx: AppContext, refs: Sequence[str], all_apps: bool, concurrency: int
-) -> list[HealthTarget]:
-    """Every key read here (keyring, env, then the console for apps without a stored key)."""
-    if not all_apps:
-        out = []
-        for ref in refs:
-            try:
-                t = actx.service_target(ref)
-            except DifyError as exc:
-                out.append(HealthTarget(ref, None, actx.profile().base_url, "", error=exc.message))
-                continue
-            out.append(HealthTarget(t.name or ref, t.app_id, t.base_url, t.api_key, t.key_source))
-        return out
-    profile = actx.profile()
-    with actx.console() as console:
-        apps = list(console.iter_apps())
-        stored = {a.id: actx.credentials.get_app_key(profile.name, a.id) for a in apps}
-        missing = [a.id for a in apps if not stored[a.id]]
-        fetched = asyncio.run(_newest_keys(actx, console, missing, concurrency)) if missing else {}
-    targets = []
-    for a in apps:
-        token, source = (stored[a.id], "stored") if stored[a.id] else (fetched.get(a.id) or "", "console")
-        error = None if token else "the app has no service API key (difyctl keys create APP --store)"
-        targets.append(HealthTarget(a.name, a.id, profile.base_url, token or "", source, error))
-    return targets
+def health_targets(apps: Sequence[ResolvedApp]) -> list[HealthTarget]:
+    """From the one resolver's answers: a failed key lookup stays a lookup failure (with its status),
+    only an app that really has no key says so."""
+    return [
+        HealthTarget(a.name, a.app_id, a.base_url, a.api_key, a.key_source, _explain(a.error)) for a in apps
+    ]
 
 
-async def _newest_keys(
-    actx: AppContext, console: ConsoleClient, app_ids: list[str], concurrency: int
-) -> dict[str, str]:
-    from difyctl.client.console import AsyncConsoleClient
-
-    options = _pooled(actx.client_options(), concurrency)
-    slot = asyncio.Semaphore(concurrency)
-    async with AsyncConsoleClient(console.base_url, console.auth, options, actx.get_runtime()) as client:
-
-        async def one(app_id: str) -> tuple[str, str]:
-            async with slot:
-                try:
-                    keys = await client.list_api_keys(app_id)
-                except DifyError:
-                    return app_id, ""
-            return app_id, max(keys, key=lambda k: k.created_at or 0).token if keys else ""
-
-        return dict(await asyncio.gather(*(one(i) for i in app_ids)))
+def _explain(error: str | None) -> str | None:
+    if error == NO_KEY:
+        return f"{NO_KEY} (difyctl keys create APP --store)"
+    return error
 
 
 async def check_all(
@@ -135,9 +101,10 @@ async def check_all(
     runtime: Runtime,
     user: str,
 ) -> HealthReport:
+    from difyctl.broadcast.pool import fanout_options
     from difyctl.client.transport import build_async_client
 
-    options = _pooled(options, concurrency)
+    options = fanout_options(options, concurrency)
     slot = asyncio.Semaphore(concurrency)
     results = [HealthCheck(t.app, t.app_id, mask(t.token), t.key_source, error=t.error) for t in targets]
     t0 = runtime.clock()
@@ -197,21 +164,6 @@ async def _one(
                 res.latency_ms = (runtime.clock() - t0) * 1000
             return
     res.ok, res.status = True, "ok"
-
-
-def _pooled(options: ClientOptions, concurrency: int) -> ClientOptions:
-    """One client over broadcast's transport: aiohttp when installed, else striped httpcore pools
-    (httpcore's single pool is O(C^2) per event)."""
-    from difyctl.broadcast.engine import _preload_async_backend
-    from difyctl.broadcast.pool import fanout_transport
-
-    _preload_async_backend()
-    size = max(concurrency, 10)
-    options = dataclasses.replace(options, max_connections=size, max_keepalive_connections=size)
-    if options.async_transport is None:
-        transport = fanout_transport(size, verify=options.verify, trust_env=options.trust_env)
-        options = dataclasses.replace(options, async_transport=transport)
-    return options
 
 
 def _probe_inputs(mode: str, text: str) -> dict[str, Any]:

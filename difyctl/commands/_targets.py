@@ -1,0 +1,139 @@
+"""From the CLI's AppContext to the one resolver (`difyctl/targets.py`): its key policy, its console
+(an AsyncConsoleClient over the striped fan-out transport) and a spinner with a count on a terminal."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from difyctl.errors import NotLoggedInError, UsageError
+from difyctl.targets import ResolvedApp, Resolver
+
+if TYPE_CHECKING:
+    from difyctl.broadcast.targets import Entry, Target
+    from difyctl.client.errors import DifyError
+    from difyctl.client.models import ApiKey, App
+    from difyctl.context import AppContext
+
+T = TypeVar("T")
+
+
+def with_resolver(
+    actx: AppContext, concurrency: int, work: Callable[[Resolver], Awaitable[T]], *, refs: Sequence[str] = ()
+) -> T:
+    """Run `work(resolver)` on one event loop with a spinner; the console opens on first use."""
+    from difyctl.broadcast.pool import fanout_options
+    from difyctl.client.console import AsyncConsoleClient
+
+    opened: list[AsyncConsoleClient] = []
+
+    def console() -> AsyncConsoleClient:
+        if refs and actx.console_auth_kind() == "none":
+            from difyctl.config import alias_env_name
+
+            ref = next(iter(refs))
+            raise NotLoggedInError(
+                f"no service API key for app {ref!r}",
+                hint=f"set {alias_env_name(ref)} or DIFY_API_KEY, run `difyctl keys set {ref} --key-stdin`, "
+                "or `difyctl login` to use the app's existing key",
+            )
+        with actx.console() as sync:  # logs in (env password) or loads the session once
+            base_url, auth = sync.base_url, sync.auth
+        options = fanout_options(actx.client_options(), concurrency)
+        client = AsyncConsoleClient(base_url, auth, options, actx.get_runtime())
+        opened.append(client)
+        return client
+
+    async def go(progress: Any) -> T:
+        resolver = Resolver(actx.key_policy(), console, concurrency=concurrency, progress=progress)
+        try:
+            return await work(resolver)
+        finally:
+            for client in opened:
+                await client.aclose()
+
+    with actx.out.progress(None, "resolving apps") as bar:
+
+        def tick(done: int, total: int) -> None:
+            bar.advance(label=f"resolving {total} apps ... {done}/{total}")
+
+        return asyncio.run(go(tick))
+
+
+def resolve(
+    actx: AppContext,
+    *,
+    refs: Sequence[str] = (),
+    all_apps: bool = False,
+    mode: str | None = None,
+    concurrency: int = 8,
+) -> list[ResolvedApp]:
+    """The targets of a fan-out command, every key read (flag > env > keyring > console)."""
+    if all_apps:
+        return with_resolver(actx, concurrency, lambda r: r.all_apps(mode))
+    return with_resolver(actx, concurrency, lambda r: r.refs(refs), refs=refs)
+
+
+def broadcast_targets(
+    actx: AppContext,
+    *,
+    apps: Sequence[str] = (),
+    entries: Sequence[Entry] = (),
+    all_apps: bool = False,
+    mode: str | None = None,
+    inputs: Mapping[str, Any] | None = None,
+    concurrency: int = 8,
+) -> list[Target]:
+    """broadcast's targets from exactly one source; an apps-file's `key_env` is the flag (beats all)."""
+    from difyctl.broadcast.targets import check_sources, from_resolved
+
+    check_sources(apps, entries, all_apps, mode)
+    base = dict(inputs or {})
+    if all_apps or apps:
+        found = resolve(actx, refs=apps, all_apps=all_apps, mode=mode, concurrency=concurrency)
+        if not found:
+            raise UsageError(f"no apps{f' of mode {mode}' if mode else ''} in this workspace")
+        return [from_resolved(a, base) for a in found]
+    targets: dict[int, Target] = {}
+    by_profile: dict[str | None, list[tuple[int, Entry]]] = {}
+    for i, entry in enumerate(entries):
+        if entry.key_env:
+            targets[i] = _flag_target(actx, entry, base)
+        else:
+            by_profile.setdefault(entry.profile, []).append((i, entry))
+    for profile, group in by_profile.items():
+        ctx = actx.with_options(output=None, profile=profile, verbose=False) if profile else actx
+        found = resolve(ctx, refs=[e.app for _, e in group], concurrency=concurrency)
+        for (i, e), app in zip(group, found, strict=True):
+            targets[i] = from_resolved(app, {**base, **e.inputs}, name=e.name, mode=e.mode, profile=e.profile)
+    return [targets[i] for i in range(len(entries))]
+
+
+def _flag_target(actx: AppContext, entry: Entry, inputs: Mapping[str, Any]) -> Target:
+    from difyctl.broadcast.targets import Target
+
+    ctx = actx.with_options(output=None, profile=entry.profile, verbose=False) if entry.profile else actx
+    key = actx.env.get(entry.key_env or "")
+    if not key:
+        raise UsageError(f"line {entry.line}: environment variable {entry.key_env} is not set (key_env)")
+    base_url = entry.base_url or ctx.profile().base_url
+    app_id = ctx.profile().apps.get(entry.app) if not entry.base_url else None
+    merged = {**inputs, **entry.inputs}
+    name = entry.name or entry.app
+    return Target(entry.app, name, base_url.rstrip("/"), key, merged, entry.mode, entry.profile, app_id)
+
+
+def console_apps(
+    actx: AppContext, *, with_keys: bool, concurrency: int = 8
+) -> list[tuple[App, list[ApiKey] | DifyError | None]]:
+    """Every app of the workspace (pages fetched concurrently) and, `with_keys`, each app's keys or
+    the error of its lookup (`keys rotate --all`, which must tell "no key" from "lookup failed")."""
+    from difyctl.targets import list_all_apps
+
+    async def work(resolver: Resolver) -> list[tuple[App, list[ApiKey] | DifyError | None]]:
+        apps = await list_all_apps(resolver.console, concurrency=concurrency)
+        found = await resolver.lookup_keys([a.id for a in apps]) if with_keys else {}
+        return [(a, found.get(a.id)) for a in apps]
+
+    return with_resolver(actx, concurrency, work)
