@@ -143,13 +143,11 @@ def _unique(apps: list[App]) -> list[App]:
 def match_ref(apps: Sequence[App], ref: str, policy: KeyPolicy) -> App:
     """An app id, an exact app name or a profile alias -> the App, from the listing. Unknown -> exit 2."""
     alias_id = policy.aliases.get(ref)
-    wanted = alias_id or (ref if looks_like_uuid(ref) else None)
-    if wanted:
-        found = next((a for a in apps if a.id == wanted), None)
-        if found is not None:
-            return found
-        if alias_id:
-            raise AppNotFoundError(ref, [f"alias {ref!r} points to a deleted app"])
+    found = next((a for a in apps if a.id == (alias_id or ref)), None)
+    if found is not None:
+        return found
+    if alias_id:
+        raise AppNotFoundError(ref, [f"alias {ref!r} points to a deleted app"])
     exact = [a for a in apps if a.name == ref]
     if len(exact) == 1:
         return exact[0]

@@ -1,0 +1,76 @@
+"""Fan-out commands against a console that fails key lookups: only the affected app fails, every app
+is accounted for, and a failed lookup is never reported as "no key" (issue 13, rotation item 7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.commands.conftest import Cli
+
+KEYS_OF = r"^/console/api/apps/{}/api-keys$"
+DEMO = {"echo-workflow", "echo-chat", "json-chat", "echo-completion"}
+
+
+def _break_lookup(emu: Any, name: str) -> None:
+    """Every attempt (the first and its two retries) of one app's key lookup answers 500."""
+    emu.faults.fail_next("GET", KEYS_OF.format(emu.app_id(name)), 500, times=3)
+
+
+def test_broadcast_all_one_lookup_fails(cli: Cli, logged_in: Any, sleeps: list[float]) -> None:
+    _break_lookup(logged_in, "json-chat")
+    res = cli("broadcast", "hi", "--all", "-o", "json")
+    assert res.code == 3, res.stderr
+    by_name = {t["name"]: t for t in res.json()["targets"]}
+    assert set(by_name) == DEMO
+    failed = by_name.pop("json-chat")
+    assert failed["status"] == "error" and failed["error"]["code"] == "key_lookup_failed"
+    assert failed["error"]["http_status"] == 500
+    assert failed["error"]["message"].startswith("key lookup failed: HTTP 500")
+    assert "no service API key" not in res.stdout + res.stderr
+    assert all(t["ok"] for t in by_name.values())
+    assert len(sleeps) >= 2  # the lookup was retried (backoff asked for, nothing slept)
+
+
+def test_broadcast_all_with_a_random_console_error_rate(cli: Cli, logged_in: Any) -> None:
+    logged_in.faults.scope = r"^/console/api/apps/[^/]+/api-keys$"
+    logged_in.faults.error_rate_5xx = 0.5
+    for seed in (1, 2, 3):
+        logged_in.faults.reseed(seed)
+        res = cli("broadcast", "hi", "--all", "-o", "json")
+        assert res.code in (0, 3), res.stderr
+        targets = res.json()["targets"]
+        assert {t["name"] for t in targets} == DEMO
+        assert all(t["ok"] or t["error"]["code"] == "key_lookup_failed" for t in targets)
+
+
+def test_health_reports_a_failed_lookup_as_such(cli: Cli, logged_in: Any) -> None:
+    _break_lookup(logged_in, "echo-chat")
+    res = cli("health", "--all", "-o", "json")
+    assert res.code == 3, res.stderr
+    by_app = {r["app"]: r for r in res.json()["results"]}
+    assert set(by_app) == DEMO
+    assert by_app["echo-chat"]["error"].startswith("key lookup failed: HTTP 500")
+    assert "no service API key" not in by_app["echo-chat"]["error"]
+    assert all(r["ok"] for a, r in by_app.items() if a != "echo-chat")
+
+
+def test_health_still_says_no_key_for_an_app_without_one(cli: Cli, logged_in: Any) -> None:
+    state = logged_in.state
+    with state.lock:
+        state.apps[logged_in.app_id("echo-completion")].api_keys.clear()
+        state._reindex()
+    res = cli("health", "--all", "-o", "json")
+    assert res.code == 3
+    error = {r["app"]: r for r in res.json()["results"]}["echo-completion"]["error"]
+    assert error.startswith("the app has no service API key") and "lookup" not in error
+
+
+def test_rotate_all_one_lookup_fails(cli: Cli, logged_in: Any) -> None:
+    _break_lookup(logged_in, "echo-chat")
+    res = cli("keys", "rotate", "--all", "--grace", "60", "--yes", "-o", "json")
+    assert res.code == 3, res.stderr
+    by_app = {r["app"]: r for r in res.json()["results"]}
+    assert set(by_app) == DEMO
+    assert by_app["echo-chat"]["status"] == "failed"
+    assert by_app["echo-chat"]["error"].startswith("key lookup failed: HTTP 500")
+    assert {r["status"] for a, r in by_app.items() if a != "echo-chat"} <= {"promoted", "skipped"}
