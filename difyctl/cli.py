@@ -33,6 +33,7 @@ from difyctl.commands import (
 from difyctl.commands import broadcast as broadcast_command
 from difyctl.commands import run as run_command
 from difyctl.commands import webhook as webhook_command
+from difyctl.commands._common import TimeoutOpt
 from difyctl.exit_codes import ExitCode
 
 app = typer.Typer(
@@ -107,6 +108,7 @@ def root(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log HTTP traffic to stderr (redacted).")
     ] = False,
+    timeout: TimeoutOpt = None,  # noqa: ARG001 - kept in ctx.meta by its callback
     version: Annotated[  # noqa: ARG001 - handled by its eager callback
         bool,
         typer.Option(
@@ -157,6 +159,14 @@ HELP_ORDER = [
 ]
 
 
+def root_command() -> Any:
+    """The click command of `difyctl`: lazy subcommands, each with the shared --timeout."""
+    from difyctl.commands._common import add_timeout_options
+    from difyctl.lazy import build_root
+
+    return build_root(app, HELP_ORDER, decorate=add_timeout_options)
+
+
 def _report(out: Any, exc: BaseException) -> int:
     """Render a known error as one line (+ hint) and return its exit code (the README's table)."""
     from difyctl.errors import exit_code_for
@@ -188,9 +198,7 @@ def run(
         sys.stdout.write(f"difyctl {__version__}\n")
         return 0
     launch = Invocation(env=env, runtime=runtime, transport=transport)
-    from difyctl.lazy import build_root
-
-    command = build_root(app, HELP_ORDER)
+    command = root_command()
     try:
         result = command.main(args=args, prog_name="difyctl", standalone_mode=False, obj=launch)
         return int(result) if isinstance(result, int) else 0

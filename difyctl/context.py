@@ -62,6 +62,7 @@ class AppContext:
     verbose: bool = False
     runtime: Runtime | None = None
     transport: httpx.BaseTransport | None = None  # tests may route the client through MockTransport
+    timeout: float | None = None  # --timeout; else DIFYCTL_TIMEOUT; else the client's defaults
     _store: CredentialStore | None = field(default=None, repr=False)
     _profiles: ProfilesFile | None = field(default=None, repr=False)
     # env-password sessions by base URL: kept in memory only, shared by the copies with_options makes,
@@ -75,14 +76,20 @@ class AppContext:
         fmt = env.get("DIFYCTL_OUTPUT", "text")
         return cls(env=env, out=Output(format=_check_format(fmt)))
 
-    def with_options(self, *, output: str | None, profile: str | None, verbose: bool) -> AppContext:
+    def with_options(
+        self, *, output: str | None, profile: str | None, verbose: bool, timeout: float | None = None
+    ) -> AppContext:
         out = self.out
         if output is not None:
             out = dataclasses.replace(self.out, format=_check_format(output))
         if verbose and not self.verbose:
             _enable_http_log(out)
         return dataclasses.replace(
-            self, out=out, profile_override=profile or self.profile_override, verbose=verbose or self.verbose
+            self,
+            out=out,
+            profile_override=profile or self.profile_override,
+            verbose=verbose or self.verbose,
+            timeout=timeout if timeout is not None else self.timeout,
         )
 
     # -- configuration --------------------------------------------------------------------------
@@ -114,10 +121,28 @@ class AppContext:
             self._store = CredentialStore(choose_backend(self.env, self.config_dir, notice=self.out.info))
         return self._store
 
-    def client_options(self) -> ClientOptions:
-        from difyctl.client.transport import ClientOptions
+    def request_timeout(self) -> float | None:
+        """Seconds one request may take in all (`--timeout`, then DIFYCTL_TIMEOUT), or None."""
+        if self.timeout is not None:
+            return self.timeout
+        raw = self.env.get("DIFYCTL_TIMEOUT", "").strip()
+        if not raw:
+            return None
+        try:
+            value = float(raw)
+        except ValueError:
+            value = 0.0
+        if not value > 0:
+            raise UsageError(f"DIFYCTL_TIMEOUT={raw!r} is not a number of seconds above 0")
+        return value
 
-        return ClientOptions(transport=self.transport)
+    def client_options(self) -> ClientOptions:
+        from difyctl.client.transport import ClientOptions, timeout_for
+
+        seconds = self.request_timeout()
+        if seconds is None:
+            return ClientOptions(transport=self.transport)
+        return ClientOptions(transport=self.transport, timeout=timeout_for(seconds), deadline=seconds)
 
     def get_runtime(self) -> Runtime:
         from difyctl.client.transport import Runtime

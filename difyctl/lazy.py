@@ -41,6 +41,7 @@ class LazyGroup(TyperGroup):
 
     _source: typer.Typer | None = None
     _entries: dict[str, Any]
+    decorate: Any = None  # applied to each subcommand once built (e.g. shared options)
 
     def attach(self, source: typer.Typer, order: list[str] | None = None) -> None:
         """`order` lists command names in the order `--help` shows them (typer keeps commands and
@@ -90,6 +91,8 @@ class LazyGroup(TyperGroup):
                 pretty_exceptions_short=src.pretty_exceptions_short,
                 rich_markup_mode=src.rich_markup_mode,
             )
+        if self.decorate is not None:
+            built = self.decorate(built)
         self.commands[cmd_name] = built
         plain_coercion(built)
         return built
@@ -121,7 +124,7 @@ class LazyGroup(TyperGroup):
             formatter.write_dl(rows)
 
 
-def build_root(app: typer.Typer, order: list[str] | None = None) -> Any:
+def build_root(app: typer.Typer, order: list[str] | None = None, decorate: Any = None) -> Any:
     """The click command for `app`: its root callback and options now, its subcommands on demand."""
     shell = typer.Typer(
         name=_plain(app.info.name),
@@ -138,6 +141,7 @@ def build_root(app: typer.Typer, order: list[str] | None = None) -> Any:
     root = typer.main.get_command(shell)
     assert isinstance(root, LazyGroup)
     root.attach(app, order)
+    root.decorate = decorate
     plain_coercion(root)
     return root
 

@@ -135,6 +135,7 @@ class Fanout:
             max_connections=options.concurrency,
             max_keepalive_connections=options.concurrency,
             timeout=_http_timeout(options.timeout),
+            deadline=None,  # `asyncio.timeout` already bounds each whole attempt
         )
         self.policy = RetryPolicy(
             max_retries=options.retries, base_delay=options.base_delay, max_delay=options.max_delay

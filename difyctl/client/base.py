@@ -21,6 +21,7 @@ from difyctl.client.retry import delay_for, should_retry, was_sent
 from difyctl.client.transport import (
     ClientOptions,
     Runtime,
+    bound_body,
     build_async_client,
     build_client,
     wrap_transport_error,
@@ -107,8 +108,10 @@ class BaseClient:
         attempt: int,
         response: httpx.Response | None,
         exc: BaseException | None,
+        started: float,
     ) -> float | None:
-        """Seconds to wait before the next attempt, or None to stop here."""
+        """Seconds to wait before the next attempt, or None to stop here (also when the next attempt
+        could not start before the request's deadline: `--timeout` bounds the retries too)."""
         policy = self.options.retry
         if attempt >= policy.max_retries:
             return None
@@ -120,6 +123,9 @@ class BaseClient:
         if not retry:
             return None
         delay = delay_for(attempt, response, policy, self.runtime.rng, self.runtime.now())
+        deadline = self.options.deadline
+        if deadline is not None and self.runtime.clock() - started + delay >= deadline:
+            return None
         what = f"HTTP {response.status_code}" if response is not None else type(exc).__name__
         logger.debug("retrying %s %s after %s in %.2f s", spec.method, spec.safe_path, what, delay)
         return delay
@@ -186,16 +192,23 @@ class SyncAPIClient(BaseClient):
             spec.method, spec.path, params=_query(spec.params), json=spec.json
         )
         attempt = 0
+        started = self.runtime.clock()
         while True:
+            response: httpx.Response | None = None
             try:
-                response = self._client.send(request, stream=stream, auth=self._auth_arg(spec))
+                response = self._client.send(request, stream=True, auth=self._auth_arg(spec))
+                if not stream:  # the whole body within the deadline, not only each read
+                    bound_body(response, started, self.options.deadline, self.runtime.clock)
+                    response.read()
             except httpx.TransportError as exc:
-                delay = self._retry_delay(spec, attempt, None, exc)
+                if response is not None:
+                    response.close()
+                delay = self._retry_delay(spec, attempt, None, exc, started)
                 if delay is None:
                     raise wrap_transport_error(exc, request) from exc
             else:
                 self._record_version(response)
-                delay = self._retry_delay(spec, attempt, response, None)
+                delay = self._retry_delay(spec, attempt, response, None, started)
                 if delay is None:
                     return response
                 response.close()
@@ -269,16 +282,23 @@ class AsyncAPIClient(BaseClient):
             spec.method, spec.path, params=_query(spec.params), json=spec.json
         )
         attempt = 0
+        started = self.runtime.clock()
         while True:
+            response: httpx.Response | None = None
             try:
-                response = await self._client.send(request, stream=stream, auth=self._auth_arg(spec))
+                response = await self._client.send(request, stream=True, auth=self._auth_arg(spec))
+                if not stream:  # the whole body within the deadline, not only each read
+                    bound_body(response, started, self.options.deadline, self.runtime.clock)
+                    await response.aread()
             except httpx.TransportError as exc:
-                delay = self._retry_delay(spec, attempt, None, exc)
+                if response is not None:
+                    await response.aclose()
+                delay = self._retry_delay(spec, attempt, None, exc, started)
                 if delay is None:
                     raise wrap_transport_error(exc, request) from exc
             else:
                 self._record_version(response)
-                delay = self._retry_delay(spec, attempt, response, None)
+                delay = self._retry_delay(spec, attempt, response, None, started)
                 if delay is None:
                     return response
                 await response.aclose()

@@ -206,8 +206,8 @@ def probe_server(
     with ConsoleClient(base_url, None, options=options, runtime=runtime) as client:
         try:
             version = client.call(_ops.version_probes()[0])
-        except DifyConnectionError:
-            return ServerInfo(base_url=client.base_url, version=None, reachable=False)
+        except DifyConnectionError as exc:
+            return ServerInfo(base_url=client.base_url, version=None, reachable=False, problem=exc.message)
         except DifyError:
             version = None
         return ServerInfo(

@@ -260,6 +260,7 @@ class ServerInfo:
     base_url: str
     version: str | None  # from X-Version, /health or /v1/
     reachable: bool = True
+    problem: str | None = None  # unreachable: "cannot connect to ..." or "no answer from ... in N s"
 
 
 # ---- console: DSL import, workflows, environment variables ------------------------------------

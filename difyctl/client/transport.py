@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
@@ -45,6 +45,9 @@ class Runtime:
     rng: Callable[[], float] = random.random  # backoff jitter
 
 
+DEFAULT_DEADLINE_S = 300.0
+
+
 def default_timeout() -> httpx.Timeout:
     # connect fast, but let a blocking run take a minute; streams get ping frames every ~10 s
     return httpx.Timeout(60.0, connect=5.0)
@@ -53,9 +56,73 @@ def default_timeout() -> httpx.Timeout:
 USER_AGENT_PRODUCT = "difyctl-ops"
 
 
+def timeout_for(seconds: float) -> httpx.Timeout:
+    """`--timeout S`: S between two reads (and for the whole response, see ClientOptions.deadline);
+    connecting never waits longer than the default 5 s, nor longer than S."""
+    return httpx.Timeout(seconds, connect=min(5.0, seconds))
+
+
+class DeadlineExceeded(httpx.ReadTimeout):
+    """The response went on for longer than the request's total deadline (a body that never ends or
+    arrives a byte at a time: the read timeout between bytes never fires then)."""
+
+    def __init__(self, deadline: float, request: httpx.Request) -> None:
+        super().__init__(f"no complete response within {deadline:g} s", request=request)
+        self.deadline = deadline
+
+
+class _DeadlineStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A response body that raises DeadlineExceeded once `clock()` passes `until` between chunks."""
+
+    def __init__(
+        self, inner: Any, until: float, deadline: float, clock: Callable[[], float], request: Any
+    ) -> None:
+        self._inner, self._until, self._deadline, self._clock, self._request = (
+            inner,
+            until,
+            deadline,
+            clock,
+            request,
+        )
+
+    def _check(self) -> None:
+        if self._clock() > self._until:
+            raise DeadlineExceeded(self._deadline, self._request)
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._inner:
+            self._check()
+            yield chunk
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            self._check()
+            yield chunk
+
+    def close(self) -> None:
+        self._inner.close()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def bound_body(
+    response: httpx.Response, started: float, deadline: float | None, clock: Callable[[], float]
+) -> None:
+    """Make reading `response`'s body raise DeadlineExceeded past `started + deadline`."""
+    if deadline is None:
+        return
+    if clock() - started > deadline:
+        raise DeadlineExceeded(deadline, response.request)
+    response.stream = _DeadlineStream(response.stream, started + deadline, deadline, clock, response.request)
+
+
 @dataclass(frozen=True)
 class ClientOptions:
     timeout: httpx.Timeout = field(default_factory=default_timeout)
+    # the whole response (headers and body) of one attempt; retries only start inside it too.
+    # Streams (SSE) have no total: their bound is the read timeout between two events.
+    deadline: float | None = DEFAULT_DEADLINE_S
     retry: RetryPolicy = DEFAULT_RETRY
     transport: httpx.BaseTransport | None = None  # tests: httpx.MockTransport(handler)
     async_transport: httpx.AsyncBaseTransport | None = None
@@ -205,6 +272,12 @@ def proxy_for(url: httpx.URL) -> str | None:
     return str(parsed.copy_with(username=None, password=None))
 
 
+def _read_timeout(request: httpx.Request | None) -> str:
+    timeouts = request.extensions.get("timeout") if request is not None else None
+    read = timeouts.get("read") if isinstance(timeouts, dict) else None
+    return f"in {read:g} s" if isinstance(read, int | float) else "before the read timeout"
+
+
 def wrap_transport_error(
     exc: httpx.TransportError, request: httpx.Request | None = None
 ) -> DifyConnectionError:
@@ -227,11 +300,19 @@ def wrap_transport_error(
         return DifyTimeoutError(f"timed out connecting to {origin}", url=origin)
     if isinstance(exc, httpx.PoolTimeout):
         return DifyTimeoutError(f"timed out waiting for a free connection to {origin}", url=origin)
+    if isinstance(exc, DeadlineExceeded):
+        return DifyTimeoutError(
+            f"{where} was still answering after {exc.deadline:g} s (a response that never ends or "
+            "trickles in); gave up",
+            url=where,
+            hint="raise --timeout (env DIFYCTL_TIMEOUT) if the server is only slow",
+        )
     if isinstance(exc, httpx.ReadTimeout):
         return DifyTimeoutError(
-            f"no data from {where} before the read timeout",
+            f"no answer from {where} {_read_timeout(request)}",
             url=where,
-            hint="raise --timeout; a streaming run that waits on a missing required input never answers",
+            hint="raise --timeout (env DIFYCTL_TIMEOUT); a streaming run that waits on a missing "
+            "required input never answers",
         )
     if isinstance(exc, httpx.TimeoutException):
         return DifyTimeoutError(f"timed out talking to {where}", url=where)

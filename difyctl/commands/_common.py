@@ -5,7 +5,7 @@ Only typer and the standard library are imported here: `difyctl --help` must sta
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -33,6 +33,49 @@ VerboseOpt = Annotated[
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
+TIMEOUT_META = "difyctl.timeout"
+
+
+def _remember_timeout(ctx: typer.Context, value: Optional[float]) -> Optional[float]:  # noqa: UP045
+    if value is not None:
+        ctx.meta[TIMEOUT_META] = value  # ctx.meta is shared by the whole invocation
+    return value
+
+
+TimeoutOpt = Annotated[
+    Optional[float],  # noqa: UP045
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        min=0.001,
+        callback=_remember_timeout,
+        show_default=False,
+        help="Give up on a request that has not fully answered in SECONDS; exit 5 "
+        "(env DIFYCTL_TIMEOUT; default: 60 s between reads, 300 s in all).",
+    ),
+]
+
+
+def add_timeout_options(command: Any) -> Any:
+    """Give every command that talks to a server (it takes --profile) a `--timeout`, unless it has its
+    own: one definition instead of ~30 signatures. The value reaches `app_context` through ctx.meta."""
+    import typer.main
+
+    for sub in getattr(command, "commands", {}).values():
+        add_timeout_options(sub)
+    names = {p.name for p in command.params}
+    if "profile" in names and "timeout" not in names:
+        holder = typer.Typer()
+
+        def _timeout(timeout: TimeoutOpt = None) -> None:  # noqa: ARG001 - only its option is used
+            return None
+
+        holder.command()(_timeout)
+        param = typer.main.get_command(holder).params[0]
+        param.expose_value = False  # set through the callback, never passed to the command
+        command.params.append(param)
+    return command
+
 
 def app_context(
     ctx: typer.Context,
@@ -49,4 +92,5 @@ def app_context(
     if base is None:
         base = AppContext.from_environment()
         root.obj = base
-    return base.with_options(output=output, profile=profile, verbose=verbose)
+    timeout = ctx.meta.get(TIMEOUT_META)
+    return base.with_options(output=output, profile=profile, verbose=verbose, timeout=timeout)

@@ -40,7 +40,16 @@ def broadcast(
     per_app: Annotated[
         int, typer.Option("--per-app", help="Requests in flight per app (under Dify's per-app limit).", min=1)
     ] = 4,
-    timeout: Annotated[float, typer.Option(help="Seconds per attempt of one target.", min=0.001)] = 120.0,
+    timeout: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option(
+            metavar="SECONDS",
+            min=0.001,
+            show_default=False,
+            help="Seconds per attempt of one target, and per console request while resolving "
+            "(env DIFYCTL_TIMEOUT; default 120).",
+        ),
+    ] = None,
     retries: Annotated[int, typer.Option(help="Re-sends after 429/5xx (jittered backoff).", min=0)] = 3,
     stream: Annotated[
         bool, typer.Option("--stream", "-s", help="Stream (measures time to first token).")
@@ -91,7 +100,10 @@ def broadcast(
     from difyctl.output.broadcast import render_text
     from difyctl.runs import default_user, parse_inputs
 
-    actx = app_context(ctx, output, profile, verbose)
+    actx = app_context(ctx, output, profile, verbose).with_options(
+        output=None, profile=None, verbose=False, timeout=timeout
+    )
+    timeout = actx.request_timeout() or 120.0
     secret = _notify.prepare(actx, notify, notify_secret_env)
     check = _checker(schema, field)
     entries = read_apps_file(apps_file) if apps_file is not None else []

@@ -54,7 +54,7 @@ REQ = httpx.Request("GET", URL)
         (
             httpx.ReadTimeout("x"),
             e.DifyTimeoutError,
-            "no data from https://dify.example.com:8443/console/api/apps before the read timeout",
+            "no answer from https://dify.example.com:8443/console/api/apps before the read timeout",
         ),
         (
             httpx.WriteTimeout("x"),

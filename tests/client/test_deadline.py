@@ -1,0 +1,103 @@
+"""A total deadline per response (ClientOptions.deadline): a body that never ends or trickles in is cut
+even though the read timeout between two bytes never fires, and retries only start inside it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from difyctl.client import errors as e
+from difyctl.client.base import RequestSpec
+from difyctl.client.console import AsyncConsoleClient, ConsoleClient
+
+from .conftest import BASE, BOTH, FakeRuntime, options, resolve
+
+GET = RequestSpec("GET", "/console/api/apps")
+
+
+class Drip(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """One byte per chunk, every chunk one second on the fake clock; ends after 50 (so a broken
+    deadline fails the test instead of hanging it)."""
+
+    def __init__(self, fake: FakeRuntime) -> None:
+        self.fake = fake
+        self.sent = 0
+
+    def _next(self) -> bytes:
+        self.fake.t += 1.0
+        self.sent += 1
+        return b" "
+
+    def __iter__(self) -> Iterator[bytes]:
+        while self.sent < 50:
+            yield self._next()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while self.sent < 50:
+            yield self._next()
+
+
+def client(handler: Any, is_async: bool, fake: FakeRuntime, deadline: float | None) -> Any:
+    opts = dataclasses.replace(options(handler), deadline=deadline)
+    cls = AsyncConsoleClient if is_async else ConsoleClient
+    return cls(BASE, None, options=opts, runtime=fake.runtime())
+
+
+@BOTH
+async def test_a_dripping_body_is_cut_at_the_deadline(is_async: bool, fake: FakeRuntime) -> None:
+    drip = Drip(fake)
+    api = client(lambda r: httpx.Response(200, stream=drip), is_async, fake, deadline=5.0)
+    with pytest.raises(e.DifyTimeoutError) as info:
+        await resolve(api.request(GET))
+    assert "still answering after 5 s" in info.value.message and "/console/api/apps" in info.value.message
+    assert info.value.exit_code == 5
+    assert info.value.hint is not None and "--timeout" in info.value.hint
+    assert 4 <= drip.sent <= 6  # cut at the deadline, not after the body (which never ends)
+
+
+@BOTH
+async def test_no_deadline_reads_the_whole_body(is_async: bool, fake: FakeRuntime) -> None:
+    body = httpx.ByteStream(b'{"ok": true}')
+    api = client(lambda r: httpx.Response(200, stream=body), is_async, fake, deadline=None)
+    assert await resolve(api.request(GET)) == {"ok": True}
+
+
+@BOTH
+async def test_a_slow_but_complete_answer_within_the_deadline_is_kept(
+    is_async: bool, fake: FakeRuntime
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        fake.t += 4.0  # the server thought for 4 s of the 5
+        return httpx.Response(200, json={"data": []})
+
+    assert await resolve(client(handler, is_async, fake, deadline=5.0).request(GET)) == {"data": []}
+
+
+@BOTH
+async def test_no_retry_starts_past_the_deadline(is_async: bool, fake: FakeRuntime) -> None:
+    calls: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(fake.t)
+        fake.t += 4.8  # a read timeout after most of the budget
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    with pytest.raises(e.DifyTimeoutError) as info:
+        await resolve(client(handler, is_async, fake, deadline=5.0).request(GET))
+    assert len(calls) == 1  # the 0.5 s backoff would end past the 5 s: not retried
+    assert info.value.message.startswith("no answer from")
+
+
+@BOTH
+async def test_retries_still_happen_inside_the_deadline(is_async: bool, fake: FakeRuntime) -> None:
+    outcomes: list[int] = [503, 200]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(outcomes.pop(0), json={})
+
+    assert await resolve(client(handler, is_async, fake, deadline=60.0).request(GET)) == {}
+    assert fake.sleeps == [0.5]
