@@ -1,4 +1,5 @@
-"""An optional aiohttp transport under broadcast's ONE shared `httpx.AsyncClient` (extra `fast`).
+"""The aiohttp transport under broadcast's ONE shared `httpx.AsyncClient` (the default; DIFYCTL_HTTP=httpx
+selects the striped httpx pool), and `send_direct`: broadcast's blocking runs on the session itself.
 
 Why: httpx + httpcore + h11 + anyio cost ~0.8 ms of CPU per request on the one event loop, so 100
 requests in flight add ~80 ms of serial client work to a 200 ms call (benchmarks/RESULTS-broadcast.md).
@@ -89,6 +90,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._ssl: ssl.SSLContext | None = None
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
+        self._urls: dict[tuple[str, str], URL] = {}
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:  # https only, built once (loading the CA bundle costs ~10-20 ms)
@@ -141,6 +143,35 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             },
         )
 
+    # -- the direct path: broadcast's blocking runs, without httpx's client layer ------------------
+    def url(self, base_url: str, path: str) -> URL:
+        """A pre-parsed URL per (base_url, path): parsed once, not on every request."""
+        key = (base_url, path)
+        found = self._urls.get(key)
+        if found is None:
+            found = self._urls[key] = URL(base_url.rstrip("/") + path, encoded=True)
+        return found
+
+    async def send_direct(
+        self, method: str, url: URL, headers: dict[str, str], body: bytes, timeout: aiohttp.ClientTimeout
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """One whole exchange on the session: (status, raw headers, body). Errors are the httpx errors
+        `handle_async_request` raises, so the caller wraps them exactly as on the httpx path."""
+        session = self._get_session()
+        kwargs: dict[str, Any] = {
+            "headers": headers,
+            "data": body,
+            "allow_redirects": False,
+            "timeout": timeout,
+        }
+        if url.scheme == "https":
+            kwargs["ssl"] = self._ssl_context()
+        try:
+            async with session.request(method, url, **kwargs) as response:
+                return response.status, list(response.raw_headers), await response.read()
+        except _MAPPED as exc:
+            raise _to_httpx(exc, httpx.Request(method, str(url))) from exc
+
     async def aclose(self) -> None:
         self._closed = True
         if self._session is not None:
@@ -149,7 +180,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
 
 def _timeout(request: httpx.Request) -> aiohttp.ClientTimeout:
-    spec = request.extensions.get("timeout") or {}
+    return client_timeout(request.extensions.get("timeout") or {})
+
+
+def client_timeout(spec: dict[str, Any]) -> aiohttp.ClientTimeout:
+    """httpx's timeout dict (`httpx.Timeout.as_dict()`) as aiohttp's."""
     connect, read, pool = spec.get("connect"), spec.get("read"), spec.get("pool")
     total_connect = connect + pool if connect is not None and pool is not None else None
     return aiohttp.ClientTimeout(total=None, connect=total_connect, sock_connect=connect, sock_read=read)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from difyctl.broadcast.results import BroadcastResult, TargetResult
 
 MAX_LIVE_ROWS = 40
+FAILED_ROWS = 10  # above MAX_LIVE_ROWS targets: the latest failures shown live
 ANSWER_WIDTH = 60
 _STATUS_STYLE = {
     "ok": "green",
@@ -53,6 +54,11 @@ class LiveTable:
         self._latency: list[str] = [""] * len(self._names)
         self._detail: list[str] = [""] * len(self._names)
         self._live: Any = None
+        # kept as targets move, so a refresh never re-counts N states (1000+ targets: the table
+        # collapses to these counts and the latest failures, refreshed 4 times a second)
+        self._counts: dict[str, int] = {"queued": len(self._names)}
+        self._failed: list[int] = []
+        self._large = len(self._names) > MAX_LIVE_ROWS
 
     def __enter__(self) -> LiveTable:
         if self.enabled:
@@ -61,7 +67,7 @@ class LiveTable:
             self._live = Live(
                 get_renderable=self._render,
                 console=self._out._rich(self._out.stderr),
-                refresh_per_second=8,
+                refresh_per_second=4 if self._large else 8,
                 transient=True,
                 redirect_stdout=False,  # results go to stdout only after the fan-out
                 redirect_stderr=False,
@@ -76,13 +82,23 @@ class LiveTable:
             self._live.__exit__(exc_type, exc, tb)
             self._live = None
 
+    def _move(self, index: int, state: str) -> None:
+        old = self._state[index]
+        self._counts[old] -= 1
+        self._counts[state] = self._counts.get(state, 0) + 1
+        self._state[index] = state
+
     def start(self, index: int) -> None:
-        self._state[index] = "running"
+        self._move(index, "running")
 
     def done(self, res: TargetResult) -> None:
-        self._state[res.index] = res.status
+        self._move(res.index, res.status)
+        if not self.enabled:
+            return
         self._latency[res.index] = _ms(res.latency_ms)
-        self._detail[res.index] = _error_text(res)[:ANSWER_WIDTH] if not res.ok else ""
+        if not res.ok:
+            self._detail[res.index] = _error_text(res)[:ANSWER_WIDTH]
+            self._failed.append(res.index)
 
     def _render(self) -> Any:
         from rich.table import Table
@@ -90,9 +106,9 @@ class LiveTable:
         table = Table(show_edge=False, header_style="bold", title="broadcast")
         for col in ("#", "target", "status", "ms", "detail"):
             table.add_column(col, overflow="ellipsis", no_wrap=True)
-        rows = range(len(self._names))
-        if len(self._names) > MAX_LIVE_ROWS:
-            rows = [i for i in rows if self._state[i] not in ("ok", "queued")][-MAX_LIVE_ROWS:]  # type: ignore[assignment]
+        rows: Sequence[int] = range(len(self._names))
+        if self._large:  # the latest failures only; the caption counts everything
+            rows = self._failed[-FAILED_ROWS:]
         for i in rows:
             state = self._state[i]
             table.add_row(
@@ -102,10 +118,9 @@ class LiveTable:
                 self._latency[i],
                 self._detail[i],
             )
-        counts: dict[str, int] = {}
-        for state in self._state:
-            counts[state] = counts.get(state, 0) + 1
-        table.caption = "  ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        finished = len(self._names) - self._counts.get("queued", 0) - self._counts.get("running", 0)
+        counts = "  ".join(f"{k} {v}" for k, v in sorted(self._counts.items()) if v)
+        table.caption = f"{finished}/{len(self._names)} done  {counts}"
         return table
 
 

@@ -1,0 +1,202 @@
+"""Benchmark: client CPU per request of the fan-out, and peak RSS, against bare aiohttp + gather.
+
+    python benchmarks/bench_fanout_cpu.py [--sizes 1000,5000] [--latency-ms 200] [--repeat 3]
+                                          [--only LABEL,...] [--markdown FILE]
+
+CPU time, not wall time: the machine is shared, and CPU time (`time.process_time()` around the fan-out
+only, in a child process of its own) is what other load disturbs least. Wall times are printed too,
+but other sessions' load inflates them.
+
+A fresh emulator per N in its own process (`emulator serve --apps N --latency-ms L`), keys read once
+through the console. Each approach runs in its own child, concurrency = N (every request in flight
+at once), and reports its fan-out CPU ms per request; peak RSS is the whole child's (wait4). Techniques
+are switched one by one in the child (`--variant`), so each row changes one thing:
+
+- `engine`            difyctl's broadcast engine (mode known: one POST per target), as shipped;
+- `engine-gc-on`      ... with the cyclic GC left as it is during the fan-out (no freeze, no thresholds);
+- `engine-httpx`      ... on the striped httpx pool instead of aiohttp (`DIFYCTL_HTTP=httpx`);
+- `engine-text`       ... with the live table on a (fake) terminal, as `broadcast` without `-o json`;
+- `aiohttp-gather`    bare aiohttp: one ClientSession, `asyncio.gather` of N POSTs (the budget's peer);
+- `requests-threads`  requests.post in a ThreadPoolExecutor(100) (the blog-post script).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.bench_broadcast import PY, QUERY, Emulator, echo_keys, spawn  # noqa: E402
+
+VARIANTS = ("engine", "engine-gc-on", "engine-httpx", "engine-text", "aiohttp-gather", "requests-threads")
+
+
+def _body(i: int) -> dict[str, Any]:
+    return {"query": QUERY, "inputs": {}, "user": f"bench-{i}", "response_mode": "blocking"}
+
+
+# -- children ---------------------------------------------------------------------------------------
+
+
+def child_engine(url: str, keys: list[str], variant: str) -> dict[str, Any]:
+    from difyctl.broadcast import engine
+    from difyctl.broadcast.engine import BroadcastOptions, run_broadcast
+    from difyctl.broadcast.targets import Target
+
+    if variant == "engine-gc-on":
+        import contextlib
+
+        engine.quiet_gc = contextlib.nullcontext  # type: ignore[attr-defined,assignment]
+    targets = [Target(f"a{i}", f"a{i}", url, k, mode="advanced-chat") for i, k in enumerate(keys)]
+    n = len(targets)
+    options = BroadcastOptions(QUERY, "bench", False, n, 4, 120.0, 0)
+    hooks: dict[str, Any] = {}
+    table: Any = None
+    if variant == "engine-text":
+        from difyctl.output import Output
+        from difyctl.output.broadcast import LiveTable
+
+        class Tty(io.StringIO):
+            def isatty(self) -> bool:
+                return True
+
+        out = Output(stdout=Tty(), stderr=Tty(), color=True)
+        table = LiveTable(out, [t.name for t in targets])
+        table.__enter__()
+        hooks = {"on_start": table.start, "on_result": table.done}
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    result = run_broadcast(targets, options, **hooks)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
+    if table is not None:
+        table.__exit__(None, None, None)
+    ok = sum(1 for t in result.targets if t.ok)
+    return {"cpu_s": cpu, "wall_s": wall, "ok": ok, "n": n}
+
+
+def child_aiohttp(url: str, keys: list[str]) -> dict[str, Any]:
+    import aiohttp
+
+    async def main() -> tuple[int, float, float]:
+        connector = aiohttp.TCPConnector(limit=len(keys))
+        async with aiohttp.ClientSession(url, connector=connector) as session:
+
+            async def one(i: int, key: str) -> bool:
+                headers = {"Authorization": f"Bearer {key}"}
+                async with session.post("/v1/chat-messages", json=_body(i), headers=headers) as resp:
+                    await resp.json()
+                    return resp.status == 200
+
+            cpu0, t0 = time.process_time(), time.perf_counter()
+            done = await asyncio.gather(*(one(i, k) for i, k in enumerate(keys)))
+            return sum(done), time.process_time() - cpu0, time.perf_counter() - t0
+
+    ok, cpu, wall = asyncio.run(main())
+    return {"cpu_s": cpu, "wall_s": wall, "ok": ok, "n": len(keys)}
+
+
+def child_threads(url: str, keys: list[str]) -> dict[str, Any]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    session = requests.Session()
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=100))
+
+    def one(item: tuple[int, str]) -> bool:
+        i, key = item
+        r = session.post(f"{url}/v1/chat-messages", json=_body(i), headers={"Authorization": f"Bearer {key}"})
+        return r.status_code == 200
+
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    with ThreadPoolExecutor(100) as pool:
+        ok = sum(pool.map(one, enumerate(keys)))
+    return {"cpu_s": time.process_time() - cpu0, "wall_s": time.perf_counter() - t0, "ok": ok, "n": len(keys)}
+
+
+def run_child(variant: str, url: str, keys_file: str) -> None:
+    keys = json.loads(Path(keys_file).read_text())
+    if variant == "aiohttp-gather":
+        doc = child_aiohttp(url, keys)
+    elif variant == "requests-threads":
+        doc = child_threads(url, keys)
+    else:
+        doc = child_engine(url, keys, variant)
+    sys.stdout.write(json.dumps(doc))
+
+
+# -- parent -----------------------------------------------------------------------------------------
+
+
+def bench(n: int, args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
+    emu = Emulator(n, args.latency_ms)
+    rows = []
+    try:
+        keys_file = tmp / f"keys-{n}.json"
+        keys_file.write_text(json.dumps(list(echo_keys(emu.url, n).values())))
+        for variant in args.only:
+            env = {"DIFYCTL_HTTP": "httpx"} if variant == "engine-httpx" else {"DIFYCTL_HTTP": ""}
+            runs = []
+            for _ in range(args.repeat):
+                doc, _wall, _cpu, rss = spawn(
+                    [PY, __file__, "--child", variant, emu.url, str(keys_file)], env
+                )
+                runs.append((doc["cpu_s"] * 1000 / n, doc["wall_s"], rss, doc["ok"]))
+            cpu_ms, wall, rss, ok = sorted(runs)[len(runs) // 2]
+            rows.append(
+                {"n": n, "variant": variant, "cpu_ms_per_req": cpu_ms, "fanout_wall_s": wall,
+                 "peak_rss_mb": rss, "ok": ok, "runs_cpu_ms": [round(r[0], 3) for r in runs]}
+            )  # fmt: skip
+            print(json.dumps(rows[-1]), file=sys.stderr)
+    finally:
+        emu.stop()
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| N | approach | client CPU ms / request (median) | x bare aiohttp | peak RSS MB | fan-out wall s* | ok | runs (CPU ms/req) |",  # noqa: E501
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        peer = next((p for p in rows if p["n"] == r["n"] and p["variant"] == "aiohttp-gather"), None)
+        ratio = f"{r['cpu_ms_per_req'] / peer['cpu_ms_per_req']:.2f}" if peer else "-"
+        lines.append(
+            f"| {r['n']} | {r['variant']} | {r['cpu_ms_per_req']:.3f} | {ratio} | {r['peak_rss_mb']:.1f} | "
+            f"{r['fanout_wall_s']:.2f} | {r['ok']}/{r['n']} | {' '.join(map(str, r['runs_cpu_ms']))} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        run_child(*sys.argv[2:5])
+        return
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="1000,5000", type=lambda s: [int(x) for x in s.split(",")])
+    parser.add_argument("--latency-ms", type=float, default=200.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", default=",".join(VARIANTS), type=lambda s: s.split(","))
+    parser.add_argument("--markdown", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = [row for n in args.sizes for row in bench(n, args, Path(tmp))]
+    text = markdown(rows)
+    print(text)
+    print(f"load average after: {os.getloadavg()}")
+    if args.markdown:
+        args.markdown.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
