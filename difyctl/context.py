@@ -181,6 +181,7 @@ class AppContext:
                     self.env["DIFY_PASSWORD"],
                     options=self.client_options(),
                     runtime=self.get_runtime(),
+                    with_account=False,
                 ).session
                 self._env_sessions[profile.base_url] = session
             auth = _session_auth(session, on_refresh=None)

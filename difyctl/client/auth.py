@@ -224,8 +224,11 @@ def login(
     options: ClientOptions | None = None,
     runtime: Runtime | None = None,
     server_version: str | None = None,
+    with_account: bool = True,
 ) -> LoginResult:
-    """Log in with email + password; the password is never logged (bodies never are)."""
+    """Log in with email + password; the password is never logged (bodies never are).
+    `with_account=False` skips reading the account back (one round trip less for a command that
+    only needs the session: DIFY_EMAIL + DIFY_PASSWORD in CI)."""
     from difyctl.client.base import RequestSpec
     from difyctl.client.console import ConsoleClient
 
@@ -250,8 +253,10 @@ def login(
             raise _login_error(exc) from None
         session = _session_from_login(body, response)
         version = client.last_server_version or version
-    with ConsoleClient(base_url, session_auth(session), options=options, runtime=runtime) as client:
-        account = client.profile()
+    account = None
+    if with_account:
+        with ConsoleClient(base_url, session_auth(session), options=options, runtime=runtime) as client:
+            account = client.profile()
     return LoginResult(session=session, account=account, server_version=version)
 
 

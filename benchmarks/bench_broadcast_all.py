@@ -1,0 +1,180 @@
+"""Benchmark: `difyctl broadcast Q --all` END TO END, as a user runs it, against its peers.
+
+    python benchmarks/bench_broadcast_all.py [--sizes 10,100,1000] [--latency-ms 200] [--concurrency 100]
+                                             [--repeat 3] [--markdown FILE]
+
+A fresh emulator per N in its own process: `emulator serve --seed demo --apps N --latency-ms L`, so
+EVERY request is delayed L ms: login, the app list, each key lookup, each run. The workspace holds the
+N echo-chat apps and the 4 demo apps (N + 4 targets for `--all`).
+
+- `difyctl broadcast --all`: a child process from nothing (no session stored: it logs in with
+  DIFY_EMAIL / DIFY_PASSWORD), lists the apps, looks every key up, runs. Process wall, CPU and peak RSS
+  from wait4, and the fan-out wall it reports. Budget at N = 100, C = 100: <= 6 x one call (login, the
+  list, one round of key lookups and the run are four round trips, plus start-up).
+- peers, HANDED THE KEYS (they do no login, listing or lookups): requests + ThreadPoolExecutor(C), the
+  official `dify-client` SDK (`ChatClient.create_chat_message`) in a ThreadPoolExecutor(C), and bare
+  aiohttp + a semaphore of C + gather. Their figures are the fan-out alone plus their start-up.
+
+Wall times are inflated by other load on a shared machine: the CPU column is the steadier one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.bench_broadcast import (  # noqa: E402
+    EMAIL,
+    PASSWORD,
+    PY,
+    QUERY,
+    Emulator,
+    child_threads,
+    echo_keys,
+    one_call_ms,
+    spawn,
+)
+
+
+def _body(i: int) -> dict[str, Any]:
+    return {"inputs": {}, "query": QUERY, "user": f"bench-{i}", "response_mode": "blocking"}
+
+
+def child_sdk(url: str, keys: list[str], concurrency: int) -> dict[str, Any]:
+    from dify_client import ChatClient  # type: ignore[import-untyped]
+
+    def one(item: tuple[int, str]) -> bool:
+        i, key = item
+        client = ChatClient(key)
+        client.base_url = f"{url}/v1"
+        return bool(client.create_chat_message({}, QUERY, f"bench-{i}").status_code == 200)
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        ok = sum(pool.map(one, enumerate(keys)))
+    return {"wall_s": time.perf_counter() - t0, "ok": ok}
+
+
+def child_aiohttp(url: str, keys: list[str], concurrency: int) -> dict[str, Any]:
+    import aiohttp
+
+    async def main() -> dict[str, Any]:
+        slots = asyncio.Semaphore(concurrency)
+        async with aiohttp.ClientSession(url, connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+
+            async def one(i: int, key: str) -> bool:
+                async with slots:
+                    headers = {"Authorization": f"Bearer {key}"}
+                    async with session.post("/v1/chat-messages", json=_body(i), headers=headers) as resp:
+                        await resp.read()
+                        return resp.status == 200
+
+            t0 = time.perf_counter()
+            ok = sum(await asyncio.gather(*(one(i, k) for i, k in enumerate(keys))))
+            return {"wall_s": time.perf_counter() - t0, "ok": ok}
+
+    return asyncio.run(main())
+
+
+CHILDREN = {"threads": child_threads, "sdk": child_sdk, "aiohttp": child_aiohttp}
+
+
+def bench(n: int, args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
+    emu = Emulator(n, args.latency_ms)
+    rows: list[dict[str, Any]] = []
+    try:
+        keys = echo_keys(emu.url, n)
+        single = one_call_ms(emu.url, next(iter(keys.values())))
+        keys_file = tmp / f"keys-{n}.json"
+        keys_file.write_text(json.dumps(list(keys.values())))
+        c = min(args.concurrency, n)
+
+        def measure(label: str, argv: list[str], env: dict[str, str] | None) -> None:
+            runs = []
+            for _ in range(args.repeat):
+                doc, wall, cpu, rss = spawn(argv, env)
+                fan = doc["summary"]["wall_ms"] / 1000 if "summary" in doc else doc["wall_s"]
+                ok = doc["summary"]["ok"] if "summary" in doc else doc["ok"]
+                total = len(doc["targets"]) if "targets" in doc else n
+                runs.append((wall, fan, cpu, rss, f"{ok}/{total}"))
+            wall, fan, cpu, rss, ok = sorted(runs)[len(runs) // 2]
+            rows.append(
+                {"n": n, "approach": label, "c": c, "process_wall_s": wall,
+                 "x_one_call": wall * 1000 / single, "fanout_s": fan, "cpu_s": cpu, "rss_mb": rss,
+                 "ok": ok, "one_call_ms": single,
+                 "runs_wall_s": [round(r[0], 2) for r in runs]}
+            )  # fmt: skip
+            print(json.dumps(rows[-1]), file=sys.stderr)
+
+        config = tmp / f"config-{n}"
+        env = {"DIFY_BASE_URL": emu.url, "DIFY_EMAIL": EMAIL, "DIFY_PASSWORD": PASSWORD}
+        env.update({"DIFYCTL_CONFIG_DIR": str(config), "DIFYCTL_KEYRING": "off", "DIFYCTL_HTTP": ""})
+        argv = [PY, "-m", "difyctl", "broadcast", QUERY, "--all", "--concurrency", str(c), "-o", "json"]
+        measure("difyctl broadcast --all (login, list, key lookups, run)", argv, env)
+        child = [PY, __file__, "--child"]
+        for name, label in (
+            ("threads", "requests + ThreadPoolExecutor (keys handed)"),
+            ("sdk", "dify-client SDK in ThreadPoolExecutor (keys handed)"),
+            ("aiohttp", "bare aiohttp + gather (keys handed)"),
+        ):
+            measure(label, [*child, name, emu.url, str(keys_file), str(c)], None)
+    finally:
+        emu.stop()
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| N | approach | C | process wall s* | x one call | fan-out s* | CPU s | peak RSS MB | ok "
+        "| runs (wall s) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['n']} | {r['approach']} | {r['c']} | {r['process_wall_s']:.2f} | {r['x_one_call']:.1f} | "
+            f"{r['fanout_s']:.2f} | {r['cpu_s']:.2f} | {r['rss_mb']:.1f} | {r['ok']} | "
+            f"{' '.join(map(str, r['runs_wall_s']))} |"
+        )
+    return (
+        "\n".join(lines)
+        + "\n\none call: "
+        + ", ".join(sorted({f"{r['one_call_ms']:.0f} ms" for r in rows}))
+        + "\n"
+    )
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        name, url, keys_file, c = sys.argv[2:6]
+        doc = CHILDREN[name](url, json.loads(Path(keys_file).read_text()), int(c))
+        sys.stdout.write(json.dumps(doc))
+        return
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=fmt)
+    parser.add_argument("--sizes", default="10,100,1000", type=lambda s: [int(x) for x in s.split(",")])
+    parser.add_argument("--latency-ms", type=float, default=200.0)
+    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--markdown", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = [row for n in args.sizes for row in bench(n, args, Path(tmp))]
+    text = markdown(rows)
+    print(text)
+    print(f"load average after: {os.getloadavg()}")
+    if args.markdown:
+        args.markdown.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
