@@ -166,10 +166,14 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--markdown", type=Path)
-    args = parser.parse_args()
+    run_sizes(parser.parse_args(), bench, markdown)
+
+
+def run_sizes(args: argparse.Namespace, bench_one: Any, render: Any) -> None:
+    """Every size in its own temp dir; the table printed (and written to --markdown), with the load."""
     with tempfile.TemporaryDirectory() as tmp:
-        rows = [row for n in args.sizes for row in bench(n, args, Path(tmp))]
-    text = markdown(rows)
+        rows = [row for n in args.sizes for row in bench_one(n, args, Path(tmp))]
+    text = render(rows)
     print(text)
     print(f"load average after: {os.getloadavg()}")
     if args.markdown:

@@ -26,9 +26,7 @@ import argparse
 import asyncio
 import io
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -188,14 +186,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", default=",".join(VARIANTS), type=lambda s: s.split(","))
     parser.add_argument("--markdown", type=Path)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        rows = [row for n in args.sizes for row in bench(n, args, Path(tmp))]
-    text = markdown(rows)
-    print(text)
-    print(f"load average after: {os.getloadavg()}")
-    if args.markdown:
-        args.markdown.write_text(text)
+    from benchmarks.bench_broadcast_all import run_sizes
+
+    run_sizes(parser.parse_args(), bench, markdown)
 
 
 if __name__ == "__main__":

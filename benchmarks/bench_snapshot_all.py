@@ -53,15 +53,22 @@ def serve(conn: Connection, latency_ms: float, extra_apps: int) -> None:
         conn.recv()
 
 
+def _options(concurrency: int) -> Any:
+    """What `snapshot create --all` uses: the fan-out transport (aiohttp, or striped httpx pools with
+    DIFYCTL_HTTP=httpx), never one plain httpcore pool (its connection scan is quadratic)."""
+    from difyctl.broadcast.pool import fanout_options
+    from difyctl.client.transport import ClientOptions
+
+    return fanout_options(ClientOptions(), concurrency)
+
+
 def fan_out(base_url: str, auth: Any, apps: list[Any], concurrency: int) -> tuple[float, int]:
     from difyctl.client.console import AsyncConsoleClient
-    from difyctl.client.transport import ClientOptions
     from difyctl.snapshots.ops import SnapshotOptions, snapshot_all
     from difyctl.snapshots.store import SnapshotStore
 
     async def go(store: SnapshotStore) -> int:
-        options = ClientOptions(max_connections=max(concurrency, 10))
-        async with AsyncConsoleClient(base_url, auth, options) as client:
+        async with AsyncConsoleClient(base_url, auth, _options(concurrency)) as client:
             outcomes = await snapshot_all(client, store, apps, SnapshotOptions(), concurrency=concurrency)
         return sum(o.ok for o in outcomes)
 
@@ -74,12 +81,10 @@ def fan_out(base_url: str, auth: Any, apps: list[Any], concurrency: int) -> tupl
 def raw_exports(base_url: str, auth: Any, apps: list[Any], concurrency: int) -> tuple[float, int]:
     """The floor: the same exports through the same client, nothing parsed or written."""
     from difyctl.client.console import AsyncConsoleClient
-    from difyctl.client.transport import ClientOptions
 
     async def go() -> int:
         gate = asyncio.Semaphore(concurrency)
-        options = ClientOptions(max_connections=max(concurrency, 10))
-        async with AsyncConsoleClient(base_url, auth, options) as client:
+        async with AsyncConsoleClient(base_url, auth, _options(concurrency)) as client:
 
             async def one(app: Any) -> int:
                 async with gate:

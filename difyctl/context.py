@@ -212,12 +212,10 @@ class AppContext:
                 if alias_id:
                     raise AppNotFoundError(ref, [f"alias {ref!r} points to a deleted app"]) from None
         apps = list(console.iter_apps(name=ref))
-        exact = [a for a in apps if a.name == ref]
-        if len(exact) == 1:
-            return exact[0]
-        if len(exact) > 1:
-            ids = ", ".join(a.id for a in exact)
-            raise UsageError(f"{len(exact)} apps are named {ref!r} ({ids})", hint="pass the app id instead")
+        if any(a.name == ref for a in apps):  # one exact name, or several (a usage error)
+            from difyctl.targets import match_ref
+
+            return match_ref(apps, ref, self.key_policy())
         names = [a.name for a in console.iter_apps()]
         raise AppNotFoundError(ref, difflib.get_close_matches(ref, names, n=3, cutoff=0.5))
 
