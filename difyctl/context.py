@@ -302,5 +302,8 @@ def disable_http_log() -> None:
     import logging
 
     logger = logging.getLogger("difyctl.http")
-    for handler in [h for h in logger.handlers if h.get_name() == "difyctl-verbose"]:
+    verbose = [h for h in logger.handlers if h.get_name() == "difyctl-verbose"]
+    for handler in verbose:
         logger.removeHandler(handler)
+    if verbose:
+        logger.setLevel(logging.NOTSET)  # a later in-process run is not verbose (broadcast's direct path)

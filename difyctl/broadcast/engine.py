@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from difyctl.broadcast import results as R
-from difyctl.broadcast.pool import fanout_transport, quiet_gc
+from difyctl.broadcast.pool import fanout_transport, preload_async_backend, quiet_gc
 from difyctl.broadcast.results import BroadcastResult, TargetResult
 from difyctl.broadcast.targets import Target
 from difyctl.client.errors import (
@@ -160,7 +160,7 @@ class Fanout:
         """Set up (pools: TLS contexts; semaphores), then time the fan-out alone: first task created ->
         last target done. The process-level cost is the caller's to measure (benchmarks do)."""
         clock = self.runtime.clock
-        _preload_async_backend()
+        preload_async_backend()
         global_slots = asyncio.Semaphore(self.options.concurrency)
         app_slots: dict[tuple[str, str], asyncio.Semaphore] = {}
         pools: dict[str, httpx.AsyncClient] = {}
@@ -377,18 +377,6 @@ async def _within(seconds: float, coro: Coroutine[Any, Any, RunResult]) -> RunRe
         return await asyncio.wait_for(coro, seconds)
     async with timeout(seconds):
         return await coro
-
-
-def _preload_async_backend() -> None:
-    """httpcore imports anyio's asyncio backend on the first request; do it before the clock starts
-    (and before 100 requests wait behind one import on the event loop)."""
-    import importlib
-
-    for name in ("anyio._backends._asyncio", "httpcore._backends.anyio"):
-        try:
-            importlib.import_module(name)
-        except ImportError:  # pragma: no cover - another httpcore backend layout
-            pass
 
 
 def _status_of(exc: BaseException) -> str:

@@ -87,9 +87,7 @@ def fanout_options(options: ClientOptions, concurrency: int) -> ClientOptions:
     over `fanout_transport` (unless a test injected its own transport)."""
     import dataclasses
 
-    from difyctl.broadcast.engine import _preload_async_backend
-
-    _preload_async_backend()
+    preload_async_backend()
     size = max(concurrency, 10)
     options = dataclasses.replace(options, max_connections=size, max_keepalive_connections=size)
     if options.async_transport is None:
@@ -115,3 +113,41 @@ def quiet_gc(threshold: int = 50_000) -> Iterator[None]:
     finally:
         gc.set_threshold(*old)
         gc.unfreeze()
+
+
+_ASYNC_BACKEND = ("anyio._backends._asyncio", "httpcore._backends.anyio")
+
+
+def preload_async_backend() -> None:
+    """httpcore imports anyio's asyncio backend on the first request; do it before the clock starts
+    (and before 100 requests wait behind one import on the event loop)."""
+    import importlib
+
+    for name in _ASYNC_BACKEND:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # pragma: no cover - another httpcore backend layout
+            pass
+
+
+def warm_up(*modules: str) -> None:
+    """Import the fan-out's modules in a background thread while the command waits on the network
+    (login, the app list): `import aiohttp` alone builds two TLS contexts and costs 0.1-0.4 s, which
+    would otherwise sit between the login and the first console fan-out. A later import of the same
+    module simply waits for this one (the import lock); a failure here is left for that import."""
+    import threading
+
+    names = list(modules) + list(_ASYNC_BACKEND)
+    if aiohttp_enabled():
+        names.append("difyctl.broadcast.aio_transport")
+
+    def run() -> None:
+        import importlib
+
+        for name in names:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001,S112 - reported by the real import, on the main thread
+                continue
+
+    threading.Thread(target=run, name="difyctl-warm-up", daemon=True).start()

@@ -23,9 +23,10 @@ def with_resolver(
     actx: AppContext, concurrency: int, work: Callable[[Resolver], Awaitable[T]], *, refs: Sequence[str] = ()
 ) -> T:
     """Run `work(resolver)` on one event loop with a spinner; the console opens on first use."""
-    from difyctl.broadcast.pool import fanout_options
+    from difyctl.broadcast.pool import fanout_options, warm_up
     from difyctl.client.console import AsyncConsoleClient
 
+    warm_up()  # the fan-out transport loads while the console logs in
     opened: list[AsyncConsoleClient] = []
 
     def console() -> AsyncConsoleClient:

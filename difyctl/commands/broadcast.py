@@ -11,6 +11,9 @@ from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, app_cont
 from difyctl.commands._notify import NotifyOpt, NotifySecretOpt
 
 if TYPE_CHECKING:
+    from difyctl.broadcast.pool import warm_up
+
+    warm_up("difyctl.broadcast.engine", "difyctl.output.broadcast")  # loads while keys resolve
     from difyctl.broadcast.engine import BroadcastOptions
     from difyctl.broadcast.results import BroadcastResult
     from difyctl.broadcast.targets import Target
@@ -93,11 +96,12 @@ def broadcast(
       difyctl broadcast "ping" --apps-file targets.yaml --concurrency 50 --jsonl runs.jsonl
       difyctl broadcast "Reply as JSON" --all --schema answer.schema.json
     """
-    from difyctl.broadcast.engine import BroadcastOptions
+    from difyctl.broadcast.pool import warm_up
+
+    warm_up("difyctl.broadcast.engine", "difyctl.output.broadcast")  # loads while keys resolve
     from difyctl.broadcast.targets import read_apps_file
     from difyctl.commands import _notify
     from difyctl.commands._targets import broadcast_targets
-    from difyctl.output.broadcast import render_text
     from difyctl.runs import default_user, parse_inputs
 
     actx = app_context(ctx, output, profile, verbose).with_options(
@@ -117,6 +121,9 @@ def broadcast(
         inputs=inputs,
         concurrency=concurrency,
     )
+    from difyctl.broadcast.engine import BroadcastOptions
+    from difyctl.output.broadcast import render_text
+
     options = BroadcastOptions(query, user or default_user(), stream, concurrency, per_app, timeout, retries)
     result = _fan_out(actx, targets, options, jsonl, check)
     actx.out.emit(result.to_dict(), text=lambda o: render_text(o, result, full=full))
@@ -126,6 +133,8 @@ def broadcast(
 
 def _checker(schema: Path | None, field: str | None) -> Any:
     """The validator is compiled before anything is sent (a bad schema is exit 2, nothing spent)."""
+    if schema is None and field is None:
+        return None  # and jsonschema is never imported (~0.1 s of start-up)
     from difyctl.validation.engine import check_answer, validator_option
 
     validator = validator_option(schema, field=field)
