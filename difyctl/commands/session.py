@@ -118,7 +118,8 @@ def collect_status(actx: AppContext) -> tuple[dict[str, Any], ExitCode]:
         doc["error"] = info.problem or f"cannot reach {profile.base_url}"
         doc["hint"] = (
             "the server accepted the connection but did not answer: raise --timeout if it is only slow"
-            if info.problem and info.problem.startswith(("no answer", "timed out talking"))
+            if info.problem
+            and info.problem.startswith(("no answer", "timed out talking"))
             or "still answering" in (info.problem or "")
             else "check the base URL and that the server is running"
         )
