@@ -3,7 +3,10 @@ is accounted for, and a failed lookup is never reported as "no key" (issue 13, r
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from tests.commands.conftest import Cli
 
@@ -74,3 +77,27 @@ def test_rotate_all_one_lookup_fails(cli: Cli, logged_in: Any) -> None:
     assert by_app["echo-chat"]["status"] == "failed"
     assert by_app["echo-chat"]["error"].startswith("key lookup failed: HTTP 500")
     assert {r["status"] for a, r in by_app.items() if a != "echo-chat"} <= {"promoted", "skipped"}
+
+
+def test_a_spinner_counts_the_key_lookups(cli: Cli, logged_in: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a terminal the resolution shows "resolving N apps ... k/N" (Output.progress, recorded here)."""
+    from contextlib import contextmanager
+
+    from difyctl.output import Output
+
+    labels: list[str] = []
+
+    class Recorder:
+        def advance(self, n: int = 1, *, label: str | None = None) -> None:
+            labels.append(label or "")
+
+    @contextmanager
+    def progress(self: Output, total: int | None, label: str) -> Iterator[Recorder]:
+        labels.append(label)
+        yield Recorder()
+
+    monkeypatch.setattr(Output, "progress", progress)
+    res = cli("health", "--all", "-o", "json")
+    assert res.code == 0, res.stderr
+    assert labels[0] == "resolving apps"
+    assert labels[1:] == [f"resolving 4 apps ... {k}/4" for k in range(1, 5)]
