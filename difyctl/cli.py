@@ -164,7 +164,7 @@ def root_command() -> Any:
     from difyctl.commands._common import add_timeout_options
     from difyctl.lazy import build_root
 
-    return build_root(app, HELP_ORDER, decorate=add_timeout_options)
+    return build_root(app, HELP_ORDER, add_timeout_options)
 
 
 def _report(out: Any, exc: BaseException) -> int:
