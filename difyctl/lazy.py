@@ -160,6 +160,8 @@ def _plain_param_class() -> Any:
     @dataclasses.dataclass(frozen=True)
     class PlainParam(RuntimeParam):
         def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            if value is None and self.annotation is float:  # an unset --timeout: nothing to coerce
+                return None
             if self.annotation is str and isinstance(value, str):
                 return value
             if self.annotation is bool and isinstance(value, bool):
@@ -204,5 +206,5 @@ def _plain_param(param: Any) -> None:
         return
     if getattr(param, "_runtime_param", 1) is not None:  # built already, or not typer's layer
         return
-    if desc.annotation in _PLAIN_TYPES or desc.annotation == list[str]:
+    if desc.annotation in _PLAIN_TYPES or desc.annotation == list[str] or desc.annotation is float:
         param._runtime_param = _PLAIN(parameter_info=desc.parameter_info, annotation=desc.annotation)
