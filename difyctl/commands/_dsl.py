@@ -1,5 +1,6 @@
 """Shared by the snapshot / export / rollback / apply / promote commands: options, the store location,
-confirmation, the service probe, and the one "plan -> show -> confirm -> apply -> report" pipeline.
+confirmation, the service probe, and the glue "plan -> show -> confirm -> apply -> report" around the
+one change engine (difyctl.change), which holds every step that touches the app.
 
 Only typer and typing at module level (the options are imported by command modules at startup);
 everything else is imported inside the functions.
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 if TYPE_CHECKING:
+    from difyctl.change.engine import ChangeEngine
     from difyctl.client.console import ConsoleClient
     from difyctl.client.models import App
     from difyctl.context import AppContext
@@ -90,6 +92,23 @@ def make_probe(actx: AppContext, app: App) -> Any:
     return probe
 
 
+def change_engine(
+    actx: AppContext, console: ConsoleClient, store: SnapshotStore, app: App | None, *, verb: str, probe: bool
+) -> ChangeEngine:
+    """The one change engine (difyctl.change) wired to this command: probe, confirmation, labels."""
+    from difyctl.change.engine import ChangeEngine
+
+    return ChangeEngine(
+        console,
+        store,
+        probe=make_probe(actx, app) if probe and app is not None else None,
+        confirm=ask,
+        base_url=console.base_url,
+        server_version=console.last_server_version,
+        verb=verb,
+    )
+
+
 def run_change(
     actx: AppContext,
     console: ConsoleClient,
@@ -102,36 +121,35 @@ def run_change(
     yes: bool,
     publish: bool,
     probe: bool,
+    sides: tuple[str, str] | None = None,
 ) -> int:
-    """The safe path (DESIGN.md "Rollback"): pre-change snapshot + diff, confirm, apply, publish, verify,
-    probe, restore on failure. Renders the plan and the step report; returns the exit code."""
+    """Plan (read-only) -> render -> stop on --dry-run or an empty plan -> confirm -> apply -> report.
+    `sides`: the labels of the live and the target side (promote names both profiles)."""
     from difyctl.commands.confirm import confirm
     from difyctl.output.rollback import render_plan, render_result
-    from difyctl.snapshots.rollback import RollbackEngine
 
     out = actx.out
-    engine = RollbackEngine(
-        console,
-        store,
-        probe=make_probe(actx, app) if probe and not dry_run else None,
-        confirm=ask,
-        base_url=console.base_url,
-        server_version=console.last_server_version,
-    )
+    engine = change_engine(actx, console, store, app, verb=verb, probe=probe and not dry_run)
     plan = engine.plan(app, target)
+    extra = {"from": sides[1], "to": sides[0]} if sides else {}
     if out.format == "text":
-        render_plan(out, plan, verb=verb)
+        render_plan(out, plan, verb=verb, sides=sides)
     if dry_run or plan.unchanged:
         if plan.unchanged and out.format == "text":
             out.info(f"{app.name} already matches {target.label}: nothing to do")
         out.emit(
-            {"dry_run": dry_run, "status": "unchanged" if plan.unchanged else "planned", **plan.to_dict()},
+            {
+                "dry_run": dry_run,
+                "status": "unchanged" if plan.unchanged else "planned",
+                **extra,
+                **plan.to_dict(),
+            },
             text=lambda _o: None,
         )
         return 0
     confirm(f"Apply {target.label} to {app.name!r} ({verb})?", yes=yes)
     result = engine.apply(plan, publish=publish, yes=yes)
-    doc = {"dry_run": False, **result.to_dict(), "diff": plan.diff.to_dict()}
+    doc = {"dry_run": False, **extra, **result.to_dict(), "diff": plan.diff.to_dict()}
     out.emit(doc, text=lambda o: render_result(o, result, verb=verb))
     return int(result.exit_code)
 
@@ -144,38 +162,3 @@ def resolve_on(console: ConsoleClient, name: str) -> App | None:
     if len(found) > 1:
         raise UsageError(f"{len(found)} apps are named {name!r} on the target", hint="rename one of them")
     return found[0] if found else None
-
-
-def create_from_dsl(
-    actx: AppContext, console: ConsoleClient, target: RollbackTarget, name: str, *, yes: bool
-) -> dict[str, Any]:
-    """`promote --create`: import without app_id (a new app), confirm a pending import, publish, verify."""
-    from difyctl.errors import DifyctlError, UsageError
-    from difyctl.snapshots.dsl import WORKFLOW_MODES, blank_secret_names, content_hash, parse_dsl
-
-    result = console.import_dsl(target.text, name=name)
-    if result.status == "pending":
-        question = (
-            f"The DSL is version {result.imported_dsl_version}, the server's is {result.current_dsl_version}."
-        )
-        if not (yes or ask(question + " Import it anyway?")):
-            raise UsageError(f"{question} Not confirmed; nothing was created", hint="pass --yes to confirm")
-        result = console.confirm_import(result.id)
-    if result.status not in ("completed", "completed-with-warnings") or not result.app_id:
-        raise DifyctlError(f"the server refused the import: {result.error or result.status}")
-    app = console.get_app(result.app_id)
-    if app.mode in WORKFLOW_MODES:
-        console.publish(app.id, "difyctl promote", f"created from {target.label}"[:100])
-        app = console.get_app(app.id)
-    exported = console.export_dsl(app.id, workflow_id=app.published_workflow_id)
-    verified = content_hash(parse_dsl(exported, "the re-export")) == target.content_hash
-    blank = blank_secret_names(target.doc)
-    if blank:
-        actx.out.warn(f"secret variables created blank on the new app: {', '.join(blank)}")
-    return {
-        "status": "created",
-        "ok": verified,
-        "app": app.to_dict(),
-        "verified": verified,
-        "blank_secrets": blank,
-    }

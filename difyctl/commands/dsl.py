@@ -169,8 +169,9 @@ def promote(
       difyctl -p staging promote support-bot --to prod --yes
       difyctl promote new-bot --to prod --create --yes
     """
-    from difyctl.commands._dsl import create_from_dsl, open_store, require_consent, resolve_on, run_change
+    from difyctl.commands._dsl import change_engine, open_store, require_consent, resolve_on, run_change
     from difyctl.errors import UsageError
+    from difyctl.output.rollback import render_created
     from difyctl.snapshots.ops import export_app
     from difyctl.snapshots.results import RollbackTarget
 
@@ -184,6 +185,7 @@ def promote(
         app = src.resolve_app(console, app_ref)
         target = RollbackTarget.from_text(f"{src.profile_name}:{app.name}", export_app(console, app))
     store = open_store(src, directory)
+    sides = (f"{to}:{app.name}", target.label)
     with dst.console() as console:
         existing = resolve_on(console, app.name)
         if existing is not None:
@@ -198,25 +200,34 @@ def promote(
                 yes=yes,
                 publish=True,
                 probe=probe,
+                sides=sides,
             )
             raise typer.Exit(code)
         if not create:
             raise UsageError(
                 f"no app named {app.name!r} on profile {to!r}", hint="pass --create to create it"
             )
+        doc: dict[str, Any] = {"from": sides[1], "to": sides[0], "app_name": app.name, "profile": to}
         if dry_run:
             src.out.emit(
-                {"dry_run": True, "status": "would-create", "app_name": app.name, "profile": to},
-                text=f"would create {app.name!r} ({app.mode}) on profile {to!r} from {target.label}",
+                {"dry_run": True, "status": "would-create", **doc},
+                text=f"promote {sides[1]} -> {sides[0]}: would create {app.name!r} ({app.mode})",
             )
             raise typer.Exit(0)
-        doc = create_from_dsl(dst, console, target, app.name, yes=yes)
+        engine = change_engine(dst, console, store, None, verb="promote", probe=False)
+        from difyctl.commands._dsl import make_probe
+
+        result = engine.create(
+            target,
+            app.name,
+            yes=yes,
+            comment=f"created from {target.label}",
+            probe_for=(lambda live: make_probe(dst, live)) if probe else None,
+        )
     src.out.emit(
-        {"dry_run": False, **doc},
-        text=f"created {app.name!r} on profile {to!r} ({doc['app']['id']}), "
-        + ("verified" if doc["verified"] else "NOT verified: the re-export differs"),
+        {"dry_run": False, **doc, **result.to_dict()}, text=lambda o: render_created(o, result, sides)
     )
-    raise typer.Exit(0 if doc["verified"] else 1)
+    raise typer.Exit(0 if result.ok else (2 if result.status == "refused" else 1))
 
 
 @versions_app.command("list")

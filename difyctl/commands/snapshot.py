@@ -69,12 +69,12 @@ def create(
     from difyctl.commands._targets import console_apps
     from difyctl.errors import UsageError
     from difyctl.snapshots.ops import SnapshotOptions
-    from difyctl.snapshots.paths import validate_tag
+    from difyctl.snapshots.store import check_user_tag
 
     if bool(apps) == all_apps:
         raise UsageError("name the apps to snapshot, or pass --all (not both)")
     if tag is not None:
-        validate_tag(tag)  # before anything is sent
+        check_user_tag(tag)  # before anything is sent: valid, not `live`/`draft`/pre-rollback-*
     actx = app_context(ctx, output, profile, verbose)
     if layout != "store":
         _create_flat(
@@ -178,7 +178,7 @@ def _report_created(actx: AppContext, outcomes: list[SnapshotOutcome]) -> None:
     from difyctl.errors import PartialFailure
 
     docs = [o.to_dict() for o in outcomes]
-    counts = {k: sum(1 for d in docs if d.get("status") == k) for k in ("created", "unchanged")}
+    counts = {k: sum(1 for d in docs if d.get("status") == k) for k in ("created", "tagged", "unchanged")}
     failed = sum(1 for o in outcomes if not o.ok)
 
     def text(o: Any) -> None:
@@ -188,6 +188,11 @@ def _report_created(actx: AppContext, outcomes: list[SnapshotOutcome]) -> None:
                 rows.append([oc.app.name, "failed", "", oc.error or ""])
             elif oc.result.created:
                 rows.append([oc.app.name, "created", oc.result.snapshot.tag, str(oc.result.path)])
+            elif oc.result.status == "tagged":
+                alias = oc.result.snapshot
+                rows.append(
+                    [oc.app.name, "tagged", alias.tag, f"unchanged: same content as {alias.alias_of}"]
+                )
             else:
                 rows.append(
                     [oc.app.name, "unchanged", oc.result.snapshot.tag, "same content as this snapshot"]
@@ -196,7 +201,8 @@ def _report_created(actx: AppContext, outcomes: list[SnapshotOutcome]) -> None:
 
     actx.out.emit({"snapshots": docs, **counts, "failed": failed}, text=text)
     actx.out.info(
-        f"{counts['created']} created, {counts['unchanged']} unchanged (no duplicate), {failed} failed"
+        f"{counts['created']} created, {counts['tagged']} tagged (unchanged content, no duplicate), "
+        f"{counts['unchanged']} unchanged (no duplicate), {failed} failed"
     )
     if failed:
         from difyctl.errors import DifyctlError
@@ -241,7 +247,7 @@ def list_snapshots(
         rows = [
             [
                 m.app_name,
-                m.tag,
+                m.tag + (f" (= {m.alias_of})" if m.alias_of else ""),
                 m.created_at,
                 ("draft" if m.draft else "published") + (" +secrets" if m.include_secret else ""),
                 m.message,
@@ -299,6 +305,13 @@ def diff(
     to_ref: Annotated[
         str | None, typer.Argument(metavar="[TO]", help="Tag, live, draft or a file (default: live).")
     ] = None,  # noqa: UP045
+    include_safety: Annotated[
+        bool,
+        typer.Option(
+            "--include-safety",
+            help="The newest snapshot may be a safety one (pre-rollback-*, pre-apply-*, pre-promote-*).",
+        ),
+    ] = False,
     directory: DirOpt = None,
     profile: ProfileOpt = None,
     output: OutputOpt = None,
@@ -306,7 +319,8 @@ def diff(
 ) -> None:
     """Semantic diff of two versions of an app (UI-only changes ignored, secrets never shown).
 
-    Exit 0 when equal, 1 when different.
+    Exit 0 when equal, 1 when different. Without FROM the newest snapshot you took is compared:
+    safety snapshots are skipped unless --include-safety (or named as FROM).
 
     \b
     Examples:
@@ -328,7 +342,7 @@ def diff(
     else:
         with actx.console() as console:
             live = actx.resolve_app(console, app_ref)
-            refs = default_diff_refs(store, live.id, from_ref, to_ref)
+            refs = default_diff_refs(store, live.id, from_ref, to_ref, include_safety=include_safety)
             sides = [resolve_side(r, store=store, app_ref=live.id, console=console, app=live) for r in refs]
     old, new = sides
     result = semantic_diff(old.doc, new.doc)
@@ -344,7 +358,8 @@ def diff(
 
 @app.command("verify")
 def verify(ctx: typer.Context, directory: DirOpt = None, output: OutputOpt = None) -> None:
-    """Re-hash every snapshot: exit 1 naming each corrupt, missing or orphan file.
+    """Re-hash every snapshot: exit 1 naming each corrupt, missing or orphan file (aliases are checked
+    against the file they name; a store that does not exist is exit 2).
 
     \b
     Example:
@@ -380,13 +395,17 @@ def prune(
     app_ref: Annotated[str, typer.Argument(metavar="APP", help="App id, name or store folder.")],
     keep: Annotated[int, typer.Option("--keep", "-k", help="How many of the newest to keep.", min=0)],
     force: Annotated[
-        bool, typer.Option("--force", help="Also remove pre-rollback snapshots younger than 7 days.")
+        bool,
+        typer.Option(
+            "--force", help="Also remove safety snapshots (pre-rollback-* ...) younger than 7 days."
+        ),
     ] = False,
     yes: YesOpt = False,
     directory: DirOpt = None,
     output: OutputOpt = None,
 ) -> None:
-    """Delete all but the newest KEEP snapshots of an app (recent pre-rollback ones are kept).
+    """Delete all but the newest KEEP snapshots of an app (recent safety ones are kept; content stays
+    while another tag points to it).
 
     \b
     Examples:
@@ -406,7 +425,7 @@ def prune(
         o.line(
             f"removed {len(result.removed)}, kept {len(result.kept)}"
             + (
-                f", protected {len(result.protected)} recent pre-rollback (use --force)"
+                f", protected {len(result.protected)} recent safety snapshot(s) (use --force)"
                 if result.protected
                 else ""
             )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from difyctl.output.diff import render_diff, summary_line
 from difyctl.output.rollback import render_result as render_steps
+from difyctl.output.rollback import render_secret_plan
 
 if TYPE_CHECKING:
     from difyctl.output import Output
@@ -43,13 +44,11 @@ def render_plan(out: Output, plan: ReleasePlan) -> None:
         where = f" ({item.app.id})" if item.app is not None else ""
         out.line(f"{mark} {item.app_name}{where} <- {item.file.label}: {item.action}", style=style)
         if item.plan is not None and item.changed and not plan.dry_run:
-            out.line(f"  pre-change snapshot: {item.plan.pre_rollback.tag}")
+            out.line(f"  safety snapshot before the change: {item.plan.safety_prefix}<time>")
         for warning in (*(item.plan.warnings if item.plan else ()), *item.warnings):
             out.line(f"  warning: {warning}", style="yellow")
-        if item.plan is not None and item.plan.live_secrets:
-            out.line(f"  secrets kept from the live app: {', '.join(sorted(item.plan.live_secrets))}")
-        if item.secret_updates:
-            out.line(f"  secrets set from the environment: {', '.join(item.secret_updates)}")
+        if item.plan is not None:
+            render_secret_plan(out, item.plan.secrets.to_dict(), indent="  ")
         if item.changed and item.diff is not None and item.action == "update":
             render_diff(out, item.diff, old_label=f"live ({item.app_name})", new_label=item.file.label)
     counts = plan.to_dict()["summary"]
@@ -111,7 +110,9 @@ def result_markdown(result: ReleaseResult, *, title: str = "difyctl apply") -> s
     for item in result.items:
         mark = _STATUS_MARK.get(item.status, "❌")
         detail = item.error or (
-            item.item.plan.pre_rollback.tag if item.item.plan and item.item.changed else ""
+            item.item.plan.pre_rollback.tag
+            if item.item.plan and item.item.plan.pre_rollback and item.item.changed
+            else ""
         )
         lines.append(
             f"| {mark} | {_cell(item.item.app_name)} | `{_cell(item.item.file.label)}` | {item.status} "

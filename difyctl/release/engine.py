@@ -3,21 +3,24 @@
 match()  read-only, before anything is sent: each file -> its live app (pinned id, else exact name) or
          "create"; refuses a mode mismatch (Dify would accept it and corrupt the app, fixtures 077-078),
          two files for one app, an ambiguous name, and a new app whose secrets nobody supplied.
-plan()   per app, the rollback engine's plan (pre-change snapshot, semantic diff, live secrets kept in
-         memory); `--secret` values that differ from the live ones count as a change.
-apply()  per app through RollbackEngine.apply (import, publish with the release message, verify by
-         re-export, probe, automatic restore on failure); updates first, creations last. Without
-         `atomic` a failed app does not stop the others; with it, the first failure stops the run
-         and every app already applied is restored (verified) to its pre-change snapshot.
+plan()   per app, the change engine's plan (read-only: semantic diff, secret plan, live secrets kept
+         in memory); `--secret` values that differ from the live ones count as a change.
+apply()  per app through the one change engine, difyctl.change (import, publish with the release
+         message, verify by re-export, probe, automatic restore on failure); updates first,
+         creations last. Without `atomic` a failed app does not stop the others; with it, the first
+         failure stops the run and every app already applied is restored (verified) to its safety
+         snapshot.
 Never prints, never exits.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
+from difyctl.change.engine import CREATED as ENGINE_CREATED
+from difyctl.change.engine import ChangeEngine, CreateResult
+from difyctl.change.steps import Confirm, CreatingConsole, Probe, describe
 from difyctl.client.models import App
 from difyctl.errors import Interrupted, UsageError
 from difyctl.release.files import ReleaseFile
@@ -36,38 +39,19 @@ from difyctl.release.results import (
 )
 from difyctl.snapshots.diff import semantic_diff
 from difyctl.snapshots.dsl import (
-    WORKFLOW_MODES,
     blank_secret_names,
-    content_hash,
-    dump_dsl,
-    fill_secrets,
-    parse_dsl,
     secret_values,
 )
 from difyctl.snapshots.results import RESTORED, RollbackResult, Step
-from difyctl.snapshots.rollback import IMPORT_DONE, Confirm, DslConsole, Probe, RollbackEngine
 from difyctl.snapshots.store import SnapshotStore, utcnow
 
-T = TypeVar("T")
-log = logging.getLogger(__name__)
 MARKED_NAME = "difyctl apply"
 
 
-class ReleaseConsole(DslConsole, Protocol):
+class ReleaseConsole(CreatingConsole, Protocol):
     def iter_apps(
         self, mode: str | None = None, name: str | None = None, limit: int = 100
     ) -> Iterator[App]: ...
-
-    def delete_app(self, app_id: str) -> None: ...
-
-
-class _NotVerified(Exception):
-    pass
-
-
-def _describe(exc: BaseException) -> str:
-    message = getattr(exc, "message", None)
-    return str(message) if message else f"{type(exc).__name__}: {exc}"
 
 
 class ReleaseEngine:
@@ -89,7 +73,7 @@ class ReleaseEngine:
         self.base_url = base_url
         self.server_version = server_version
         self.clock = clock
-        self._engines: dict[str, RollbackEngine] = {}
+        self._engines: dict[str, ChangeEngine] = {}
 
     # ----------------------------------------------------------------------------------- match
     def match(
@@ -152,7 +136,7 @@ class ReleaseEngine:
                 items.append(AppPlan(f, CREATE, None, None, semantic_diff({}, f.target.doc), (), warnings))
                 continue
             engine = self._engine(app)
-            rp = engine.plan(app, f.target)
+            rp = engine.plan(app, f.target, secret_values=secrets)
             missing = [n for n in rp.missing_secrets if n not in secrets]
             if missing:
                 raise UsageError(
@@ -168,18 +152,20 @@ class ReleaseEngine:
             items.append(AppPlan(f, action, rp.app, rp, rp.diff, updates, warnings))
         return ReleasePlan(items)
 
-    def _engine(self, app: App) -> RollbackEngine:
-        if app.id not in self._engines:
-            self._engines[app.id] = RollbackEngine(
+    def _engine(self, app: App | None) -> ChangeEngine:
+        key = app.id if app is not None else ""
+        if key not in self._engines:
+            self._engines[key] = ChangeEngine(
                 self.console,
                 self.store,
                 clock=self.clock,
-                probe=self.probe_for(app) if self.probe_for else None,
+                probe=self.probe_for(app) if self.probe_for and app is not None else None,
                 confirm=self.confirm,
                 base_url=self.base_url,
                 server_version=self.server_version,
+                verb="apply",
             )
-        return self._engines[app.id]
+        return self._engines[key]
 
     # ----------------------------------------------------------------------------------- apply
     def apply(
@@ -210,7 +196,7 @@ class ReleaseEngine:
                     if rollback is not None and rollback.status == "applied":
                         undo[id(item)] = rollback
             except (Interrupted, KeyboardInterrupt) as exc:
-                result = ItemResult(item, INTERRUPTED, error=_describe(exc) or "interrupted")
+                result = ItemResult(item, INTERRUPTED, error=describe(exc) or "interrupted")
                 stop = "not attempted: the run was interrupted"
             done[id(item)] = result
             if not result.ok and atomic and stop is None:
@@ -260,84 +246,23 @@ class ReleaseEngine:
 
     def _uncreate(self, item: AppPlan, result: ItemResult, why: str) -> ItemResult:
         """An app this run created is deleted again: before the run it did not exist."""
-        steps = list(result.steps)
-        app_id = str(result.app_id)
-        try:
-            self._step(steps, "delete created app", lambda: self.console.delete_app(app_id))
-        except Exception as exc:
-            return ItemResult(
-                item,
-                result.status,
-                steps,
-                f"created as {app_id}, and deleting it again failed: {_describe(exc)}",
-                "delete it in the console",
-                app_id,
-            )
-        return ItemResult(item, ROLLED_BACK, steps, f"created, then deleted because {why}", None, app_id)
+        created = CreateResult(ENGINE_CREATED, list(result.steps), app_id=result.app_id)
+        done = self._engine(None).uncreate(created, why)
+        status = ROLLED_BACK if done.status == ROLLED_BACK else result.status
+        return ItemResult(item, status, done.steps, done.error, done.hint, result.app_id)
 
     def _create(
         self, item: AppPlan, secrets: Mapping[str, str], comment: str, *, publish: bool, yes: bool
     ) -> ItemResult:
-        f, steps = item.file, list[Step]()
-        doc, _missing = fill_secrets(f.target.doc, secrets)
-        text = f.target.text if doc == f.target.doc else dump_dsl(doc)
-        res: Any = self._step(steps, "import", lambda: self.console.import_dsl(text, name=f.name or None))
-        if res.status == "pending":
-            question = (
-                f"The DSL is version {res.imported_dsl_version}, the server's is "
-                f"{res.current_dsl_version}. Import it anyway?"
-            )
-            if not (yes or (self.confirm is not None and self.confirm(question))):
-                steps.append(Step("confirm", "refused", question))
-                return ItemResult(
-                    item, "refused", steps, "DSL version mismatch not confirmed; nothing created"
-                )
-            res = self._step(steps, "confirm", lambda: self.console.confirm_import(res.id))
-        app_id = getattr(res, "app_id", None)
-        if res.status not in IMPORT_DONE or not app_id:
-            steps[-1] = Step(steps[-1].name, "failed", res.error or f"import {res.status}")
-            return ItemResult(
-                item, "failed", steps, f"the server refused the import: {res.error or res.status}"
-            )
-        try:
-            if f.mode in WORKFLOW_MODES and publish:
-                self._step(steps, "publish", lambda: self.console.publish(app_id, MARKED_NAME, comment[:100]))
-            live = self._step(steps, "verify", lambda: self._verify_created(app_id, f, publish))
-            probe = self.probe_for(live) if self.probe_for else None
-            if probe is not None:
-                self._step(steps, "probe", lambda: self._probe(probe, live))
-        except Exception as exc:
-            failed = ItemResult(item, "failed", steps, _describe(exc), None, app_id)
-            undone = self._uncreate(item, failed, "it did not pass its checks")
-            if undone.status == ROLLED_BACK:
-                undone.status, undone.error = "failed", f"{_describe(exc)}; the new app was deleted again"
-            return undone
-        return ItemResult(item, CREATED, steps, app_id=app_id)
-
-    def _verify_created(self, app_id: str, f: ReleaseFile, published: bool) -> App:
-        live = self.console.get_app(app_id)
-        workflow_id = live.published_workflow_id if f.mode in WORKFLOW_MODES and published else None
-        got = content_hash(
-            parse_dsl(self.console.export_dsl(app_id, workflow_id=workflow_id), "the re-export")
+        f = item.file
+        res = self._engine(None).create(
+            f.target,
+            f.name or None,
+            publish=publish,
+            yes=yes,
+            secret_values=secrets,
+            comment=comment,
+            marked_name=MARKED_NAME,
+            probe_for=self.probe_for,
         )
-        if got != f.target.content_hash:
-            raise _NotVerified(
-                f"the re-exported app does not match ({got[:19]}… != {f.target.content_hash[:19]}…)"
-            )
-        return live
-
-    @staticmethod
-    def _probe(probe: Probe, app: App) -> None:
-        if probe(app) is False:
-            raise _NotVerified("the probe failed")
-
-    @staticmethod
-    def _step(steps: list[Step], name: str, fn: Callable[[], T]) -> T:
-        log.info("apply step %s", name)
-        try:
-            value = fn()
-        except BaseException as exc:
-            steps.append(Step(name, "failed", _describe(exc)))
-            raise
-        steps.append(Step(name, "ok"))
-        return value
+        return ItemResult(item, res.status, res.steps, res.error, res.hint, res.app_id)

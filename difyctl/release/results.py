@@ -50,8 +50,9 @@ class AppPlan:
                 "mode": self.file.mode,
             },
             "matched_by": self.file.pinned_by or ("name" if self.app else None),
-            "pre_rollback": plan.pre_rollback.tag if plan is not None else None,
-            "kept_secrets": sorted(plan.live_secrets) if plan is not None else [],
+            "pre_rollback": plan.pre_rollback.tag if plan is not None and plan.pre_rollback else None,
+            "kept_secrets": list(plan.secrets.kept) if plan is not None else [],
+            "secrets": plan.secrets.to_dict() if plan is not None else None,
             "secret_updates": list(self.secret_updates),
             "warnings": [*(plan.warnings if plan is not None else ()), *self.warnings],
             "diff": self.diff.to_dict() if self.diff is not None else None,
@@ -61,7 +62,7 @@ class AppPlan:
 @dataclass
 class ReleasePlan:
     apps: list[AppPlan]
-    dry_run: bool = False  # the pre-change snapshots went to a throwaway store: do not report them
+    dry_run: bool = False
 
     @property
     def changes(self) -> int:
@@ -71,7 +72,7 @@ class ReleasePlan:
         return {
             "changes": self.changes,
             "summary": {k: sum(1 for a in self.apps if a.action == k) for k in (UPDATE, CREATE, UNCHANGED)},
-            "apps": [{**a.to_dict(), **({"pre_rollback": None} if self.dry_run else {})} for a in self.apps],
+            "apps": [a.to_dict() for a in self.apps],
         }
 
 
@@ -95,7 +96,7 @@ class ItemResult:
             "app_id": self.app_id or (self.item.app.id if self.item.app else None),
             "status": self.status,
             "ok": self.ok,
-            "pre_rollback_path": str(plan.pre_rollback_path) if plan is not None else None,
+            "pre_rollback_path": str(plan.pre_rollback_path) if plan and plan.pre_rollback_path else None,
             "steps": [s.to_dict() for s in self.steps],
             "error": self.error,
             "hint": self.hint,

@@ -14,7 +14,7 @@ from difyctl.client.errors import DifyError
 from difyctl.client.models import App
 from difyctl.errors import DifyctlError, UsageError
 from difyctl.snapshots.dsl import WORKFLOW_MODES, parse_dsl, read_dsl_file
-from difyctl.snapshots.store import SaveResult, SnapshotStore
+from difyctl.snapshots.store import SaveResult, SnapshotStore, is_safety
 
 
 class Exporter(Protocol):
@@ -199,12 +199,22 @@ def resolve_side(
 
 
 def default_diff_refs(
-    store: SnapshotStore, app_ref: str, from_ref: str | None, to_ref: str | None
+    store: SnapshotStore,
+    app_ref: str,
+    from_ref: str | None,
+    to_ref: str | None,
+    *,
+    include_safety: bool = False,
 ) -> tuple[str, str]:
-    """`snapshot diff APP` = newest snapshot -> live; `snapshot diff APP T` = T -> live."""
+    """`snapshot diff APP` = newest snapshot -> live; `snapshot diff APP T` = T -> live. The newest
+    snapshot is the newest one a user took: safety snapshots (pre-rollback-* ...) copy the live state
+    of the moment, so comparing with them would hide drift, unless asked (`include_safety`)."""
     if from_ref is None:
-        metas = store.list(app_ref)
+        metas = [m for m in store.list(app_ref) if include_safety or not is_safety(m.tag)]
         if not metas:
-            raise UsageError(f"no snapshots of {app_ref!r} to compare with")
+            raise UsageError(
+                f"no snapshots of {app_ref!r} to compare with",
+                hint=None if include_safety else "safety snapshots are skipped unless --include-safety",
+            )
         from_ref = metas[-1].tag
     return from_ref, to_ref or "live"

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from difyctl.change.secrets import SecretPlan
 from difyctl.client.models import App
 from difyctl.exit_codes import ExitCode
 from difyctl.snapshots.diff import DslDiff
@@ -76,40 +77,59 @@ class Step:
 
 @dataclass
 class RollbackPlan:
+    """What a change will do. Building it sends only reads and writes nothing: the safety snapshot
+    (`pre_rollback`, named after the verb: pre-rollback-*, pre-apply-*, pre-promote-*) is taken by
+    `apply`, first, and only when there is something to change."""
+
     app: App
     target: RollbackTarget
-    pre_rollback: SnapshotMeta
-    pre_rollback_path: Path
     live_hash: str
     target_hash: str  # what the re-export must hash to (the whole content, or the model config)
     diff: DslDiff
     method: str  # import | model-config
-    draft_snapshot: SnapshotMeta | None = (
-        None  # unpublished draft edits, saved because apply replaces the draft
-    )
-    missing_secrets: tuple[str, ...] = ()  # blank in the target and not live: must be supplied, never blanked
+    verb: str = "rollback"  # rollback | apply | promote: names the safety snapshot
+    secrets: SecretPlan = field(default_factory=SecretPlan)
     warnings: tuple[str, ...] = ()
-    live_text: str = field(default="", repr=False)  # the pre-rollback export (as on disk)
+    live_text: str = field(default="", repr=False)  # the live export (becomes the safety snapshot)
+    draft_text: str = field(default="", repr=False)  # unpublished draft edits that the change replaces
+    live_workflow_id: str | None = None
     # The live export WITH secret values (workflow apps): memory only, never written, never rendered.
     live_secret_text: str = field(default="", repr=False)
     live_secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    pre_rollback: SnapshotMeta | None = None  # set by apply once the safety snapshot is on disk
+    pre_rollback_path: Path | None = None
+    draft_snapshot: SnapshotMeta | None = None
 
     @property
     def unchanged(self) -> bool:
         return self.live_hash == self.target_hash
 
+    @property
+    def missing_secrets(self) -> tuple[str, ...]:
+        """Blank in the target and not live: must be supplied, never blanked."""
+        return self.secrets.missing
+
+    @property
+    def safety_prefix(self) -> str:
+        return f"pre-{self.verb}-"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "app": {"id": self.app.id, "name": self.app.name, "mode": self.app.mode},
             "target": self.target.to_dict(),
-            "pre_rollback": {"tag": self.pre_rollback.tag, "path": str(self.pre_rollback_path)},
+            "pre_rollback": (
+                {"tag": self.pre_rollback.tag, "path": str(self.pre_rollback_path)}
+                if self.pre_rollback
+                else None
+            ),
             "draft_snapshot": self.draft_snapshot.tag if self.draft_snapshot else None,
             "live_hash": self.live_hash,
             "target_hash": self.target_hash,
             "unchanged": self.unchanged,
             "method": self.method,
-            "missing_secrets": list(self.missing_secrets),
-            "kept_secrets": sorted(self.live_secrets),  # names only
+            "missing_secrets": list(self.secrets.missing),
+            "kept_secrets": list(self.secrets.kept),  # names only
+            "secrets": self.secrets.to_dict(),
             "warnings": list(self.warnings),
             "diff": self.diff.to_dict(),
         }
@@ -137,8 +157,9 @@ class RollbackResult:
             "ok": self.ok,
             "app": {"id": self.plan.app.id, "name": self.plan.app.name, "mode": self.plan.app.mode},
             "target": self.plan.target.label,
-            "pre_rollback": self.plan.pre_rollback.tag,
-            "pre_rollback_path": str(self.plan.pre_rollback_path),
+            "pre_rollback": self.plan.pre_rollback.tag if self.plan.pre_rollback else None,
+            "pre_rollback_path": str(self.plan.pre_rollback_path) if self.plan.pre_rollback_path else None,
+            "secrets": self.plan.secrets.to_dict(),
             "draft_snapshot": self.plan.draft_snapshot.tag if self.plan.draft_snapshot else None,
             "warnings": list(self.plan.warnings),
             "steps": [s.to_dict() for s in self.steps],

@@ -3,6 +3,8 @@
     <root>/store.json                        {"store_version": N, "migrations": [...]}
     <root>/<slug>-<id8>/<tag>.yml            the DSL exactly as exported (0600 when it holds secrets)
     <root>/<slug>-<id8>/<tag>.json           the sidecar: metadata + sha256 of the file + content hash
+    <root>/<slug>-<id8>/<alias>.json         an alias: a tag given to unchanged content. Its sidecar says
+                                             `alias_of: <tag>` and reads that tag's `.yml` (no copy)
 
 The sidecar is written after the DSL file, so it is the commit marker: a crash leaves at worst an orphan
 `.yml` or a `.tmp-*` file, never a sidecar that points at nothing.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import dataclasses
 import datetime as _dt
 import hashlib
 import json
@@ -28,7 +31,10 @@ from difyctl.snapshots.paths import app_folder_name, atomic_write, id_suffix, is
 STORE_VERSION = 1
 MANIFEST = "store.json"
 PRE_ROLLBACK_PREFIX = "pre-rollback-"
-PROTECT_PRE_ROLLBACK = _dt.timedelta(days=7)
+# Safety snapshots, named after the command that took them before changing the app (issue 12).
+SAFETY_PREFIXES = (PRE_ROLLBACK_PREFIX, "pre-apply-", "pre-promote-")
+PROTECT_PRE_ROLLBACK = _dt.timedelta(days=7)  # safety snapshots survive `prune` this long
+RESERVED_TAGS = frozenset({"live", "draft"})  # `snapshot diff` keywords
 
 Migration = Callable[[Path], None]
 MIGRATIONS: dict[str, Migration] = {}
@@ -61,6 +67,23 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def is_safety(tag: str) -> bool:
+    """A safety snapshot (taken automatically before a rollback / apply / promote)."""
+    return tag.startswith(SAFETY_PREFIXES)
+
+
+def check_user_tag(tag: str) -> str:
+    """A tag a user chose: valid, and neither a `snapshot diff` keyword nor a safety snapshot's name."""
+    validate_tag(tag)
+    if tag in RESERVED_TAGS or is_safety(tag):
+        raise UsageError(
+            f"the tag {tag!r} is reserved",
+            hint="`live` and `draft` name the server's state in `snapshot diff`; "
+            f"{', '.join(p + '*' for p in SAFETY_PREFIXES)} name automatic safety snapshots",
+        )
+    return tag
+
+
 @dataclass(frozen=True)
 class SnapshotMeta:
     """The sidecar of one snapshot (its JSON shape is `to_dict()`)."""
@@ -79,6 +102,7 @@ class SnapshotMeta:
     workflow_id: str | None = None
     draft: bool = False
     include_secret: bool = False
+    alias_of: str | None = None  # an alias: this tag names the content stored under that tag
     folder: str = ""
 
     @classmethod
@@ -98,6 +122,7 @@ class SnapshotMeta:
             workflow_id=d.get("workflow_id"),
             draft=bool(d.get("draft")),
             include_secret=bool(d.get("include_secret")),
+            alias_of=d.get("alias_of") or None,
             folder=folder,
         )
 
@@ -105,15 +130,22 @@ class SnapshotMeta:
     def created(self) -> _dt.datetime:
         return _dt.datetime.fromisoformat(self.created_at.replace("Z", "+00:00"))
 
+    @property
+    def stored_as(self) -> str:
+        """The tag whose `.yml` holds this snapshot's content."""
+        return self.alias_of or self.tag
+
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out.pop("folder")
+        if out["alias_of"] is None:
+            out.pop("alias_of")  # sidecars of ordinary snapshots keep their shape
         return out
 
 
 @dataclass(frozen=True)
 class SaveResult:
-    status: str  # created | unchanged
+    status: str  # created | unchanged | tagged (unchanged content, the new tag recorded as an alias)
     snapshot: SnapshotMeta  # the new snapshot, or the newest existing one with the same content
     path: Path
 
@@ -152,7 +184,7 @@ class LoadedSnapshot:
 class PruneResult:
     removed: tuple[SnapshotMeta, ...]
     kept: tuple[SnapshotMeta, ...]
-    protected: tuple[SnapshotMeta, ...]  # would have gone, but are recent pre-rollback snapshots
+    protected: tuple[SnapshotMeta, ...]  # would have gone, but are recent safety snapshots
 
     def to_dict(self) -> dict[str, Any]:
         return {k: [m.tag for m in getattr(self, k)] for k in ("removed", "kept", "protected")}
@@ -266,7 +298,7 @@ class SnapshotStore:
         )
 
     def path_of(self, meta: SnapshotMeta) -> Path:
-        return self.root / meta.folder / f"{meta.tag}.yml"
+        return self.root / meta.folder / f"{meta.stored_as}.yml"
 
     def load_verified(self, app_ref: str, tag: str, *, force: bool = False) -> LoadedSnapshot:
         """Read a snapshot, refusing one whose bytes do not match its sha256 (unless `force`)."""
@@ -285,7 +317,10 @@ class SnapshotStore:
         return LoadedSnapshot(meta, path, raw, parse_dsl(raw, str(path)), verified=ok)
 
     def verify(self) -> builtins.list[Problem]:
-        """Re-hash every snapshot file: missing files, sha mismatches, unreadable sidecars, orphans."""
+        """Re-hash every snapshot file: missing files, sha mismatches, unreadable sidecars, orphans.
+        An alias is checked against the file it names. A store that does not exist is a UsageError."""
+        if not self.root.is_dir():
+            raise UsageError(f"no snapshot store at {self.root}", hint="check --dir or DIFYCTL_SNAPSHOT_DIR")
         problems: builtins.list[Problem] = []
         for folder in self.app_dirs():
             sidecar_tags = set()
@@ -295,14 +330,13 @@ class SnapshotStore:
                 except (ValueError, KeyError, OSError, TypeError) as exc:
                     problems.append(Problem("unreadable-sidecar", side, str(exc)))
                     continue
-                sidecar_tags.add(meta.tag)
+                sidecar_tags.add(meta.stored_as)
                 path = self.path_of(meta)
                 try:
                     digest = sha256_hex(path.read_bytes())
                 except OSError:
-                    problems.append(
-                        Problem("missing", path, f"the DSL file of snapshot {meta.tag} is missing")
-                    )
+                    what = f"alias {meta.tag} -> {meta.alias_of}" if meta.alias_of else f"snapshot {meta.tag}"
+                    problems.append(Problem("missing", path, f"the DSL file of {what} is missing"))
                     continue
                 if digest != meta.sha256:
                     problems.append(
@@ -338,7 +372,7 @@ class SnapshotStore:
         chash = content_hash(doc)
         when = (now or self.clock()).astimezone(_dt.timezone.utc)
         if tag is not None:
-            validate_tag(tag)
+            check_user_tag(tag)
         latest = self.latest(app_id)
         if (
             dedupe
@@ -346,7 +380,9 @@ class SnapshotStore:
             and latest.content_hash == chash
             and (latest.draft, latest.include_secret) == (draft, include_secret)
         ):
-            return SaveResult("unchanged", latest, self.path_of(latest))
+            if tag is None:
+                return SaveResult("unchanged", latest, self.path_of(latest))
+            return self._alias(latest, tag, message, when)
         try:
             self._ensure_manifest()
             folder = self._dir_for_id(app_id) or self.root / app_folder_name(app_name, app_id)
@@ -396,6 +432,26 @@ class SnapshotStore:
         except OSError as exc:
             raise file_error(exc, self.root) from None
 
+    def _alias(self, of: SnapshotMeta, tag: str, message: str, when: _dt.datetime) -> SaveResult:
+        """Record `tag` (and its message) for content already stored: a sidecar, no second DSL file."""
+        folder = self.root / of.folder
+        self._free_tag(folder, tag, tag)
+        meta = dataclasses.replace(
+            of,
+            tag=tag,
+            created_at=when.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            message=message,
+            alias_of=of.stored_as,
+        )
+        sidecar = json.dumps(meta.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        try:
+            atomic_write(
+                folder / f"{tag}.json", sidecar.encode("utf-8"), mode=0o600 if of.include_secret else 0o644
+            )
+        except OSError as exc:
+            raise file_error(exc, folder / f"{tag}.json") from None
+        return SaveResult("tagged", meta, self.path_of(meta))
+
     @staticmethod
     def _free_tag(folder: Path, tag: str | None, default: str) -> str:
         if tag is not None:
@@ -411,7 +467,9 @@ class SnapshotStore:
     def prune(
         self, app_ref: str, keep: int, *, force: bool = False, now: _dt.datetime | None = None
     ) -> PruneResult:
-        """Keep the newest `keep`; never remove a pre-rollback snapshot younger than a week unless `force`."""
+        """Keep the newest `keep`; never remove a safety snapshot younger than a week unless `force`.
+        Tags are pruned, content is not while another tag (an alias, or the tag an alias names) is
+        left pointing at it."""
         if keep < 0:
             raise UsageError("--keep must be 0 or more")
         metas = self.list(app_ref)
@@ -420,14 +478,13 @@ class SnapshotStore:
         old, kept = metas[: max(cut, 0)], metas[max(cut, 0) :]
         removed, protected = [], []
         for meta in old:
-            if (
-                not force
-                and meta.tag.startswith(PRE_ROLLBACK_PREFIX)
-                and when - meta.created < PROTECT_PRE_ROLLBACK
-            ):
+            if not force and is_safety(meta.tag) and when - meta.created < PROTECT_PRE_ROLLBACK:
                 protected.append(meta)
                 continue
-            self.path_of(meta).unlink(missing_ok=True)
-            (self.root / meta.folder / f"{meta.tag}.json").unlink(missing_ok=True)
             removed.append(meta)
+        still_used = {m.stored_as for m in (*kept, *protected)}
+        for meta in removed:
+            (self.root / meta.folder / f"{meta.tag}.json").unlink(missing_ok=True)
+            if meta.stored_as not in still_used:
+                self.path_of(meta).unlink(missing_ok=True)
         return PruneResult(tuple(removed), tuple(kept), tuple(protected))

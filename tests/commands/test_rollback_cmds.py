@@ -52,7 +52,8 @@ def test_rollback_to_tag_restores_and_keeps_the_present(
     assert "applied and verified" in res.stdout
     assert live_output_name(cli) == "result"
     pre = [m for m in sidecars(store) if m["tag"].startswith("pre-rollback-")]
-    assert len(pre) == 2  # one from change_app (apply), one from this rollback
+    assert len(pre) == 1  # this rollback's; change_app (apply) wrote a pre-apply-* one (issue 12)
+    assert len([m for m in sidecars(store) if m["tag"].startswith("pre-apply-")]) == 1
     (mine,) = [m for m in pre if m["message"] == "automatic, before rollback to good"]
     (path,) = store.glob(f"echo-workflow-*/{mine['tag']}.yml")
     assert "variable: reply" in path.read_text()  # the present state was kept before the change
@@ -247,11 +248,14 @@ def test_promote_updates_the_same_name_on_the_target(
     res = cli("-o", "json", "promote", "echo-workflow", "--to", "prod", "--yes")
     assert res.code == 0, res.stderr
     assert res.json()["status"] == "applied" and res.json()["target"] == "default:echo-workflow"
+    assert (res.json()["from"], res.json()["to"]) == ("default:echo-workflow", "prod:echo-workflow")
+    assert "promote default:echo-workflow -> prod:echo-workflow" in dry.stdout
+    assert "--- prod:echo-workflow (live)" in dry.stdout and "+++ default:echo-workflow" in dry.stdout
     target = app_named("echo-workflow", "prod")
     assert target.id != app_named("echo-workflow").id and versions("echo-workflow", "prod") == 2
     assert list(
-        store.glob(f"echo-workflow-{target.id[:8]}/pre-rollback-*.yml")
-    )  # pre-change snapshot on the target
+        store.glob(f"echo-workflow-{target.id[:8]}/pre-promote-*.yml")
+    )  # the safety snapshot of the target, named after what made it (issue 12)
     same = cli("promote", "echo-workflow", "--to", "prod", "--yes", "-o", "json")
     assert same.code == 0 and same.json()["status"] == "unchanged"
 

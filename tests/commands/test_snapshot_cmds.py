@@ -150,9 +150,9 @@ def age(store: Path, days_by_tag_prefix: dict[str, int]) -> None:
 
 def test_prune_keeps_newest(cli: Cli, logged_in: Any, store: Path, tmp_path: Path) -> None:
     assert cli("snapshot", "create", "echo-workflow", "--tag", "a").code == 0
-    change_app(cli, tmp_path)  # also writes a pre-rollback snapshot (protected for a week)
+    change_app(cli, tmp_path)  # also writes a pre-apply snapshot (protected for a week)
     assert cli("snapshot", "create", "echo-workflow", "--tag", "b").code == 0
-    age(store, {"a": 3, "pre-rollback-": 2, "b": 1})  # a, then the pre-rollback one, then b
+    age(store, {"a": 3, "pre-apply-": 2, "b": 1})  # a, then the safety one, then b
     refused = cli("snapshot", "prune", "echo-workflow", "--keep", "1")
     assert refused.code == 2 and "--yes" in refused.stderr
     res = cli("-o", "json", "snapshot", "prune", "echo-workflow", "--keep", "1", "--yes")

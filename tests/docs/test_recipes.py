@@ -163,7 +163,7 @@ def test_github_release_job_applies_and_checks(repo: dict[str, Any]) -> None:
     assert "variable: released" in live(repo)
     report = json.loads((repo["root"] / "apply.json").read_text())
     (wf,) = [a for a in report["apps"] if a["app"]["name"] == "echo-workflow"]
-    assert wf["status"] == "applied" and wf["pre_rollback"].startswith("pre-rollback-")
+    assert wf["status"] == "applied" and wf["pre_rollback"].startswith("pre-apply-")
 
 
 def test_github_release_rolls_back_when_the_smoke_query_fails(repo: dict[str, Any]) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from difyctl.change.engine import ChangeEngine
+from difyctl.change.steps import DslConsole, Probe
 from difyctl.client.console import ConsoleClient
 from difyctl.client.errors import DifyConnectionError, ServerError
 from difyctl.errors import DifyctlError, Interrupted, UsageError
@@ -26,7 +28,6 @@ from difyctl.snapshots.results import (
     UNCHANGED,
     RollbackTarget,
 )
-from difyctl.snapshots.rollback import DslConsole, Probe, RollbackEngine
 from difyctl.snapshots.store import ChecksumError, SnapshotStore
 from tests.snapshots.conftest import APP_ID, SECRET, Clock
 from tests.snapshots.fakes import FakeConsole, Killed
@@ -45,8 +46,8 @@ class World:
     v2_hash: str
     v1_workflow_id: str
 
-    def engine(self, probe: Probe | None = None, confirm: Any = None) -> RollbackEngine:
-        return RollbackEngine(
+    def engine(self, probe: Probe | None = None, confirm: Any = None) -> ChangeEngine:
+        return ChangeEngine(
             self.fake,
             self.store,
             clock=self.clock,
@@ -103,10 +104,16 @@ def world(store: SnapshotStore, clock: Clock, v1: dict[str, Any], v2: dict[str, 
 
 
 # ------------------------------------------------------------------------------------- happy paths
-def test_plan_takes_the_pre_rollback_snapshot_first_and_diffs(world: World) -> None:
-    plan = world.engine().plan(APP_ID, "v1")
+def test_plan_writes_nothing_and_apply_takes_the_pre_rollback_snapshot_first(world: World) -> None:
+    engine = world.engine()
+    plan = engine.plan(APP_ID, "v1")
     assert world.fake.calls == ["get_app", "export_dsl", "export_dsl", "export_dsl"]
     assert "import_dsl" not in world.fake.calls  # --dry-run stops here: nothing changed
+    assert plan.pre_rollback is None and [m.tag for m in world.store.list(APP_ID)] == ["v1"]
+    world.fake.inject("import_dsl", Killed())  # killed at the first mutating request
+    with pytest.raises(Killed):
+        engine.apply(plan)
+    assert plan.pre_rollback is not None and plan.pre_rollback_path is not None
     assert plan.pre_rollback.tag == "pre-rollback-20261121T104712Z"
     assert plan.pre_rollback.workflow_id == world.fake.apps[APP_ID].published_id
     assert plan.pre_rollback_path.read_text() == world.fake.export_dsl(
@@ -167,7 +174,10 @@ def test_unpublished_draft_edits_are_saved_before_they_are_replaced(world: World
     wip = copy.deepcopy(v2)
     wip["workflow"]["features"]["opening_statement"] = "work in progress"
     world.fake._store(world.fake.apps[APP_ID], wip)  # edited in the console, not published
-    plan = world.engine().plan(APP_ID, "v1")
+    engine = world.engine()
+    plan = engine.plan(APP_ID, "v1")
+    assert plan.draft_text and plan.draft_snapshot is None  # the plan writes nothing
+    assert engine.apply(plan).status == APPLIED
     assert plan.draft_snapshot is not None and plan.draft_snapshot.draft
     assert plan.draft_snapshot.tag == "pre-rollback-draft-20261121T104712Z"
     assert content_hash(world.store.load_verified(APP_ID, plan.draft_snapshot.tag).doc) == content_hash(wip)
@@ -185,10 +195,10 @@ def test_never_published_app(
         app_mode="workflow",
         tag="v1",
     )
-    engine = RollbackEngine(fake, store, clock=clock)
+    engine = ChangeEngine(fake, store, clock=clock)
     plan = engine.plan(APP_ID, "v1")
-    assert plan.pre_rollback.draft and plan.pre_rollback.workflow_id is None
     assert engine.apply(plan).status == APPLIED
+    assert plan.pre_rollback and plan.pre_rollback.draft and plan.pre_rollback.workflow_id is None
     assert fake.apps[APP_ID].published_id is not None
 
 
@@ -302,7 +312,7 @@ def test_failure_after_apply_restores_the_pre_rollback_state(world: World, injec
     inject(world.fake)
     result = engine.apply(plan)
     assert result.status == RESTORED and not result.ok and result.exit_code == 1
-    assert result.error and result.hint and plan.pre_rollback.tag in result.hint
+    assert result.error and result.hint and plan.pre_rollback and plan.pre_rollback.tag in result.hint
     failed = [s for s in result.steps if s.status == "failed"]
     assert len(failed) == 1 and not failed[0].name.startswith("restore:")
     assert [s.status for s in result.steps if s.name.startswith("restore:")] == ["ok"] * len(
@@ -342,7 +352,8 @@ def test_restore_that_fails_too_is_reported_with_the_way_back(world: World) -> N
     world.fake.inject("import_dsl", DifyConnectionError("down"), call=2)
     result = engine.apply(plan)
     assert result.status == RESTORE_FAILED and "restore failed too" in (result.error or "")
-    assert result.hint and plan.pre_rollback.tag in result.hint and str(plan.pre_rollback_path) in result.hint
+    assert result.hint and plan.pre_rollback and plan.pre_rollback.tag in result.hint
+    assert str(plan.pre_rollback_path) in result.hint
     world.assert_safe()  # published = the target (the publish went through), never a third state
 
 
@@ -397,7 +408,7 @@ CHAT_V1: dict[str, Any] = {
 }
 
 
-def _chat_world(store: SnapshotStore, clock: Clock) -> tuple[FakeConsole, RollbackEngine]:
+def _chat_world(store: SnapshotStore, clock: Clock) -> tuple[FakeConsole, ChangeEngine]:
     fake = FakeConsole()
     fake.add_app(CHAT_V1, "chat-0001")
     store.save(
@@ -406,7 +417,7 @@ def _chat_world(store: SnapshotStore, clock: Clock) -> tuple[FakeConsole, Rollba
     v2 = copy.deepcopy(CHAT_V1)
     v2["model_config"]["pre_prompt"] = "Be brief."
     fake.set_live("chat-0001", v2)
-    return fake, RollbackEngine(fake, store, clock=clock)
+    return fake, ChangeEngine(fake, store, clock=clock)
 
 
 def test_chat_app_rolls_back_through_model_config(store: SnapshotStore, clock: Clock) -> None:
@@ -440,7 +451,7 @@ def test_promote_applies_another_instances_dsl_and_keeps_the_targets_secrets(
     prod_doc["workflow"]["environment_variables"][2]["value"] = "prod-secret"
     prod.add_app(prod_doc, "prod-app")
     source = staging.export_dsl("staging-app", workflow_id=staging.apps["staging-app"].published_id)
-    engine = RollbackEngine(prod, store, clock=clock)
+    engine = ChangeEngine(prod, store, clock=clock)
     plan = engine.plan("prod-app", RollbackTarget.from_text("staging:echo-workflow", source))
     assert engine.apply(plan).status == APPLIED
     live = prod.doc("prod-app")
@@ -454,7 +465,8 @@ def test_ctrl_c_restores_then_stops(world: World, op: str, after: bool) -> None:
     world.fake.inject(op, KeyboardInterrupt(), after=after)
     with pytest.raises(Interrupted, match="rollback interrupted; restored") as info:
         engine.apply(plan)
-    assert info.value.exit_code == 130 and info.value.hint and plan.pre_rollback.tag in info.value.hint
+    assert info.value.exit_code == 130 and info.value.hint
+    assert plan.pre_rollback and plan.pre_rollback.tag in info.value.hint
     world.assert_safe(world.v2_hash)
 
 

@@ -1,0 +1,461 @@
+"""The one change engine (DESIGN.md "Rollback"): every change difyctl makes to an app goes through here,
+whether it comes from `rollback`, `apply`, `promote` or `promote --create`. It can never lose the present.
+
+plan():    read-only. Load + verify the target -> refuse a different app mode -> export the live state
+           (the PUBLISHED workflow, and the draft if it differs) -> semantic diff + secret plan. Nothing
+           is written anywhere and nothing mutating is sent: `--dry-run` stops here.
+apply():   an empty plan is "nothing to do" (no snapshot either). Otherwise: safety snapshot
+           (`pre-<verb>-<ts>`, and `pre-<verb>-draft-<ts>` for unpublished draft edits) -> import (or
+           model-config) -> confirm a pending import only with yes -> publish -> verify by re-export ->
+           probe. Anything that fails after the change may have reached the server -> restore the safety
+           state the same way and verify it.
+create():  a new app (apply of a file no app matches, `promote --create`): import -> confirm -> publish
+           -> verify -> probe; a new app that fails its checks is deleted again (before, it did not exist).
+
+Secrets. A plain export holds secret variables as `value: ''`, and importing it wipes them
+(fixtures/README.md). So plan() also exports the live state with `include_secret=true`, kept in memory
+only, and apply() fills every secret the target holds blank with its live value (by name) BEFORE the
+single import. There is no moment at which the app holds blank secrets, and the restore path reuses the
+same in-memory export. A blank secret that is not live is never blanked: apply() refuses until its
+value is supplied. The plan says per secret: kept, set, removed, missing (change/secrets.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from difyctl.change.secrets import plan_secrets
+from difyctl.change.steps import (
+    Confirm,
+    CreatingConsole,
+    DslConsole,
+    Failed,
+    Probe,
+    Refused,
+    Rejected,
+    describe,
+    import_confirmed,
+    run_step,
+)
+from difyctl.client.models import App
+from difyctl.errors import DifyctlError, Interrupted, UsageError
+from difyctl.snapshots.diff import semantic_diff
+from difyctl.snapshots.dsl import (
+    WORKFLOW_MODES,
+    canonical_json,
+    content_hash,
+    dump_dsl,
+    fill_secrets,
+    normalise,
+    parse_dsl,
+    secret_variables,
+)
+from difyctl.snapshots.results import (
+    APPLIED,
+    FAILED,
+    REFUSED,
+    RESTORE_FAILED,
+    RESTORED,
+    UNCHANGED,
+    RollbackPlan,
+    RollbackResult,
+    RollbackTarget,
+    Step,
+)
+from difyctl.snapshots.store import SnapshotStore, utcnow
+
+CREATED, DELETED = "created", "rolled-back"  # CreateResult.status besides refused / failed
+
+
+@dataclass
+class _Progress:
+    publish_attempted: bool = False
+
+
+@dataclass
+class CreateResult:
+    """What create() did: `created` (verified), or refused / failed (and the new app deleted again)."""
+
+    status: str
+    steps: list[Step]
+    error: str | None = None
+    hint: str | None = None
+    app_id: str | None = None
+    app: App | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == CREATED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "ok": self.ok,
+            "verified": self.ok,
+            "app": self.app.to_dict() if self.app is not None else None,
+            "app_id": self.app_id,
+            "steps": [s.to_dict() for s in self.steps],
+            "error": self.error,
+            "hint": self.hint,
+        }
+
+
+def section_hash(method: str, doc: Mapping[str, Any]) -> str:
+    """What a change makes equal: the whole content (import), or the model config only."""
+    if method == "import":
+        return content_hash(doc)
+    return "sha256:" + hashlib.sha256(canonical_json(normalise(doc).get("model_config")).encode()).hexdigest()
+
+
+class ChangeEngine:
+    def __init__(
+        self,
+        console: DslConsole,
+        store: SnapshotStore,
+        *,
+        clock: Callable[[], Any] = utcnow,
+        probe: Probe | None = None,
+        confirm: Confirm | None = None,
+        base_url: str | None = None,
+        server_version: str | None = None,
+        verb: str = "rollback",
+    ) -> None:
+        self.console = console
+        self.store = store
+        self.clock = clock
+        self.probe = probe
+        self.confirm = confirm
+        self.base_url = base_url
+        self.server_version = server_version
+        self.verb = verb
+
+    # --------------------------------------------------------------------------------- targets
+    def load_target(self, app_ref: str, tag: str, *, force: bool = False) -> RollbackTarget:
+        """A stored snapshot; a hand-edited file (checksum) is refused unless `force`."""
+        return RollbackTarget.from_snapshot(self.store.load_verified(app_ref, tag, force=force))
+
+    def target_from_version(self, app_id: str, version_id: str) -> RollbackTarget:
+        """A published version of the app (`rollback APP --version ID`)."""
+        text = self.console.export_dsl(app_id, workflow_id=version_id)
+        return RollbackTarget.from_text(f"version:{version_id}", text)
+
+    # ------------------------------------------------------------------------------------ plan
+    def plan(
+        self,
+        app: App | str,
+        target: RollbackTarget | str,
+        *,
+        force: bool = False,
+        secret_values: Mapping[str, str] | None = None,
+    ) -> RollbackPlan:
+        """Read-only: nothing is written, nothing mutating is sent."""
+        app_id = app if isinstance(app, str) else app.id
+        if isinstance(target, str):
+            target = self.load_target(app_id, target, force=force)  # before anything is sent
+        live = self.console.get_app(app_id)
+        if target.mode != live.mode:
+            raise UsageError(
+                f"{target.label} is a {target.mode} app but {live.name!r} is {live.mode}",
+                hint="Dify would accept it and silently corrupt the app; apply it to an app of the same mode",
+            )
+        method = "import" if live.mode in WORKFLOW_MODES else "model-config"
+        if method == "model-config" and not isinstance(target.doc.get("model_config"), dict):
+            raise UsageError(f"{target.label} has no `model_config:` section to apply to a {live.mode} app")
+        workflow_id = live.published_workflow_id if method == "import" else None
+        live_text = self.console.export_dsl(live.id, workflow_id=workflow_id)
+        live_doc = parse_dsl(live_text, f"the live export of {live.name}")
+        secret_text, secrets = "", {}
+        if method == "import" and secret_variables(live_doc):
+            secret_text = self.console.export_dsl(live.id, include_secret=True, workflow_id=workflow_id)
+            secret_doc = parse_dsl(secret_text, f"the live export of {live.name}")
+            if content_hash(secret_doc) != content_hash(live_doc):
+                raise DifyctlError(f"{live.name!r} changed while it was being exported", hint="run it again")
+            secrets = {str(v.get("name")): str(v.get("value") or "") for v in secret_variables(secret_doc)}
+        draft_text = ""
+        if method == "import" and workflow_id is not None:
+            text = self.console.export_dsl(live.id)
+            if content_hash(parse_dsl(text, "the draft export")) != content_hash(live_doc):
+                draft_text = text
+        live_names = [str(v.get("name")) for v in secret_variables(live_doc)]
+        secret_plan = plan_secrets(target.doc, live_names, secrets, secret_values or {})
+        return RollbackPlan(
+            app=live,
+            target=target,
+            live_hash=section_hash(method, live_doc),
+            target_hash=section_hash(method, target.doc),
+            diff=semantic_diff(live_doc, target.doc),
+            method=method,
+            verb=self.verb,
+            secrets=secret_plan,
+            warnings=tuple(self._warnings(target, method, live_doc)),
+            live_text=live_text,
+            draft_text=draft_text,
+            live_workflow_id=workflow_id,
+            live_secret_text=secret_text,
+            live_secrets=secrets,
+        )
+
+    @staticmethod
+    def _warnings(target: RollbackTarget, method: str, live_doc: Mapping[str, Any]) -> list[str]:
+        out = []
+        if not target.verified:
+            out.append(f"{target.label} does not match its checksum; used because of --force")
+        if method == "model-config":
+            meta = ("name", "description")
+            if any(target.doc["app"].get(k) != live_doc.get("app", {}).get(k) for k in meta):
+                out.append("name and description are not applied to chat/completion apps (model config only)")
+        return out
+
+    def safety_snapshot(self, plan: RollbackPlan) -> None:
+        """Save the live state (and unpublished draft edits) as `pre-<verb>-<ts>`: the way back."""
+        now = self.clock()
+        draft = plan.method == "import" and plan.live_workflow_id is None
+        pre = self.store.save(
+            plan.live_text,
+            app_id=plan.app.id,
+            app_name=plan.app.name,
+            app_mode=plan.app.mode,
+            tag_prefix=plan.safety_prefix,
+            message=f"automatic, before {plan.verb} to {plan.target.label}",
+            base_url=self.base_url,
+            server_version=self.server_version,
+            workflow_id=plan.live_workflow_id,
+            draft=draft,
+            dedupe=False,
+            now=now,
+        )
+        plan.pre_rollback, plan.pre_rollback_path = pre.snapshot, pre.path
+        if plan.draft_text:
+            plan.draft_snapshot = self.store.save(
+                plan.draft_text,
+                app_id=plan.app.id,
+                app_name=plan.app.name,
+                app_mode=plan.app.mode,
+                draft=True,
+                tag_prefix=plan.safety_prefix + "draft-",
+                dedupe=False,
+                now=now,
+                message=f"automatic: unpublished draft, replaced by {plan.verb} to {plan.target.label}",
+                base_url=self.base_url,
+                server_version=self.server_version,
+            ).snapshot
+
+    # ----------------------------------------------------------------------------------- apply
+    def apply(
+        self,
+        plan: RollbackPlan,
+        *,
+        publish: bool = True,
+        yes: bool = False,
+        secret_values: Mapping[str, str] | None = None,
+        comment: str | None = None,
+        marked_name: str | None = None,
+        force: bool = False,
+    ) -> RollbackResult:
+        """Make the target live. Never raises for a failure after the change: the result says
+        `restored` or `restore-failed`; raises UsageError for an unsupplied secret (nothing sent or
+        written). `comment` / `marked_name` label the published version; `force` applies an unchanged
+        plan (a secret value supplied from outside changes what the content hash cannot see)."""
+        if plan.unchanged and not force:
+            return RollbackResult(plan, UNCHANGED, [Step("apply", "skipped", "the live app already matches")])
+        doc, text = plan.target.doc, plan.target.text
+        if plan.method == "import":
+            doc, missing = fill_secrets(plan.target.doc, {**plan.live_secrets, **(secret_values or {})})
+            if missing:
+                raise UsageError(
+                    f"secret variables blank in {plan.target.label} and not set on the live app: "
+                    + ", ".join(missing),
+                    hint="supply their values; difyctl never blanks a secret",
+                )
+            text = plan.target.text if doc == plan.target.doc else dump_dsl(doc)
+        if plan.pre_rollback is None:
+            self.safety_snapshot(plan)  # before anything is sent: the way back is on disk first
+        steps: list[Step] = []
+        progress = _Progress()
+        try:
+            self._apply_once(
+                plan,
+                text,
+                doc,
+                steps,
+                progress,
+                publish=publish,
+                yes=yes,
+                expect=plan.target_hash,
+                prefix="",
+                probe=True,
+                comment=comment or f"difyctl {plan.verb} to {plan.target.label}",
+                marked=marked_name or f"difyctl {plan.verb}",
+            )
+        except Refused as exc:
+            return RollbackResult(plan, REFUSED, steps, error=str(exc))
+        except Rejected as exc:
+            return RollbackResult(plan, FAILED, steps, error=str(exc), hint="nothing was changed")
+        except Exception as exc:  # any failure after the change: restore
+            return self._restore(plan, steps, progress, describe(exc))
+        except KeyboardInterrupt:  # Ctrl-C: put the old state back, then stop (a second one stops that)
+            restored = self._restore(plan, steps, progress, "interrupted")
+            raise Interrupted(
+                f"{plan.verb} interrupted; {restored.status}", hint=restored.hint or restored.error
+            ) from None
+        return RollbackResult(plan, APPLIED, steps)
+
+    def restore(self, result: RollbackResult, reason: str, *, published: bool = True) -> RollbackResult:
+        """Undo an applied result (a release applied atomically, where another app failed): the
+        safety snapshot's state is imported, published and verified the same way a failed apply is undone."""
+        return self._restore(result.plan, list(result.steps), _Progress(published), reason)
+
+    def _restore(
+        self, plan: RollbackPlan, steps: list[Step], progress: _Progress, error: str
+    ) -> RollbackResult:
+        text = plan.live_secret_text or plan.live_text
+        tag = plan.pre_rollback.tag if plan.pre_rollback else "the safety snapshot"
+        doc = parse_dsl(text, f"safety snapshot {tag}")
+        try:
+            self._apply_once(
+                plan,
+                text,
+                doc,
+                steps,
+                _Progress(),
+                publish=progress.publish_attempted,
+                yes=True,
+                expect=plan.live_hash,
+                prefix="restore:",
+                probe=False,
+                comment=f"difyctl restore of {tag}",
+                marked="difyctl restore",
+            )
+        except Exception as exc:
+            return RollbackResult(
+                plan,
+                RESTORE_FAILED,
+                steps,
+                error=f"{error}; the restore failed too: {describe(exc)}",
+                hint=f"the state before the {plan.verb} is saved in {plan.pre_rollback_path}: "
+                f"difyctl rollback {plan.app.id} {tag}",
+            )
+        return RollbackResult(plan, RESTORED, steps, error=error, hint=f"the app is back to {tag} (verified)")
+
+    def _apply_once(
+        self,
+        plan: RollbackPlan,
+        text: str,
+        doc: Mapping[str, Any],
+        steps: list[Step],
+        progress: _Progress,
+        *,
+        publish: bool,
+        yes: bool,
+        expect: str,
+        prefix: str,
+        probe: bool,
+        comment: str,
+        marked: str,
+    ) -> None:
+        app_id = plan.app.id
+        if plan.method == "import":
+            import_confirmed(
+                self.console, text, steps, app_id=app_id, yes=yes, confirm=self.confirm, prefix=prefix
+            )
+            if publish:
+                progress.publish_attempted = True
+                run_step(
+                    steps,
+                    prefix + "publish",
+                    lambda: self.console.publish(app_id, marked[:20], comment[:100]),
+                )
+        else:
+            config = dict(doc.get("model_config") or {})
+            run_step(steps, prefix + "model-config", lambda: self.console.update_model_config(app_id, config))
+        live = run_step(
+            steps, prefix + "verify", lambda: self._verify(plan.app.id, plan.method, publish, expect)
+        )
+        if probe and self.probe is not None:
+            probe_fn = self.probe
+            run_step(steps, prefix + "probe", lambda: self._run_probe(probe_fn, live))
+
+    def _verify(self, app_id: str, method: str, published: bool, expect: str) -> App:
+        live = self.console.get_app(app_id)
+        workflow_id = live.published_workflow_id if method == "import" and published else None
+        exported = self.console.export_dsl(app_id, workflow_id=workflow_id)
+        got = section_hash(method, parse_dsl(exported, "the re-export"))
+        if got != expect:
+            raise Failed(f"the re-exported app does not match ({got[:19]}… != {expect[:19]}…)")
+        return live
+
+    @staticmethod
+    def _run_probe(probe: Probe, app: App) -> None:
+        if probe(app) is False:
+            raise Failed("the probe failed")
+
+    # ---------------------------------------------------------------------------------- create
+    def create(
+        self,
+        target: RollbackTarget,
+        name: str | None,
+        *,
+        publish: bool = True,
+        yes: bool = False,
+        secret_values: Mapping[str, str] | None = None,
+        comment: str | None = None,
+        marked_name: str | None = None,
+        probe_for: Callable[[App], Probe | None] | None = None,
+    ) -> CreateResult:
+        """A new app from `target`: import (no app_id) -> confirm -> publish -> verify -> probe. A new app
+        that fails a check after the import is deleted again; the result then says why."""
+        console: CreatingConsole = self.console  # type: ignore[assignment]
+        doc, _missing = fill_secrets(target.doc, secret_values or {})
+        text = target.text if doc == target.doc else dump_dsl(doc)
+        steps: list[Step] = []
+        try:
+            res: Any = import_confirmed(
+                console, text, steps, name=name, yes=yes, confirm=self.confirm, nothing="nothing created"
+            )
+        except Refused as exc:
+            return CreateResult(REFUSED, steps, str(exc))
+        except Rejected as exc:
+            return CreateResult(FAILED, steps, str(exc))
+        app_id = getattr(res, "app_id", None)
+        if not app_id:
+            steps[-1] = Step(steps[-1].name, "failed", "the import answered no app id")
+            return CreateResult(FAILED, steps, "the server refused the import: no app id")
+        marked = (marked_name or f"difyctl {self.verb}")[:20]
+        try:
+            if target.mode in WORKFLOW_MODES and publish:
+                label = (comment or f"created from {target.label}")[:100]
+                run_step(steps, "publish", lambda: console.publish(app_id, marked, label))
+            expect = target.content_hash  # a new app is created whole from the document, any mode
+            live = run_step(steps, "verify", lambda: self._verify(app_id, "import", publish, expect))
+            probe = probe_for(live) if probe_for else self.probe
+            if probe is not None:
+                run_step(steps, "probe", lambda: self._run_probe(probe, live))
+        except Exception as exc:
+            return self._uncreate(steps, app_id, f"{describe(exc)}; the new app was deleted again")
+        return CreateResult(CREATED, steps, app_id=app_id, app=live)
+
+    def uncreate(self, created: CreateResult, why: str) -> CreateResult:
+        """Delete an app this run created (an --atomic release undone): before the run it did not exist."""
+        assert created.app_id is not None
+        result = self._uncreate(list(created.steps), created.app_id, f"created, then deleted because {why}")
+        if result.status == FAILED:
+            return CreateResult(created.status, result.steps, result.error, result.hint, created.app_id)
+        result.status = DELETED
+        return result
+
+    def _uncreate(self, steps: list[Step], app_id: str, error: str) -> CreateResult:
+        console: CreatingConsole = self.console  # type: ignore[assignment]
+        try:
+            run_step(steps, "delete created app", lambda: console.delete_app(app_id))
+        except Exception as exc:
+            return CreateResult(
+                FAILED,
+                steps,
+                f"created as {app_id}, and deleting it again failed: {describe(exc)}",
+                "delete it in the console",
+                app_id,
+            )
+        return CreateResult(FAILED, steps, error, None, app_id)
