@@ -22,6 +22,7 @@ from difyctl.emulator.models import (
     new_id,
 )
 from difyctl.emulator.runtime import PENDING_IMPORT_TTL, Emulator, PendingImport
+from difyctl.snapshots.defaults import server_filled
 
 IMPORT_MODES = ("yaml-content", "yaml-url")
 OVERRIDE_FIELDS = ("name", "description", "icon_type", "icon", "icon_background")
@@ -368,5 +369,5 @@ def apply_dsl(
             workflow.get("conversation_variables") or [],
         )
     elif isinstance(config, dict):
-        app.model_config = copy.deepcopy(config)
+        app.model_config = server_filled(config)  # Dify's AppModelConfig round trip (snapshots/defaults.py)
     return app

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from difyctl.errors import UsageError
+from difyctl.snapshots.defaults import canonical_model_config
 
 SECRET = "secret"
 HIDDEN = "[__HIDDEN__]"  # draft sync: "keep the stored value of the variable with this id"
@@ -175,7 +176,8 @@ def _by_name(items: Any) -> Any:
 
 
 def normalise(doc: Mapping[str, Any], *, mask_secrets: bool = False) -> dict[str, Any]:
-    """The semantic content of a DSL document: UI-only fields dropped, unordered lists sorted.
+    """The semantic content of a DSL document: UI-only fields dropped, unordered lists sorted, the
+    `model_config` defaults Dify fills on import filled in (snapshots/defaults.py).
 
     Idempotent. With `mask_secrets` every secret variable value becomes "" (as in a plain export).
     """
@@ -183,6 +185,8 @@ def normalise(doc: Mapping[str, Any], *, mask_secrets: bool = False) -> dict[str
     app = out.get("app")
     if isinstance(app, dict):
         out["app"] = {k: v for k, v in app.items() if not k.startswith("icon")}
+        if app.get("mode") in MODEL_CONFIG_MODES and isinstance(out.get("model_config"), dict):
+            out["model_config"] = canonical_model_config(out["model_config"])  # server-filled defaults
     wf = out.get("workflow")
     if isinstance(wf, dict):
         graph = wf.get("graph")

@@ -1,0 +1,77 @@
+"""The `model_config` keys Dify fills on import, so a hand-written chat / agent-chat / completion file
+and its re-export compare equal (issue 12).
+
+Source (langgenius/dify): `api/services/app_dsl_service.py` imports a chat-like app with
+`AppModelConfig().from_model_config_dict(model_config)` and exports `app_model_config.to_dict()`;
+`api/models/model.py` `AppModelConfig` stores each JSON column only when the value is truthy and reads
+it back through `*_dict` / `*_list` properties with the defaults below. Keys outside that list are not
+stored (the export drops them). `annotation_reply` comes from a separate table that an import does
+not touch. The console's model-config endpoint validates first and stores its own defaults (e.g.
+`agent_mode: {enabled: false, tools: []}`), so `canonical_model_config` also treats a disabled switch
+the same whatever settings it carries, and a blank text the same as a missing one.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+# JSON columns: stored only when truthy, read back with this default (AppModelConfig.*_dict / *_list).
+JSON_DEFAULTS: dict[str, Any] = {
+    "suggested_questions": [],
+    "suggested_questions_after_answer": {"enabled": False},
+    "speech_to_text": {"enabled": False},
+    "text_to_speech": {"enabled": False},
+    "retriever_resource": {"enabled": True},
+    "annotation_reply": {"enabled": False},
+    "more_like_this": {"enabled": False},
+    "sensitive_word_avoidance": {"enabled": False, "type": "", "configs": []},
+    "external_data_tools": [],
+    "model": {},
+    "user_input_form": [],
+    "agent_mode": {"enabled": False, "strategy": None, "tools": [], "prompt": None},
+    "chat_prompt_config": {},
+    "completion_prompt_config": {},
+    "dataset_configs": {"retrieval_model": "multiple"},
+    "file_upload": {
+        "image": {
+            "enabled": False,
+            "number_limits": 3,
+            "detail": "high",
+            "transfer_methods": ["remote_url", "local_file"],
+        }
+    },
+}
+# Text columns: stored as given (absent -> null).
+TEXT_KEYS = ("opening_statement", "dataset_query_variable", "pre_prompt")
+SWITCHES = frozenset(k for k, v in JSON_DEFAULTS.items() if isinstance(v, dict) and "enabled" in v)
+
+
+def server_filled(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The model_config a Dify server exports after importing `config` (AppModelConfig round trip)."""
+    out: dict[str, Any] = {}
+    for key, default in JSON_DEFAULTS.items():
+        value = config.get(key)
+        out[key] = copy.deepcopy(value if value else default)
+    configs = out["dataset_configs"]
+    if config.get("dataset_configs") and isinstance(configs, dict) and "retrieval_model" not in configs:
+        out["dataset_configs"] = {"retrieval_model": "single"}
+    for key in TEXT_KEYS:
+        out[key] = config.get(key)
+    out["prompt_type"] = config.get("prompt_type", "simple")
+    return out
+
+
+def canonical_model_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """One form for every way Dify can hold the same model config: import defaults filled, disabled
+    switches reduced to `{enabled: false}`, blank texts as "" (normalise() uses this)."""
+    out = server_filled(config)
+    for key in SWITCHES:
+        value = out[key]
+        if isinstance(value, dict) and not value.get("enabled"):
+            out[key] = {"enabled": False}
+    for key in TEXT_KEYS:
+        out[key] = out[key] or ""
+    out["prompt_type"] = out["prompt_type"] or "simple"
+    return out
