@@ -36,29 +36,35 @@ def _field(out: Output, change: dict[str, Any], indent: str) -> None:
         out.line(f"{indent}~ {change['path']}: {short(old)} -> {short(new)}", style=CHANGED)
 
 
-_LABELS = {
-    "nodes_added": "node added",
-    "nodes_removed": "node removed",
-    "nodes_changed": "node changed",
-    "edges_added": "edge added",
-    "edges_removed": "edge removed",
-    "variables": "variable",
-    "features": "feature field",
-    "model_config": "model config field",
-    "app": "app field",
-    "dependencies": "dependency",
-    "other": "other field",
+_LABELS = {  # key -> (singular, plural)
+    "nodes_added": ("node added", "nodes added"),
+    "nodes_removed": ("node removed", "nodes removed"),
+    "nodes_changed": ("node changed", "nodes changed"),
+    "edges_added": ("edge added", "edges added"),
+    "edges_removed": ("edge removed", "edges removed"),
+    "variables": ("variable", "variables"),
+    "features": ("feature field", "feature fields"),
+    "model_config": ("model config field", "model config fields"),
+    "app": ("app field", "app fields"),
+    "dependencies": ("dependency", "dependencies"),
+    "other": ("other field", "other fields"),
 }
 
 
+def _version_text(diff: DslDiff) -> str:
+    old, new = diff.dsl_version or (None, None)
+    return f"DSL version {old or '(none)'} -> {new or '(none)'}"
+
+
 def summary_line(diff: DslDiff) -> str:
-    """`1 node changed, 2 edges added` (plural on the first word)."""
+    """`1 node changed, 2 edges added, 6 model config fields` (and the DSL version change, if any)."""
     parts = []
     for key, count in diff.counts().items():
-        if count:
-            first, _, rest = _LABELS.get(key, key).partition(" ")
-            first = first if count == 1 else ("dependencies" if first == "dependency" else first + "s")
-            parts.append(f"{count} {first}{' ' + rest if rest else ''}")
+        if count and key in _LABELS:
+            one, many = _LABELS[key]
+            parts.append(f"{count} {one if count == 1 else many}")
+    if diff.dsl_version:
+        parts.append(_version_text(diff))
     return ", ".join(parts) or "no differences"
 
 
@@ -70,6 +76,8 @@ def render_diff(out: Output, diff: DslDiff, *, old_label: str, new_label: str) -
     doc = diff.to_dict()
     out.line(f"--- {old_label}", style=REMOVED)
     out.line(f"+++ {new_label}", style=ADDED)
+    if diff.dsl_version:
+        out.line(_version_text(diff), style=CHANGED)
     for section in ("app", "features", "model_config", "other"):
         if doc[section]:
             out.line(f"{section}:", style="bold")

@@ -94,11 +94,13 @@ class DslDiff:
     dependencies_added: tuple[str, ...] = ()
     dependencies_removed: tuple[str, ...] = ()
     other: tuple[FieldChange, ...] = field(default=())
+    dsl_version: tuple[str | None, str | None] | None = None  # (old, new) when the format version differs
 
     @property
     def is_empty(self) -> bool:
         return not (
-            self.app
+            self.dsl_version
+            or self.app
             or self.nodes
             or self.edges
             or self.variables
@@ -125,6 +127,7 @@ class DslDiff:
             "app": len(self.app),
             "dependencies": len(self.dependencies_added) + len(self.dependencies_removed),
             "other": len(self.other),
+            "dsl_version": 1 if self.dsl_version else 0,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -142,6 +145,9 @@ class DslDiff:
                 "removed": list(self.dependencies_removed),
             },
             "other": [c.to_dict() for c in self.other],
+            "dsl_version": (
+                {"old": self.dsl_version[0], "new": self.dsl_version[1]} if self.dsl_version else None
+            ),
         }
 
 
@@ -286,8 +292,7 @@ def semantic_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> DslDiff:
         for k in sorted(set(app_a) | set(app_b))
         for c in field_changes(app_a.get(k, _MISSING), app_b.get(k, _MISSING), f"app.{k}")
     ]
-    if a.get("version") != b.get("version"):
-        app.append(FieldChange("version", a.get("version"), b.get("version")))
+    versions = (a.get("version"), b.get("version"))
     app.sort(key=lambda c: (c.path.split(".")[-1] not in _APP_KEYS, c.path))
     wf_a, wf_b = _section(a, "workflow") or {}, _section(b, "workflow") or {}
     other = [
@@ -313,4 +318,12 @@ def semantic_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> DslDiff:
         dependencies_added=tuple(sorted(deps_b - deps_a)),
         dependencies_removed=tuple(sorted(deps_a - deps_b)),
         other=tuple(other),
+        dsl_version=(
+            (
+                None if versions[0] is None else str(versions[0]),
+                None if versions[1] is None else str(versions[1]),
+            )
+            if versions[0] != versions[1]
+            else None
+        ),
     )

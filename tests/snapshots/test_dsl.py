@@ -249,7 +249,8 @@ def test_diff_features_app_meta_dependencies_conversation_vars(v1: dict[str, Any
     ]
     diff = semantic_diff(v1, other)
     assert [(f.path, f.new) for f in diff.features] == [("features.opening_statement", "Hi!")]
-    assert [f.path for f in diff.app] == ["app.name", "version"]
+    assert [f.path for f in diff.app] == ["app.name"]  # the DSL version is its own line (issue 12)
+    assert diff.dsl_version == ("0.6.0", "0.7.0")
     assert diff.dependencies_added == ("langgenius/openai:0.1@x",)
     assert [(v.kind, v.name, v.change) for v in diff.variables] == [("conversation", "memory", "added")]
 
