@@ -208,7 +208,9 @@ def bench_size(n: int, args: argparse.Namespace, tmp: Path) -> list[dict[str, An
         keys_file.write_text(json.dumps(list(keys.values())))
         c = min(args.concurrency, n)
 
-        def measure(label: str, conc: int, argv: list[str], repeat: int, extra: dict[str, str] | None) -> None:  # noqa: E501
+        def measure(
+            label: str, conc: int, argv: list[str], repeat: int, extra: dict[str, str] | None
+        ) -> None:  # noqa: E501
             runs = []
             for _ in range(repeat):
                 cpu0 = emu.cpu_s()

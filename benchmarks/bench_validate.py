@@ -202,12 +202,18 @@ def run_cli(data: Path, schema_path: Path) -> dict[str, Any]:
         _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     summary = err.strip().splitlines()[-1] if err.strip() else ""
-    return {"docs": int(summary.split()[0]) if summary[:1].isdigit() else 0, "seconds": seconds,
-            "rss_mb": usage.ru_maxrss / 1024, "exit": os.waitstatus_to_exitcode(status), "summary": summary}
+    return {
+        "docs": int(summary.split()[0]) if summary[:1].isdigit() else 0,
+        "seconds": seconds,
+        "rss_mb": usage.ru_maxrss / 1024,
+        "exit": os.waitstatus_to_exitcode(status),
+        "summary": summary,
+    }
 
 
-def run_check_jsonschema(exe: list[str], env: dict[str, str], data: Path, schema_path: Path, limit: int,
-                         tmp: Path) -> dict[str, Any]:
+def run_check_jsonschema(
+    exe: list[str], env: dict[str, str], data: Path, schema_path: Path, limit: int, tmp: Path
+) -> dict[str, Any]:
     files_dir = tmp / "cj-docs"
     files_dir.mkdir(exist_ok=True)
     files: list[str] = []
@@ -225,13 +231,22 @@ def run_check_jsonschema(exe: list[str], env: dict[str, str], data: Path, schema
             same.write(json.dumps({"answer": answer}) + "\n")  # the same documents, for the engine
             files.append(str(path))
     start = time.perf_counter()
-    proc = subprocess.Popen([*exe, "--schemafile", str(schema_path), *files], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(
+        [*exe, "--schemafile", str(schema_path), *files],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     version = subprocess.run([*exe, "--version"], capture_output=True, text=True, env=env).stdout.split()
-    return {"docs": len(files), "seconds": seconds, "rss_mb": usage.ru_maxrss / 1024,
-            "exit": os.waitstatus_to_exitcode(status), "version": version[-1] if version else "?"}
+    return {
+        "docs": len(files),
+        "seconds": seconds,
+        "rss_mb": usage.ru_maxrss / 1024,
+        "exit": os.waitstatus_to_exitcode(status),
+        "version": version[-1] if version else "?",
+    }
 
 
 def find_check_jsonschema(tmp: Path, install: bool) -> tuple[list[str], dict[str, str]] | str:
@@ -242,8 +257,11 @@ def find_check_jsonschema(tmp: Path, install: bool) -> tuple[list[str], dict[str
     if not install:
         return "not installed (rerun with --install-check-jsonschema to install it into a temp dir)"
     target = tmp / "cj-site"
-    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target),
-                           "check-jsonschema"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target), "check-jsonschema"],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         return f"could not be installed: {proc.stderr.strip().splitlines()[-1:]}"
     env["PYTHONPATH"] = str(target)
@@ -257,8 +275,18 @@ def child(args: argparse.Namespace) -> None:
 
 
 def in_child(mode: str, data: Path, schema: Path, naive_lines: int) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--child", mode, "--data", str(data), "--schema", str(schema),
-           "--naive-lines", str(naive_lines)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        mode,
+        "--data",
+        str(data),
+        "--schema",
+        str(schema),
+        "--naive-lines",
+        str(naive_lines),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
 
@@ -290,30 +318,44 @@ def main() -> None:
         engine = in_child("engine", data, schema, naive_lines)
         if args.engine_only:
             rate = engine["docs"] / engine["seconds"]
-            print(f"engine: {engine['docs']:,} docs ({size_mb:.0f} MB) in {engine['seconds']:.1f} s"
-                  f" = {rate:,.0f} docs/s, peak RSS {engine['rss_mb']:.0f} MB; {engine['counts']}")
+            print(
+                f"engine: {engine['docs']:,} docs ({size_mb:.0f} MB) in {engine['seconds']:.1f} s"
+                f" = {rate:,.0f} docs/s, peak RSS {engine['rss_mb']:.0f} MB; {engine['counts']}"
+            )
             return
         naive = in_child("naive", data, schema, naive_lines)
         cli = run_cli(data, schema)
         found = find_check_jsonschema(tmp, args.install_check_jsonschema)
-        cj = None if isinstance(found, str) else run_check_jsonschema(*found, data, schema,
-                                                                      min(args.cj_lines, args.lines), tmp)
+        cj = (
+            None
+            if isinstance(found, str)
+            else run_check_jsonschema(*found, data, schema, min(args.cj_lines, args.lines), tmp)
+        )
         naive_rate = naive["docs"] / naive["seconds"]
 
         def row(name: str, r: dict[str, Any], note: str) -> str:
             rate = r["docs"] / r["seconds"]
-            return (f"| {name} | {r['docs']:,} | {r['seconds']:.2f} | {rate:,.0f} | {rate / naive_rate:.1f}x "
-                    f"| {r['rss_mb']:.0f} | {note} |")
+            return (
+                f"| {name} | {r['docs']:,} | {r['seconds']:.2f} | {rate:,.0f} | {rate / naive_rate:.1f}x "
+                f"| {r['rss_mb']:.0f} | {note} |"
+            )
 
-        print(f"Input: {args.lines:,} JSONL records ({size_mb:.1f} MB), seed {args.seed}; answer mix: "
-              + ", ".join(f"{k} {v:,}" for k, v in mix.items()))
+        print(
+            f"Input: {args.lines:,} JSONL records ({size_mb:.1f} MB), seed {args.seed}; answer mix: "
+            + ", ".join(f"{k} {v:,}" for k, v in mix.items())
+        )
         print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
         print("| approach | docs | seconds | docs/s | vs naive | peak RSS (MB) | notes |")
         print("|---|---:|---:|---:|---:|---:|---|")
         counts = engine["counts"]
-        print(row("difyctl engine (Validator.iter_jsonl)", engine,
-                  f"repairs on; {counts['parsed']:,} parsed, {counts['repaired']:,} repaired, "
-                  f"{counts['invalid']:,} invalid"))
+        print(
+            row(
+                "difyctl engine (Validator.iter_jsonl)",
+                engine,
+                f"repairs on; {counts['parsed']:,} parsed, {counts['repaired']:,} repaired, "
+                f"{counts['invalid']:,} invalid",
+            )
+        )
         print(row("difyctl validate (CLI, end to end)", cli, f"exit {cli['exit']}; includes start-up"))
         print(row("naive jsonschema.validate per doc", naive, "no repair; formats checked; first records"))
         if cj is not None:

@@ -42,6 +42,7 @@ from difyctl.change.steps import (
 )
 from difyctl.client.models import App
 from difyctl.errors import DifyctlError, Interrupted, UsageError
+from difyctl.snapshots.defaults import server_filled
 from difyctl.snapshots.diff import semantic_diff
 from difyctl.snapshots.dsl import (
     WORKFLOW_MODES,
@@ -369,7 +370,7 @@ class ChangeEngine:
                     lambda: self.console.publish(app_id, marked[:20], comment[:100]),
                 )
         else:
-            config = dict(doc.get("model_config") or {})
+            config = server_filled(doc.get("model_config") or {})  # what an import would store
             run_step(steps, prefix + "model-config", lambda: self.console.update_model_config(app_id, config))
         live = run_step(
             steps, prefix + "verify", lambda: self._verify(plan.app.id, plan.method, publish, expect)

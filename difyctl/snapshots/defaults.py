@@ -8,7 +8,10 @@ it back through `*_dict` / `*_list` properties with the defaults below. Keys out
 stored (the export drops them). `annotation_reply` comes from a separate table that an import does
 not touch. The console's model-config endpoint validates first and stores its own defaults (e.g.
 `agent_mode: {enabled: false, tools: []}`), so `canonical_model_config` also treats a disabled switch
-the same whatever settings it carries, and a blank text the same as a missing one.
+the same whatever settings it carries, and a blank text the same as a missing one. The two paths
+even disagree on one default (`retriever_resource` is on after an import, off after the console's
+validation), so the change engine sends `server_filled(...)` to the model-config endpoint: the app
+then holds what an import of the same file would hold.
 """
 
 from __future__ import annotations
@@ -16,6 +19,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from typing import Any
+
+# Filled on every export (fixtures dify-1.13.2/059: app.description, app.use_icon_as_answer_icon,
+# dependencies, kind): absent in a hand-written file means these values.
+APP_DEFAULTS: dict[str, Any] = {"description": "", "use_icon_as_answer_icon": False}
+DOC_DEFAULTS: dict[str, Any] = {"kind": "app", "dependencies": []}
 
 # JSON columns: stored only when truthy, read back with this default (AppModelConfig.*_dict / *_list).
 JSON_DEFAULTS: dict[str, Any] = {
@@ -48,6 +56,18 @@ TEXT_KEYS = ("opening_statement", "dataset_query_variable", "pre_prompt")
 SWITCHES = frozenset(k for k, v in JSON_DEFAULTS.items() if isinstance(v, dict) and "enabled" in v)
 
 
+def fill_document_defaults(doc: dict[str, Any]) -> None:
+    """In place: the app-level keys every export carries (normalise() calls this on its copy)."""
+    for key, default in DOC_DEFAULTS.items():
+        if doc.get(key) is None:
+            doc[key] = copy.deepcopy(default)
+    app = doc.get("app")
+    if isinstance(app, dict):
+        for key, default in APP_DEFAULTS.items():
+            if app.get(key) is None:
+                app[key] = default
+
+
 def server_filled(config: Mapping[str, Any]) -> dict[str, Any]:
     """The model_config a Dify server exports after importing `config` (AppModelConfig round trip)."""
     out: dict[str, Any] = {}
@@ -71,6 +91,13 @@ def canonical_model_config(config: Mapping[str, Any]) -> dict[str, Any]:
         value = out[key]
         if isinstance(value, dict) and not value.get("enabled"):
             out[key] = {"enabled": False}
+    upload = out["file_upload"]
+    if (
+        isinstance(upload, dict)
+        and not upload.get("enabled")
+        and not (upload.get("image") or {}).get("enabled")
+    ):
+        out["file_upload"] = {"enabled": False}  # the console's and the import's "off" look different
     for key in TEXT_KEYS:
         out[key] = out[key] or ""
     out["prompt_type"] = out["prompt_type"] or "simple"

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from difyctl.errors import UsageError
-from difyctl.snapshots.defaults import canonical_model_config
+from difyctl.snapshots.defaults import canonical_model_config, fill_document_defaults
 
 SECRET = "secret"
 HIDDEN = "[__HIDDEN__]"  # draft sync: "keep the stored value of the variable with this id"
@@ -182,6 +182,7 @@ def normalise(doc: Mapping[str, Any], *, mask_secrets: bool = False) -> dict[str
     Idempotent. With `mask_secrets` every secret variable value becomes "" (as in a plain export).
     """
     out: dict[str, Any] = _jsonable(doc)  # a deep copy
+    fill_document_defaults(out)
     app = out.get("app")
     if isinstance(app, dict):
         out["app"] = {k: v for k, v in app.items() if not k.startswith("icon")}

@@ -18,6 +18,7 @@ from difyctl.change.steps import DslConsole, Probe
 from difyctl.client.console import ConsoleClient
 from difyctl.client.errors import DifyConnectionError, ServerError
 from difyctl.errors import DifyctlError, Interrupted, UsageError
+from difyctl.snapshots.defaults import server_filled
 from difyctl.snapshots.dsl import content_hash, dump_dsl, secret_values
 from difyctl.snapshots.results import (
     APPLIED,
@@ -429,7 +430,8 @@ def test_chat_app_rolls_back_through_model_config(store: SnapshotStore, clock: C
     result = engine.apply(plan)
     assert result.status == APPLIED and [s.name for s in result.steps] == ["model-config", "verify"]
     assert "import_dsl" not in fake.calls and "publish" not in fake.calls
-    assert fake.apps["chat-0001"].draft["model_config"] == CHAT_V1["model_config"]
+    # sent complete, as an import of the file would store it (snapshots/defaults.py)
+    assert fake.apps["chat-0001"].draft["model_config"] == server_filled(CHAT_V1["model_config"])
 
 
 def test_chat_app_failure_restores_the_model_config(store: SnapshotStore, clock: Clock) -> None:
