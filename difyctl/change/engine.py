@@ -27,10 +27,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from difyctl.change.create import CreateResult, create_app, uncreate_app
 from difyctl.change.secrets import plan_secrets
 from difyctl.change.steps import (
     Confirm,
-    CreatingConsole,
     DslConsole,
     Failed,
     Probe,
@@ -68,40 +68,10 @@ from difyctl.snapshots.results import (
 )
 from difyctl.snapshots.store import SnapshotStore, utcnow
 
-CREATED, DELETED = "created", "rolled-back"  # CreateResult.status besides refused / failed
-
 
 @dataclass
 class _Progress:
     publish_attempted: bool = False
-
-
-@dataclass
-class CreateResult:
-    """What create() did: `created` (verified), or refused / failed (and the new app deleted again)."""
-
-    status: str
-    steps: list[Step]
-    error: str | None = None
-    hint: str | None = None
-    app_id: str | None = None
-    app: App | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == CREATED
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "ok": self.ok,
-            "verified": self.ok,
-            "app": self.app.to_dict() if self.app is not None else None,
-            "app_id": self.app_id,
-            "steps": [s.to_dict() for s in self.steps],
-            "error": self.error,
-            "hint": self.hint,
-        }
 
 
 def section_hash(method: str, doc: Mapping[str, Any]) -> str:
@@ -373,13 +343,14 @@ class ChangeEngine:
             config = server_filled(doc.get("model_config") or {})  # what an import would store
             run_step(steps, prefix + "model-config", lambda: self.console.update_model_config(app_id, config))
         live = run_step(
-            steps, prefix + "verify", lambda: self._verify(plan.app.id, plan.method, publish, expect)
+            steps, prefix + "verify", lambda: self.verify(plan.app.id, plan.method, publish, expect)
         )
         if probe and self.probe is not None:
             probe_fn = self.probe
-            run_step(steps, prefix + "probe", lambda: self._run_probe(probe_fn, live))
+            run_step(steps, prefix + "probe", lambda: self.run_probe(probe_fn, live))
 
-    def _verify(self, app_id: str, method: str, published: bool, expect: str) -> App:
+    def verify(self, app_id: str, method: str, published: bool, expect: str) -> App:
+        """Re-export the app and compare its hash with `expect` (Failed when they differ)."""
         live = self.console.get_app(app_id)
         workflow_id = live.published_workflow_id if method == "import" and published else None
         exported = self.console.export_dsl(app_id, workflow_id=workflow_id)
@@ -389,7 +360,7 @@ class ChangeEngine:
         return live
 
     @staticmethod
-    def _run_probe(probe: Probe, app: App) -> None:
+    def run_probe(probe: Probe, app: App) -> None:
         if probe(app) is False:
             raise Failed("the probe failed")
 
@@ -406,57 +377,20 @@ class ChangeEngine:
         marked_name: str | None = None,
         probe_for: Callable[[App], Probe | None] | None = None,
     ) -> CreateResult:
-        """A new app from `target`: import (no app_id) -> confirm -> publish -> verify -> probe. A new app
-        that fails a check after the import is deleted again; the result then says why."""
-        console: CreatingConsole = self.console  # type: ignore[assignment]
-        doc, _missing = fill_secrets(target.doc, secret_values or {})
-        text = target.text if doc == target.doc else dump_dsl(doc)
-        steps: list[Step] = []
-        try:
-            res: Any = import_confirmed(
-                console, text, steps, name=name, yes=yes, confirm=self.confirm, nothing="nothing created"
-            )
-        except Refused as exc:
-            return CreateResult(REFUSED, steps, str(exc))
-        except Rejected as exc:
-            return CreateResult(FAILED, steps, str(exc))
-        app_id = getattr(res, "app_id", None)
-        if not app_id:
-            steps[-1] = Step(steps[-1].name, "failed", "the import answered no app id")
-            return CreateResult(FAILED, steps, "the server refused the import: no app id")
-        marked = (marked_name or f"difyctl {self.verb}")[:20]
-        try:
-            if target.mode in WORKFLOW_MODES and publish:
-                label = (comment or f"created from {target.label}")[:100]
-                run_step(steps, "publish", lambda: console.publish(app_id, marked, label))
-            expect = target.content_hash  # a new app is created whole from the document, any mode
-            live = run_step(steps, "verify", lambda: self._verify(app_id, "import", publish, expect))
-            probe = probe_for(live) if probe_for else self.probe
-            if probe is not None:
-                run_step(steps, "probe", lambda: self._run_probe(probe, live))
-        except Exception as exc:
-            return self._uncreate(steps, app_id, f"{describe(exc)}; the new app was deleted again")
-        return CreateResult(CREATED, steps, app_id=app_id, app=live)
+        """A new app from `target` (change/create.py): import -> confirm -> publish -> verify -> probe;
+        a new app that fails a check after the import is deleted again."""
+        return create_app(
+            self,
+            target,
+            name,
+            publish=publish,
+            yes=yes,
+            secret_values=secret_values or {},
+            comment=comment,
+            marked=(marked_name or f"difyctl {self.verb}")[:20],
+            probe_for=probe_for,
+        )
 
     def uncreate(self, created: CreateResult, why: str) -> CreateResult:
         """Delete an app this run created (an --atomic release undone): before the run it did not exist."""
-        assert created.app_id is not None
-        result = self._uncreate(list(created.steps), created.app_id, f"created, then deleted because {why}")
-        if result.status == FAILED:
-            return CreateResult(created.status, result.steps, result.error, result.hint, created.app_id)
-        result.status = DELETED
-        return result
-
-    def _uncreate(self, steps: list[Step], app_id: str, error: str) -> CreateResult:
-        console: CreatingConsole = self.console  # type: ignore[assignment]
-        try:
-            run_step(steps, "delete created app", lambda: console.delete_app(app_id))
-        except Exception as exc:
-            return CreateResult(
-                FAILED,
-                steps,
-                f"created as {app_id}, and deleting it again failed: {describe(exc)}",
-                "delete it in the console",
-                app_id,
-            )
-        return CreateResult(FAILED, steps, error, None, app_id)
+        return uncreate_app(self, created, why)

@@ -69,7 +69,7 @@ def create(
     from difyctl.commands._targets import console_apps
     from difyctl.errors import UsageError
     from difyctl.snapshots.ops import SnapshotOptions
-    from difyctl.snapshots.store import check_user_tag
+    from difyctl.snapshots.paths import check_user_tag
 
     if bool(apps) == all_apps:
         raise UsageError("name the apps to snapshot, or pass --all (not both)")

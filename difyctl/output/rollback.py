@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from difyctl.output.diff import render_diff
 
 if TYPE_CHECKING:
-    from difyctl.change.engine import CreateResult
+    from difyctl.change.create import CreateResult
     from difyctl.output import Output
     from difyctl.snapshots.results import RollbackPlan, RollbackResult
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from difyctl.change.engine import CREATED as ENGINE_CREATED
-from difyctl.change.engine import ChangeEngine, CreateResult
+from difyctl.change.create import CREATED as ENGINE_CREATED
+from difyctl.change.create import CreateResult
+from difyctl.change.engine import ChangeEngine
 from difyctl.change.steps import Confirm, CreatingConsole, Probe, describe
 from difyctl.client.models import App
 from difyctl.errors import Interrupted, UsageError

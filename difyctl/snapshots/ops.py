@@ -14,7 +14,8 @@ from difyctl.client.errors import DifyError
 from difyctl.client.models import App
 from difyctl.errors import DifyctlError, UsageError
 from difyctl.snapshots.dsl import WORKFLOW_MODES, parse_dsl, read_dsl_file
-from difyctl.snapshots.store import SaveResult, SnapshotStore, is_safety
+from difyctl.snapshots.paths import is_safety
+from difyctl.snapshots.store import SaveResult, SnapshotStore
 
 
 class Exporter(Protocol):

@@ -15,6 +15,10 @@ SLUG_MAX = 60
 TAG_MAX = 100
 _SLUG_BAD = re.compile(r"[^a-z0-9._-]+")
 _TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+PRE_ROLLBACK_PREFIX = "pre-rollback-"
+# Safety snapshots, named after the command that took them before changing the app (issue 12).
+SAFETY_PREFIXES = (PRE_ROLLBACK_PREFIX, "pre-apply-", "pre-promote-")
+RESERVED_TAGS = frozenset({"live", "draft"})  # `snapshot diff` keywords
 
 
 def slugify(name: str, *, max_len: int = SLUG_MAX) -> str:
@@ -52,6 +56,23 @@ TEMP_PREFIX = ".tmp-"
 def is_temp_file(path: Path) -> bool:
     """A write in progress, or left behind by a kill -9 between mkstemp and os.replace: never a snapshot."""
     return path.name.startswith(TEMP_PREFIX)
+
+
+def is_safety(tag: str) -> bool:
+    """A safety snapshot (taken automatically before a rollback / apply / promote)."""
+    return tag.startswith(SAFETY_PREFIXES)
+
+
+def check_user_tag(tag: str) -> str:
+    """A tag a user chose: valid, and neither a `snapshot diff` keyword nor a safety snapshot's name."""
+    validate_tag(tag)
+    if tag in RESERVED_TAGS or is_safety(tag):
+        raise UsageError(
+            f"the tag {tag!r} is reserved",
+            hint="`live` and `draft` name the server's state in `snapshot diff`; "
+            f"{', '.join(p + '*' for p in SAFETY_PREFIXES)} name automatic safety snapshots",
+        )
+    return tag
 
 
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:

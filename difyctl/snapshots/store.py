@@ -26,15 +26,19 @@ from typing import Any
 
 from difyctl.errors import UsageError, file_error
 from difyctl.snapshots.dsl import content_hash, dsl_version, parse_dsl
-from difyctl.snapshots.paths import app_folder_name, atomic_write, id_suffix, is_temp_file, validate_tag
+from difyctl.snapshots.paths import (
+    app_folder_name,
+    atomic_write,
+    check_user_tag,
+    id_suffix,
+    is_safety,
+    is_temp_file,
+    validate_tag,
+)
 
 STORE_VERSION = 1
 MANIFEST = "store.json"
-PRE_ROLLBACK_PREFIX = "pre-rollback-"
-# Safety snapshots, named after the command that took them before changing the app (issue 12).
-SAFETY_PREFIXES = (PRE_ROLLBACK_PREFIX, "pre-apply-", "pre-promote-")
 PROTECT_PRE_ROLLBACK = _dt.timedelta(days=7)  # safety snapshots survive `prune` this long
-RESERVED_TAGS = frozenset({"live", "draft"})  # `snapshot diff` keywords
 
 Migration = Callable[[Path], None]
 MIGRATIONS: dict[str, Migration] = {}
@@ -65,23 +69,6 @@ def default_tag(now: _dt.datetime) -> str:
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def is_safety(tag: str) -> bool:
-    """A safety snapshot (taken automatically before a rollback / apply / promote)."""
-    return tag.startswith(SAFETY_PREFIXES)
-
-
-def check_user_tag(tag: str) -> str:
-    """A tag a user chose: valid, and neither a `snapshot diff` keyword nor a safety snapshot's name."""
-    validate_tag(tag)
-    if tag in RESERVED_TAGS or is_safety(tag):
-        raise UsageError(
-            f"the tag {tag!r} is reserved",
-            hint="`live` and `draft` name the server's state in `snapshot diff`; "
-            f"{', '.join(p + '*' for p in SAFETY_PREFIXES)} name automatic safety snapshots",
-        )
-    return tag
 
 
 @dataclass(frozen=True)

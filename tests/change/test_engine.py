@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from difyctl.change.engine import CREATED, ChangeEngine
+from difyctl.change.create import CREATED
+from difyctl.change.engine import ChangeEngine
+from difyctl.client.errors import ServerError
 from difyctl.snapshots.dsl import content_hash, dump_dsl, secret_values
 from difyctl.snapshots.results import APPLIED, FAILED, REFUSED, UNCHANGED, RollbackTarget
 from difyctl.snapshots.store import SnapshotStore
@@ -163,3 +165,17 @@ def test_the_apply_result_reports_a_removed_secret(
     result = engine.apply(plan)
     assert result.status == APPLIED and result.to_dict()["secrets"]["removed"] == ["API_TOKEN"]
     assert secret_values(fake.doc(APP_ID)) == {}
+
+
+def test_uncreate_deletes_a_created_app_or_says_how_to(
+    store: SnapshotStore, clock: Clock, v1: dict[str, Any]
+) -> None:
+    fake = FakeConsole()
+    engine = _engine(fake, store, clock)
+    created = engine.create(_target(v1), "x")
+    undone = engine.uncreate(created, "another app failed (--atomic)")
+    assert undone.status == "rolled-back" and fake.apps == {} and "another app failed" in str(undone.error)
+    again = engine.create(_target(v1), "y")
+    fake.inject("delete_app", ServerError("boom", status_code=500))
+    kept = engine.uncreate(again, "why")
+    assert kept.status == CREATED and kept.hint == "delete it in the console" and again.app_id in fake.apps
