@@ -225,21 +225,23 @@ class ChangeEngine:
         comment: str | None = None,
         marked_name: str | None = None,
         force: bool = False,
+        allow_blank: bool = False,
     ) -> RollbackResult:
         """Make the target live. Never raises for a failure after the change: the result says
         `restored` or `restore-failed`; raises UsageError for an unsupplied secret (nothing sent or
         written). `comment` / `marked_name` label the published version; `force` applies an unchanged
-        plan (a secret value supplied from outside changes what the content hash cannot see)."""
+        plan (a secret value supplied from outside changes what the content hash cannot see);
+        `allow_blank` lets a secret that has no value anywhere be created blank (`--allow-blank-secret`)."""
         if plan.unchanged and not force:
             return RollbackResult(plan, UNCHANGED, [Step("apply", "skipped", "the live app already matches")])
         doc, text = plan.target.doc, plan.target.text
         if plan.method == "import":
             doc, missing = fill_secrets(plan.target.doc, {**plan.live_secrets, **(secret_values or {})})
-            if missing:
+            if missing and not allow_blank:
                 raise UsageError(
                     f"secret variables blank in {plan.target.label} and not set on the live app: "
                     + ", ".join(missing),
-                    hint="supply their values; difyctl never blanks a secret",
+                    hint="supply their values, or pass --allow-blank-secret to create them blank",
                 )
             text = plan.target.text if doc == plan.target.doc else dump_dsl(doc)
         if plan.pre_rollback is None:

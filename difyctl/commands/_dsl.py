@@ -35,6 +35,13 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the plan and th
 NoPublishOpt = Annotated[
     bool, typer.Option("--no-publish", help="Import into the draft only; do not publish (workflow apps).")
 ]
+AllowBlankOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-blank-secret",
+        help="Create secret variables that have no value anywhere blank instead of refusing.",
+    ),
+]
 ProbeOpt = Annotated[
     bool, typer.Option("--probe/--no-probe", help="After verifying, probe the app through the service API.")
 ]
@@ -122,6 +129,7 @@ def run_change(
     publish: bool,
     probe: bool,
     sides: tuple[str, str] | None = None,
+    allow_blank: bool = False,
 ) -> int:
     """Plan (read-only) -> render -> stop on --dry-run or an empty plan -> confirm -> apply -> report.
     `sides`: the labels of the live and the target side (promote names both profiles)."""
@@ -148,7 +156,7 @@ def run_change(
         )
         return 0
     confirm(f"Apply {target.label} to {app.name!r} ({verb})?", yes=yes)
-    result = engine.apply(plan, publish=publish, yes=yes)
+    result = engine.apply(plan, publish=publish, yes=yes, allow_blank=allow_blank)
     doc = {"dry_run": False, **extra, **result.to_dict(), "diff": plan.diff.to_dict()}
     out.emit(doc, text=lambda o: render_result(o, result, verb=verb))
     return int(result.exit_code)

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, Optional
 import typer
 
 from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, YesOpt, app_context
-from difyctl.commands._dsl import DirOpt, DryRunOpt, NoPublishOpt, ProbeOpt
+from difyctl.commands._dsl import AllowBlankOpt, DirOpt, DryRunOpt, NoPublishOpt, ProbeOpt
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Mapping
 
     from difyctl.context import AppContext
     from difyctl.snapshots.store import SnapshotStore
@@ -57,6 +57,7 @@ def apply(
     no_publish: NoPublishOpt = False,
     message: MessageOpt = None,
     secret: SecretOpt = None,
+    allow_blank_secret: AllowBlankOpt = False,
     atomic: AtomicOpt = False,
     summary: SummaryOpt = None,
     probe: ProbeOpt = True,
@@ -80,7 +81,7 @@ def apply(
     """
     from pathlib import Path
 
-    from difyctl.commands._dsl import require_consent
+    from difyctl.commands._dsl import open_store, require_consent
     from difyctl.errors import UsageError
     from difyctl.release.files import load, pin
 
@@ -91,8 +92,11 @@ def apply(
     secrets = _secret_values(secret or [], actx.env)
     if not dry_run:
         require_consent(yes, "apply")
-    flags = _Flags(dry_run, exit_code, yes, not no_publish, message, atomic, summary, probe)
-    with actx.console() as console, _store(actx, directory, dry_run) as store:
+    flags = _Flags(
+        dry_run, exit_code, yes, not no_publish, message, atomic, summary, probe, allow_blank_secret
+    )
+    store = open_store(actx, directory)  # planning writes nothing: a dry run leaves it untouched
+    with actx.console() as console:
         app_id = actx.resolve_app(console, app_ref).id if app_ref else None
         code = _run(actx, console, store, pin(files, manifest, console.base_url, app_id), secrets, flags)
     raise typer.Exit(code)
@@ -107,6 +111,7 @@ class _Flags(NamedTuple):
     atomic: bool
     summary: str | None
     probe: bool
+    allow_blank: bool
 
 
 def _run(
@@ -124,6 +129,7 @@ def _run(
         confirm=ask,
         base_url=console.base_url,
         server_version=console.last_server_version,
+        allow_blank=f.allow_blank,
     )
     plan = engine.plan(files, secrets)
     plan.dry_run = f.dry_run
@@ -159,22 +165,6 @@ def _secret_values(flags: list[str], env: Mapping[str, str]) -> dict[str, str]:
             raise UsageError(f"--secret {name}: the environment variable {var.strip()} is not set or empty")
         values[name.strip()] = env[var.strip()]
     return values
-
-
-def _store(actx: AppContext, directory: str | None, dry_run: bool) -> Any:
-    """The snapshot store; a dry run (a PR check) plans against a throwaway one and writes nothing."""
-    import contextlib
-    import tempfile
-
-    from difyctl.commands._dsl import open_store
-    from difyctl.snapshots.store import SnapshotStore
-
-    @contextlib.contextmanager
-    def throwaway() -> Iterator[SnapshotStore]:
-        with tempfile.TemporaryDirectory(prefix="difyctl-plan-") as tmp:
-            yield SnapshotStore(tmp)
-
-    return throwaway() if dry_run else contextlib.nullcontext(open_store(actx, directory))
 
 
 def _append(path: str | None, markdown: str) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, YesOpt, app_context
-from difyctl.commands._dsl import DirOpt, DryRunOpt, NoPublishOpt, ProbeOpt
+from difyctl.commands._dsl import AllowBlankOpt, DirOpt, DryRunOpt, NoPublishOpt, ProbeOpt
 
 AppArg = Annotated[str, typer.Argument(metavar="APP", help="App id, exact name or profile alias.")]
 versions_app = typer.Typer(help="Dify's own published versions of a workflow app.", no_args_is_help=True)
@@ -85,6 +85,7 @@ def rollback(
     force: Annotated[
         bool, typer.Option("--force", help="Use a snapshot that fails its checksum (hand-edited).")
     ] = False,
+    allow_blank_secret: AllowBlankOpt = False,
     probe: ProbeOpt = True,
     directory: DirOpt = None,
     profile: ProfileOpt = None,
@@ -139,6 +140,7 @@ def rollback(
             yes=yes,
             publish=not no_publish,
             probe=probe,
+            allow_blank=allow_blank_secret,
         )
     raise typer.Exit(code)
 
@@ -152,6 +154,7 @@ def promote(
     create: Annotated[
         bool, typer.Option("--create", help="Create the app on the target if it is absent.")
     ] = False,
+    allow_blank_secret: AllowBlankOpt = False,
     probe: ProbeOpt = True,
     directory: DirOpt = None,
     profile: ProfileOpt = None,
@@ -201,6 +204,7 @@ def promote(
                 publish=True,
                 probe=probe,
                 sides=sides,
+                allow_blank=allow_blank_secret,
             )
             raise typer.Exit(code)
         if not create:

@@ -66,7 +66,9 @@ class ReleaseEngine:
         base_url: str | None = None,
         server_version: str | None = None,
         clock: Callable[[], Any] = utcnow,
+        allow_blank: bool = False,
     ) -> None:
+        self.allow_blank = allow_blank  # --allow-blank-secret: a secret with no value anywhere stays blank
         self.console = console
         self.store = store
         self.probe_for = probe_for
@@ -105,12 +107,12 @@ class ReleaseEngine:
                     hint="Dify would accept it and silently corrupt the app; "
                     "apply it to an app of the same mode",
                 )
-            if app is None:
+            if app is None and not self.allow_blank:
                 blank = [n for n in blank_secret_names(f.target.doc) if n not in (secrets or {})]
                 if blank:
                     raise UsageError(
                         f"{f.label}: the new app {f.name!r} would get blank secrets: {', '.join(blank)}",
-                        hint="supply them with --secret NAME=ENV_VAR; difyctl never blanks a secret",
+                        hint="supply them with --secret NAME=ENV_VAR (or pass --allow-blank-secret)",
                     )
             out.append((f, app))
         seen: dict[str, str] = {}
@@ -139,10 +141,10 @@ class ReleaseEngine:
             engine = self._engine(app)
             rp = engine.plan(app, f.target, secret_values=secrets)
             missing = [n for n in rp.missing_secrets if n not in secrets]
-            if missing:
+            if missing and not self.allow_blank:
                 raise UsageError(
                     f"secret variables blank in {f.label} and not set on {app.name!r}: {', '.join(missing)}",
-                    hint="supply them with --secret NAME=ENV_VAR; difyctl never blanks a secret",
+                    hint="supply them with --secret NAME=ENV_VAR (or pass --allow-blank-secret)",
                 )
             updates = tuple(
                 n
@@ -223,6 +225,7 @@ class ReleaseEngine:
             comment=comment,
             marked_name=MARKED_NAME,
             force=bool(item.secret_updates),
+            allow_blank=self.allow_blank,
         )
         return ItemResult(item, res.status, list(res.steps), res.error, res.hint), res
 

@@ -12,6 +12,7 @@ import pytest
 from difyctl.change.create import CREATED
 from difyctl.change.engine import ChangeEngine
 from difyctl.client.errors import ServerError
+from difyctl.errors import UsageError
 from difyctl.snapshots.dsl import content_hash, dump_dsl, secret_values
 from difyctl.snapshots.results import APPLIED, FAILED, REFUSED, UNCHANGED, RollbackTarget
 from difyctl.snapshots.store import SnapshotStore
@@ -179,3 +180,24 @@ def test_uncreate_deletes_a_created_app_or_says_how_to(
     fake.inject("delete_app", ServerError("boom", status_code=500))
     kept = engine.uncreate(again, "why")
     assert kept.status == CREATED and kept.hint == "delete it in the console" and again.app_id in fake.apps
+
+
+def test_a_secret_with_no_value_anywhere_is_refused_unless_blank_is_allowed(
+    store: SnapshotStore, clock: Clock, v1: dict[str, Any], v2: dict[str, Any]
+) -> None:
+    fake = FakeConsole()
+    fake.add_app(v2, APP_ID)
+    new = _blank(v1)
+    new["workflow"]["environment_variables"].append(
+        {"id": "n1", "name": "NEW_KEY", "value": "", "value_type": "secret", "description": ""}
+    )
+    engine = _engine(fake, store, clock, verb="apply")
+    plan = engine.plan(APP_ID, RollbackTarget.from_text("new.yml", dump_dsl(new)))
+    assert plan.secrets.missing == ("NEW_KEY",) and plan.secrets.kept == ("API_TOKEN",)
+    fake.calls.clear()
+    with pytest.raises(UsageError, match="NEW_KEY") as info:
+        engine.apply(plan)
+    assert "--allow-blank-secret" in str(info.value.hint)
+    assert fake.calls == [] and not store.root.exists()  # refused before anything was sent or written
+    assert engine.apply(plan, allow_blank=True).status == APPLIED
+    assert secret_values(fake.doc(APP_ID)) == {"API_TOKEN": SECRET}  # NEW_KEY exists, blank
