@@ -69,9 +69,10 @@ def apply(
     """Apply DSL files from git: plan (semantic diff vs the live published app), then apply safely.
 
     Files match live apps by name, by the ids in a `difyctl.yaml` beside them, or by APP (one file).
-    Each change: pre-change snapshot, import, publish (--message), verify by re-export, probe, and an
-    automatic restore on failure. Secrets blank in a file keep their live values. Exit 3 when some
-    apps failed and others were applied; with --atomic the applied ones are restored (exit 1).
+    Each change: a pre-apply-* safety snapshot, import, publish (--message), verify by re-export, probe,
+    and an automatic restore on failure; --dry-run writes nothing. Secrets blank in a file keep their
+    live values. Exit 3 when some apps failed and others were applied; with --atomic the applied ones
+    are restored (exit 1).
 
     \b
     Examples:

@@ -94,9 +94,10 @@ def rollback(
 ) -> None:
     """Make a snapshot (or a published version) live again, safely.
 
-    Steps: pre-rollback snapshot of the live app, semantic diff (--dry-run stops here), confirm,
-    import, publish, verify by re-export, service probe; on any failure after the import the
-    pre-rollback state is restored and verified. Secrets blank in the snapshot keep their live values.
+    Steps: semantic diff and secret plan (--dry-run stops here and writes nothing), confirm,
+    a pre-rollback-* safety snapshot of the live app, import, publish, verify by re-export, service
+    probe; on any failure after the import that state is restored and verified. Secrets blank in the
+    snapshot keep their live values; a removed one is named in the plan.
 
     \b
     Examples:
@@ -163,8 +164,9 @@ def promote(
 ) -> None:
     """Copy an app's published DSL to the app of the same name on another profile (e.g. staging -> prod).
 
-    The target gets the rollback treatment: pre-change snapshot, diff, confirm, import, publish,
-    verify, probe, restore on failure. Target secrets blank in the source keep their values.
+    The target gets the rollback treatment: diff (both profiles named), confirm, a pre-promote-*
+    safety snapshot, import, publish, verify, probe, restore on failure. Target secrets blank in the
+    source keep their values.
 
     \b
     Examples:
