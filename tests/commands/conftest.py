@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import httpx
 import pytest
 
 from difyctl.cli import run
@@ -77,3 +78,17 @@ def logged_in(cli: Cli, emulator: Any) -> Any:
     )
     assert result.code == 0, result.stderr
     return emulator
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
+    """Every request the CLI sends (method, path), recorded at the httpx client."""
+    log: list[tuple[str, str]] = []
+    real = httpx.Client.send
+
+    def send(self: httpx.Client, request: httpx.Request, **kw: Any) -> httpx.Response:
+        log.append((request.method, request.url.path))
+        return real(self, request, **kw)
+
+    monkeypatch.setattr(httpx.Client, "send", send)
+    yield log

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ import yaml
 from tests.commands.conftest import Cli
 
 CANARY = "sk-CANARY-7f3e9b1d-never-print-me"
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+LOGIN_PATHS = ("/console/api/login", "/console/api/refresh-token")
 
 
 def console(profile: str | None = None) -> Any:
@@ -83,3 +86,17 @@ def all_text(root: Path) -> str:
 
 def sidecars(root: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text("utf-8")) for p in sorted(root.rglob("*.json")) if p.name != "store.json"]
+
+
+def mutating(log: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(m, p) for m, p in log if m in MUTATING and not p.startswith(LOGIN_PATHS)]
+
+
+def tree_hash(root: Path) -> str:
+    """Names, bytes and modes of everything under root ("" for a store that does not exist)."""
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*")) if root.exists() else []:
+        h.update(str(path.relative_to(root)).encode() + b"\0" + oct(path.stat().st_mode).encode())
+        if path.is_file():
+            h.update(path.read_bytes())
+    return h.hexdigest()

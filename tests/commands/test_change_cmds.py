@@ -4,12 +4,9 @@ that apply and then plan clean, reserved tags, a missing store."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
@@ -19,12 +16,11 @@ from tests.commands.dsl_helpers import (
     all_text,
     change_app,
     import_app,
+    mutating,
     secret_app_doc,
     sidecars,
+    tree_hash,
 )
-
-MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-LOGIN_PATHS = ("/console/api/login", "/console/api/refresh-token")
 
 
 @pytest.fixture
@@ -32,34 +28,6 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "snaps"
     monkeypatch.setenv("DIFYCTL_SNAPSHOT_DIR", str(root))
     return root
-
-
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
-    """Every request the CLI sends (method, path), recorded at the httpx client."""
-    log: list[tuple[str, str]] = []
-    real = httpx.Client.send
-
-    def send(self: httpx.Client, request: httpx.Request, **kw: Any) -> httpx.Response:
-        log.append((request.method, request.url.path))
-        return real(self, request, **kw)
-
-    monkeypatch.setattr(httpx.Client, "send", send)
-    yield log
-
-
-def mutating(log: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [(m, p) for m, p in log if m in MUTATING and not p.startswith(LOGIN_PATHS)]
-
-
-def tree_hash(root: Path) -> str:
-    """Names, bytes and modes of everything under root ("" for a store that does not exist)."""
-    h = hashlib.sha256()
-    for path in sorted(root.rglob("*")) if root.exists() else []:
-        h.update(str(path.relative_to(root)).encode() + b"\0" + oct(path.stat().st_mode).encode())
-        if path.is_file():
-            h.update(path.read_bytes())
-    return h.hexdigest()
 
 
 # -------------------------------------------------------------------------------------- 3. tags

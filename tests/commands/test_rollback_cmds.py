@@ -18,8 +18,10 @@ from tests.commands.dsl_helpers import (
     change_app,
     export,
     import_app,
+    mutating,
     secret_app_doc,
     sidecars,
+    tree_hash,
     versions,
 )
 
@@ -237,11 +239,13 @@ def prod(cli: Cli, logged_in: Any) -> Iterator[Any]:
 
 
 def test_promote_updates_the_same_name_on_the_target(
-    cli: Cli, prod: Any, store: Path, tmp_path: Path
+    cli: Cli, prod: Any, store: Path, tmp_path: Path, sent: list[tuple[str, str]]
 ) -> None:
     change_app(cli, tmp_path)  # the source (default profile) now answers `reply`
+    before, count = tree_hash(store), len(sent)
     dry = cli("promote", "echo-workflow", "--to", "prod", "--dry-run")
     assert dry.code == 0, dry.stderr
+    assert tree_hash(store) == before and mutating(sent[count:]) == []  # issue 12: writes and sends nothing
     assert '"result" -> "reply"' in dry.stdout and versions("echo-workflow", "prod") == 1
     refused = cli("promote", "echo-workflow", "--to", "prod")
     assert refused.code == 2 and "--yes" in refused.stderr
