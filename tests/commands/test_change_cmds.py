@@ -15,6 +15,7 @@ from tests.commands.dsl_helpers import (
     CANARY,
     all_text,
     change_app,
+    export,
     import_app,
     mutating,
     secret_app_doc,
@@ -163,6 +164,8 @@ def test_a_minimal_hand_written_file_applies_then_plans_clean_then_shows_one_cha
     assert created.json()["apps"][0]["status"] == "created"
     clean = cli("apply", "-f", str(path), "--dry-run", "--exit-code")
     assert clean.code == 0, clean.stdout  # the server's defaults are not changes
+    # the server's DSL format version, so that the one content change is all the plan shows
+    doc["version"] = yaml.safe_load(export(cli, name, tmp_path / "live.yml"))["version"]
     doc["model_config"] = {**HAND_WRITTEN[mode], "pre_prompt": "Changed {{query}}"}
     path.write_text(yaml.safe_dump(doc), "utf-8")
     plan = cli("-o", "json", "apply", "-f", str(path), "--dry-run", "--exit-code")
