@@ -19,6 +19,7 @@ FLOORS = {
     "broadcast": 95.0,
     "validation": 95.0,
     "release": 95.0,
+    "change": 95.0,  # the one change engine (issue 12), split out of snapshots/ and release/
 }
 
 

@@ -61,6 +61,15 @@ def test_no_data_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_ci_enforces_the_floors() -> None:
     run = (SCRIPT.parent / "run").read_text()
-    assert "coverage_floors.py" in run and "--cov=difyctl.release" in run
-    assert set(_floors().FLOORS) == {"client", "snapshots", "rotation", "broadcast", "validation", "release"}
+    assert "coverage_floors.py" in run and "--cov=difyctl.release" in run and "--cov=difyctl.change" in run
+    # change/ holds the engine that came out of snapshots/ and release/ (issue 12): same floor
+    assert set(_floors().FLOORS) == {
+        "client",
+        "snapshots",
+        "rotation",
+        "broadcast",
+        "validation",
+        "release",
+        "change",
+    }
     assert min(_floors().FLOORS.values()) >= 95.0
