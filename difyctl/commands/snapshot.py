@@ -201,8 +201,9 @@ def _report_created(actx: AppContext, outcomes: list[SnapshotOutcome]) -> None:
 
     actx.out.emit({"snapshots": docs, **counts, "failed": failed}, text=text)
     actx.out.info(
-        f"{counts['created']} created, {counts['tagged']} tagged (unchanged content, no duplicate), "
-        f"{counts['unchanged']} unchanged (no duplicate), {failed} failed"
+        f"{counts['created']} created, "
+        + (f"{counts['tagged']} tagged (unchanged content, no duplicate), " if counts["tagged"] else "")
+        + f"{counts['unchanged']} unchanged (no duplicate), {failed} failed"
     )
     if failed:
         from difyctl.errors import DifyctlError
