@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shlex
 import signal
 import sys
 import threading
@@ -168,7 +169,9 @@ def _interrupted_line(actx: AppContext, results: list[KeyRotation], current: lis
         return f"{what}: no rotation was in progress, nothing is pending; apps not reached were not rotated"
     app = current[0]
     profile = actx.profile_name
-    command = f"difyctl keys rotate {app.name}" + (f" --profile {profile}" if profile != "default" else "")
+    command = f"difyctl keys rotate {shlex.quote(app.name)}" + (
+        f" --profile {shlex.quote(profile)}" if profile != "default" else ""
+    )
     journals = JournalStore(journal_dir(actx))
     return f"{what}: {describe_pending(journals, actx.profile().base_url, profile, app, command)}"
 

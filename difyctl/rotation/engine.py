@@ -17,6 +17,7 @@ new one. `hook(point)` lets the fault-matrix tests "kill" the process at each st
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,11 @@ if TYPE_CHECKING:
 
 MAX_KEYS = 10  # Dify's limit per app
 DAY = 86400.0
+
+
+def _q(name: str) -> str:
+    """An app name as one shell word, so a printed command runs as printed (`'Echo Chat'`)."""
+    return shlex.quote(name)
 
 
 class _Stop(Exception):
@@ -203,7 +209,8 @@ class _Run:
             if not (self.opts.resume or self.opts.finish):
                 raise res.fail(
                     f"an unfinished rotation of {self.app.name!r} is in phase {found.phase!r}",
-                    f"run `difyctl keys rotate {self.app.name} --resume --yes` (or --finish after the grace)",
+                    f"run `difyctl keys rotate {_q(self.app.name)} --resume --yes` "
+                    "(or --finish after the grace)",
                 )
             self.sinks = self._journaled_sinks()
             if self.opts.finish:
@@ -246,7 +253,7 @@ class _Run:
         if self.j.phase not in ("promoted", "finishing"):
             raise self.res.fail(
                 f"the rotation of {self.app.name!r} is in phase {self.j.phase!r}, not promoted yet",
-                f"run `difyctl keys rotate {self.app.name} --resume`",
+                f"run `difyctl keys rotate {_q(self.app.name)} --resume`",
             )
         return self._finish(self._token_of(self.j.new_key_id))
 
@@ -376,7 +383,7 @@ class _Run:
                 raise self.res.fail(
                     exc.message,
                     "both keys work and the old one is not revoked; fix the sink, then "
-                    f"`difyctl keys rotate {self.app.name} --resume --yes` delivers to every sink that "
+                    f"`difyctl keys rotate {_q(self.app.name)} --resume --yes` delivers to every sink that "
                     "does not hold the new key yet (from the journal: no --sink needed) and finishes",
                 ) from None
             j.delivered.append(sink.name)
@@ -393,7 +400,8 @@ class _Run:
         if j.phase == "promoted" and j.grace_until is not None and self.deps.now() < j.grace_until:
             res.status, res.phase = "promoted", j.phase
             res.hint = (
-                f"the old key is revoked by `difyctl keys rotate {self.app.name} --finish` after the grace"
+                f"the old key is revoked by `difyctl keys rotate {_q(self.app.name)} --finish --yes` "
+                "after the grace"
             )
             return res
         return self._finish(token)
@@ -418,8 +426,8 @@ class _Run:
                 raise res.fail(
                     "your role may not revoke keys (403): the new key is stored and works, "
                     f"the old key {old.id} remains",
-                    f"an admin removes it with `difyctl keys revoke {self.app.name} {old.id}` "
-                    f"or `difyctl keys rotate {self.app.name} --finish`",
+                    f"an admin removes it with `difyctl keys revoke {_q(self.app.name)} {old.id}` "
+                    f"or `difyctl keys rotate {_q(self.app.name)} --finish`",
                     ExitCode.AUTH,
                 ) from None
             except DifyError as exc:
@@ -462,7 +470,7 @@ class _Run:
             self.journals.transition(self.j, "failed", self.deps.now(), "the new key is gone from the server")
             raise self.res.fail(
                 f"the new key {key_id} no longer exists on the server; the rotation was abandoned",
-                f"start again with `difyctl keys rotate {self.app.name}`",
+                f"start again with `difyctl keys rotate {_q(self.app.name)}`",
             )
         return key.token
 

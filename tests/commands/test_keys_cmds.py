@@ -371,3 +371,48 @@ def test_two_profiles_on_one_server_share_the_lock_and_the_journal(
     res = cli("keys", "rotate", "echo-chat", "-p", "other", "--sink", f"dotenv:{env}:K", "--yes")
     assert res.code == 1 and "--resume" in res.stdout + res.stderr
     assert len(_tokens(logged_in, "echo-chat")) == 2 and not env.exists()
+
+
+def test_health_reports_a_failed_key_lookup_not_a_missing_key(cli: Cli, logged_in: Any) -> None:
+    """Issue 10 (7): a 500 from the console's key list is a lookup failure with its status, retried like
+    any GET; only an app that really has no key is told to create one."""
+    with logged_in.state.lock:
+        logged_in.state.get_app(logged_in.app_id("echo-workflow")).api_keys.clear()
+    chat = logged_in.app_id("echo-chat")
+    logged_in.faults.fail_next("GET", rf"/apps/{chat}/api-keys$", 500, times=20)
+    res = cli("health", "--all", "--concurrency", "1", "-o", "json")
+    by_app = {r["app"]: r for r in res.json()["results"]}
+    chat_error = by_app["echo-chat"]["error"]
+    assert "500" in chat_error and "keys create" not in chat_error
+    assert "no service API key" in by_app["echo-workflow"]["error"]
+    logged_in.faults.reset()
+    # retried like any GET: one 500 is absorbed
+    logged_in.faults.fail_next("GET", rf"/apps/{chat}/api-keys$", 500, times=1)
+    res = cli("health", "--all", "--concurrency", "1", "-o", "json")
+    assert next(r for r in res.json()["results"] if r["app"] == "echo-chat")["ok"] is True
+
+
+def test_printed_commands_quote_an_app_name_with_spaces(cli: Cli, logged_in: Any, tmp_path: Path) -> None:
+    """The interrupt line and the hints give "the exact command": an app called `Echo Chat` must not
+    turn into `keys rotate Echo Chat` (two apps, neither of which exists)."""
+    import re
+    import shlex
+
+    with logged_in.state.lock:
+        logged_in.state.get_app(logged_in.app_id("echo-chat")).name = "Echo Chat"
+    a, b = tmp_path / "a.env", tmp_path / "b.env"
+    sinks = ["--sink", f"dotenv:{a}:K", "--sink", f"dotenv:{b}:K"]
+    with pytest.MonkeyPatch.context() as mp:
+        _interrupt_at(mp, "sink", "int")
+        res = cli("keys", "rotate", "Echo Chat", *sinks, "--yes")
+    assert res.code == 130
+    command = re.search(r"finish it with `difyctl ([^`]+)`", res.stderr)
+    assert command, res.stderr
+    done = cli(*shlex.split(command.group(1)), "-o", "json")
+    assert done.code == 0 and done.json()["results"][0]["status"] == "finished", done.stderr
+    # the hint of a failed sink, too
+    blocked = tmp_path / "blocked"
+    blocked.write_text("")
+    res = cli("keys", "rotate", "Echo Chat", "--sink", f"dotenv:{blocked}/x.env:K", "--yes", "-o", "json")
+    hint = res.json()["results"][0]["hint"]
+    assert "rotate 'Echo Chat' --resume --yes" in hint, hint
