@@ -89,8 +89,8 @@ def rotate_many(
         raise UsageError("--resume and --finish do not go together")
     if force and not finish:
         raise UsageError("--force only applies to --finish")
-    if replace_sinks and not (resume and sinks):
-        raise UsageError("--replace-sinks needs --resume and the --sink to deliver to instead")
+    if replace_sinks and not resume:
+        raise UsageError("--replace-sinks needs --resume (and the --sink to deliver to instead, if any)")
     opts = RotateOptions(
         grace_s=grace,
         probes=tuple(probes),

@@ -177,7 +177,9 @@ def rotate(
     replace_sinks: Annotated[
         bool,
         typer.Option(
-            "--replace-sinks", help="With --resume: deliver to the --sink given now, not the journaled ones."
+            "--replace-sinks",
+            help="With --resume: deliver to the --sink given now (none without --sink), not the "
+            "journaled ones.",
         ),
     ] = False,
     finish: Annotated[

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from difyctl.credentials import CredentialStore
 
 MAX_KEYS = 10  # Dify's limit per app
+_BEFORE_PROMOTED = frozenset({"creating", "created", "tested", "promoting"})
 DAY = 86400.0
 
 
@@ -226,9 +227,16 @@ class _Run:
         --replace-sinks, so a resume can never skip a consumer that still holds the old key."""
         j, given = self.j, [s.name for s in self.opts.sinks]
         if j.sinks is None:  # journaled before the sinks were: the --sink given now is all there is
+            if not given and not self.opts.replace_sinks and j.phase in _BEFORE_PROMOTED:
+                raise self.res.fail(
+                    "this rotation was journaled by an older difyctl that did not record its sinks, so a "
+                    "resume without --sink could revoke the old key while a consumer still holds it",
+                    "repeat the --sink options it was started with; if it had none, pass --replace-sinks",
+                    ExitCode.USAGE,
+                )
             j.sinks = given
             return self.opts.sinks
-        if given and given != j.sinks:
+        if (given or self.opts.replace_sinks) and given != j.sinks:
             if not self.opts.replace_sinks:
                 raise self.res.fail(
                     "--sink differs from the sinks this rotation was started with "

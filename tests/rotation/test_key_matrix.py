@@ -386,3 +386,44 @@ def test_dying_during_the_create_then_resume(
     assert res.status == "finished", res
     assert kit.tokens(APP) == (made if reached_server else kit.tokens(APP)) and len(kit.tokens(APP)) == start
     assert dotenv_value(env, "K") == kit.stored(APP) and kit.works(kit.stored(APP)) and not kit.works(old)
+
+
+def test_a_journal_without_sink_specs_is_not_resumed_into_a_revoke_without_them(
+    kit: Kit, tmp_path: Path
+) -> None:
+    """A journal written before the sinks were recorded (an older difyctl, the upgrade right after the
+    failure the issue reports) does not know its sinks: `--resume --yes` without --sink (the CronJob
+    recipe) must not revoke the old key while a sink may still hold it."""
+    import json
+
+    start, old = len(kit.tokens(APP)), kit.stored(APP)
+    assert old
+    a, b = DotenvSink(tmp_path / "a.env", "K"), DotenvSink(tmp_path / "b.env", "K")
+    with pytest.raises(Died):
+        kit.rotate(APP, die_at=f"before_sink:{b.name}", sinks=(a, b))
+    path = kit.journal_path(APP)
+    legacy = json.loads(path.read_text())
+    del legacy["sinks"]
+    path.write_text(json.dumps(legacy))
+    res = kit.rotate(APP, resume=True)
+    assert res.exit_code == 2 and "--sink" in (res.error or ""), res
+    assert kit.works(old) and len(kit.tokens(APP)) == start + 1 and not b.path.exists()
+    res = kit.rotate(APP, resume=True, sinks=(a, b))
+    assert res.status == "finished", res
+    assert dotenv_value(b.path, "K") == kit.stored(APP) and not kit.works(old)
+
+
+def test_replace_sinks_alone_resumes_a_journal_without_sink_specs_into_no_sink(kit: Kit) -> None:
+    """The way out when the unrecorded rotation had no sinks: an explicit --replace-sinks."""
+    import json
+
+    old = kit.stored(APP)
+    with pytest.raises(Died):
+        kit.rotate(APP, die_at="after_test")
+    path = kit.journal_path(APP)
+    legacy = json.loads(path.read_text())
+    del legacy["sinks"]
+    path.write_text(json.dumps(legacy))
+    res = kit.rotate(APP, resume=True, replace_sinks=True)
+    assert res.status == "finished" and res.delivered == ["keyring"], res
+    assert old and not kit.works(old)
