@@ -94,7 +94,8 @@ class DotenvSink:
 def replace_var(text: str, var: str, value: str) -> str:
     """`VAR=value` (or `export VAR=value`) lines get the new value, in the old one's quotes and with its
     trailing comment; else the line is appended. Every other byte is kept, line ends included."""
-    pattern = re.compile(rf"^(\s*(?:export\s+)?{re.escape(var)}\s*=\s*)(.*?)(\r?)$")
+    # a byte order mark (a file saved by a Windows editor) belongs to the first line's prefix
+    pattern = re.compile(rf"^(\ufeff?\s*(?:export\s+)?{re.escape(var)}\s*=\s*)(.*?)(\r?)$")
     parts = text.split("\n")
     found = False
     for i, part in enumerate(parts):

@@ -84,6 +84,13 @@ def test_replace_var_keeps_other_lines() -> None:
     assert replace_var("KEY = old # c\n", "KEY", "v") == "KEY = v # c\n"
 
 
+def test_replace_var_sees_the_first_line_behind_a_byte_order_mark() -> None:
+    """A dotenv saved by a Windows editor starts with a BOM: its first line is still the variable (else
+    the old, soon revoked key stays there and a second line is appended)."""
+    assert replace_var("\ufeffKEY=old\r\nB=2", "KEY", "v") == "\ufeffKEY=v\r\nB=2"
+    assert replace_var("\ufeffexport KEY='old'\n", "KEY", "v") == "\ufeffexport KEY='v'\n"
+
+
 def test_dotenv_sink_creates_a_new_file_0600(tmp_path: Path) -> None:
     path = tmp_path / "a.env"
     DotenvSink(path, "K").deliver("app-secret", {})
