@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -66,6 +67,21 @@ def test_lock_is_exclusive_and_stale_locks_are_taken_over(tmp_path: Path) -> Non
     path.write_text(f'{{"pid": {int(dead.stdout)}, "host": ""}}')
     with RotationLock(path, "app x") as lock:
         assert lock.held
+    assert not path.exists()
+
+
+def test_a_lock_left_by_a_killed_process_on_another_host_is_taken_over(tmp_path: Path) -> None:
+    """The CronJob recipe keeps the config dir on a volume and every Job runs in a new pod (another
+    hostname): a lock left by kill -9 (OOM, the SIGKILL after the grace period) must not block every
+    later Job. A running holder, wherever it runs, still locks it out."""
+    path = tmp_path / "x.lock"
+    path.write_text('{"pid": 7, "host": "difyctl-rotate-keys-28912-abcde"}')  # nobody holds it
+    with RotationLock(path, "app x") as lock:
+        assert lock.held
+        theirs = path.read_text().replace(socket.gethostname(), "another-pod")
+        path.write_text(theirs)  # a live holder on another host (same file, still held)
+        with pytest.raises(LockedError, match="app x is locked"):
+            RotationLock(path, "app x").acquire()
     assert not path.exists()
 
 
