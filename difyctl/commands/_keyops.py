@@ -188,7 +188,7 @@ def _lookup_failed(app: App, exc: DifyError) -> KeyRotation:
 def _skipped(app: App) -> dict[str, Any]:
     doc = KeyRotation(app=app.name, app_id=app.id).to_dict()
     doc.update(status="skipped", phase=None, error="no service key to rotate", exit_code=0)
-    doc["hint"] = f"issue one with `difyctl keys create {app.name} --store`"
+    doc["hint"] = f"issue one with `difyctl keys create {shlex.quote(app.name)} --store`"
     return doc
 
 

@@ -416,3 +416,16 @@ def test_printed_commands_quote_an_app_name_with_spaces(cli: Cli, logged_in: Any
     res = cli("keys", "rotate", "Echo Chat", "--sink", f"dotenv:{blocked}/x.env:K", "--yes", "-o", "json")
     hint = res.json()["results"][0]["hint"]
     assert "rotate 'Echo Chat' --resume --yes" in hint, hint
+
+
+def test_all_skips_a_keyless_app_with_a_hint_that_runs_as_printed(cli: Cli, logged_in: Any) -> None:
+    import shlex
+
+    with logged_in.state.lock:
+        app = logged_in.state.get_app(logged_in.app_id("echo-chat"))
+        app.name = "Echo Chat"
+        app.api_keys.clear()
+    res = cli("keys", "rotate", "--all", "--dry-run", "-o", "json")
+    (skipped,) = [r for r in res.json()["results"] if r["status"] == "skipped"]
+    command = shlex.split(skipped["hint"].split("`")[1])
+    assert command == ["difyctl", "keys", "create", "Echo Chat", "--store"], skipped["hint"]
