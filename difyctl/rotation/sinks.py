@@ -11,7 +11,8 @@ command line. So `$DIFY_...` on the command line would reach the program literal
 the command is a shell's `-c` (`exec:'sh -c "..."'`), as are shell builtins and unknown programs.
 
 Sinks are idempotent: delivering the same key twice is harmless. A sink's `name` is its spec (the
-dotenv path made absolute): the journal keeps it so `--resume` can rebuild the sink.
+dotenv path, and an exec program given as a relative path, made absolute): the journal keeps it so
+`--resume` can rebuild the sink.
 """
 
 from __future__ import annotations
@@ -209,6 +210,9 @@ def parse_sink(spec: str) -> Sink:
             )
         return DotenvSink(Path(path).expanduser().absolute(), var)
     if kind == "exec":
-        check_exec(spec, rest.strip())
-        return ExecSink(rest.strip())
+        command = rest.strip()
+        argv = check_exec(spec, command)
+        if "/" in argv[0] and not os.path.isabs(argv[0]):  # `./x.sh`: the same script on --resume
+            command = shlex.join([os.path.abspath(argv[0]), *argv[1:]])
+        return ExecSink(command)
     raise UsageError(f"unknown sink {spec!r}", hint="use dotenv:PATH:VAR or exec:'COMMAND'")

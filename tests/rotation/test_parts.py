@@ -232,6 +232,25 @@ def test_exec_sink_through_a_shell_may_name_the_key() -> None:
     sink.deliver("app-x", {})
 
 
+def test_a_relative_exec_program_is_journaled_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--resume` (from cron, another shell) runs in another folder: `./notify.sh` of the journal must
+    still be the script the rotation was started with, never another `./notify.sh`, and never missing."""
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    for folder in (project, elsewhere):
+        folder.mkdir()
+        script = folder / "notify.sh"
+        script.write_text(f'#!/bin/sh\nprintf %s "$DIFY_NEW_API_KEY" > {folder}/got\n')
+        script.chmod(0o755)
+    monkeypatch.chdir(project)
+    sink = parse_sink("exec:./notify.sh")
+    assert sink.name == f"exec:{project}/notify.sh"
+    monkeypatch.chdir(elsewhere)  # the resume
+    parse_sink(sink.name).deliver("app-k", {})
+    assert (project / "got").read_text() == "app-k" and not (elsewhere / "got").exists()
+
+
 @pytest.mark.parametrize(
     ("spec", "name"),
     [
