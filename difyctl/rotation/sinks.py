@@ -17,10 +17,12 @@ dotenv path, and an exec program given as a relative path, made absolute): the j
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
 import shutil
+import signal
 import stat
 import subprocess
 from collections.abc import Mapping
@@ -137,15 +139,7 @@ class ExecSink:
         env = {**os.environ, **context, "DIFY_NEW_API_KEY": key}
         argv = shlex.split(self.command)
         try:
-            done = subprocess.run(  # noqa: S603 - the user's own command, no shell
-                argv,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=self.timeout_s,
-                check=False,
-            )
+            done = _run_group(argv, env, self.timeout_s)
         except FileNotFoundError:
             raise SinkError(
                 f"sink {self.name} failed: no program {argv[0]!r} (no shell runs exec: commands; "
@@ -157,6 +151,28 @@ class ExecSink:
             tail = (done.stderr or done.stdout or "").strip().splitlines()[-1:] or [""]
             detail = redact_text(tail[0], (key,))[:200]
             raise SinkError(f"sink {self.name} exited {done.returncode}" + (f": {detail}" if detail else ""))
+
+
+def _run_group(argv: list[str], env: Mapping[str, str], timeout_s: float) -> subprocess.CompletedProcess[str]:
+    """Run argv in its own process group; on a timeout, Ctrl-C or SIGTERM the whole group is killed, so
+    the children of a `sh -c` pipeline never run on with the key in their environment."""
+    proc = subprocess.Popen(  # noqa: S603 - the user's own command, no shell
+        argv,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
 _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "fish"})

@@ -207,6 +207,24 @@ def test_exec_sink_gets_the_key_in_its_environment_only(tmp_path: Path) -> None:
         ExecSink("/nonexistent/cmd").deliver("k", {})
 
 
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")  # dead, waiting to be reaped
+
+
+def test_an_exec_sink_that_times_out_leaves_no_process_behind(tmp_path: Path) -> None:
+    """A timed-out (or interrupted) sink is killed with its whole process group: a `sh -c` pipeline's
+    children (kubectl, curl) must not run on with the new key in their environment."""
+    pid_file = tmp_path / "pid"
+    sink = ExecSink(f'sh -c "sleep 30 & echo $! > {pid_file}; wait"', timeout_s=1.0)
+    with pytest.raises(SinkError):
+        sink.deliver("app-k", {})
+    assert _gone(int(pid_file.read_text()))
+
+
 @pytest.mark.parametrize(
     ("command", "message"),
     [
