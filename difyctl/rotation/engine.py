@@ -272,7 +272,9 @@ class _Run:
         self.res.new_key = mask(token)
         if self.j.phase == "created":
             self._test(token)
-        if self.j.phase in ("created", "tested", "promoting"):
+        # a promoted rotation whose sinks were replaced (--replace-sinks) delivers before any revoke
+        undelivered = any(sink.name not in self.j.delivered for sink in self.sinks)
+        if self.j.phase in ("created", "tested", "promoting") or undelivered:
             self._promote(token)
             if self.opts.grace_s > 0 and self.j.grace_until is None:
                 self.j.grace_until = self.deps.now() + self.opts.grace_s

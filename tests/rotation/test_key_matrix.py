@@ -427,3 +427,18 @@ def test_replace_sinks_alone_resumes_a_journal_without_sink_specs_into_no_sink(k
     res = kit.rotate(APP, resume=True, replace_sinks=True)
     assert res.status == "finished" and res.delivered == ["keyring"], res
     assert old and not kit.works(old)
+
+
+def test_replace_sinks_on_a_promoted_rotation_delivers_before_the_revoke(kit: Kit, tmp_path: Path) -> None:
+    """--replace-sinks names where the new key must be now: a rotation already promoted (the grace, or
+    a death after the promote) must deliver there before it revokes the old key."""
+    old = kit.stored(APP)
+    first, moved = DotenvSink(tmp_path / "a.env", "K"), DotenvSink(tmp_path / "b.env", "K")
+    with pytest.raises(Died):
+        kit.rotate(APP, die_at="after_promote", sinks=(first,))
+    assert kit.journal(APP)["phase"] == "promoted"
+    res = kit.rotate(APP, resume=True, sinks=(moved,), replace_sinks=True)
+    assert res.status == "finished", res
+    assert moved.path.exists() and dotenv_value(moved.path, "K") == kit.stored(APP)
+    assert res.delivered == ["keyring", moved.name]
+    assert old and not kit.works(old)
