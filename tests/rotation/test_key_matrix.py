@@ -157,12 +157,26 @@ def test_resume_with_a_different_sink_is_refused_unless_replace_sinks(kit: Kit, 
     assert kit.journal(APP)["sinks"] == [other.name]
 
 
-def test_dying_between_two_sinks_resumes_into_the_second(kit: Kit, tmp_path: Path) -> None:
+def _die_between_two_sinks(kit: Kit, tmp_path: Path) -> tuple[int, str, DotenvSink, DotenvSink]:
     start, old = len(kit.tokens(APP)), kit.stored(APP)
     assert old
     a, b = DotenvSink(tmp_path / "a.env", "K"), DotenvSink(tmp_path / "b.env", "K")
     with pytest.raises(Died):
         kit.rotate(APP, die_at=f"before_sink:{b.name}", sinks=(a, b))
+    return start, old, a, b
+
+
+def _as_written_before_sinks_were_journaled(kit: Kit) -> None:
+    import json
+
+    path = kit.journal_path(APP)
+    legacy = json.loads(path.read_text())
+    del legacy["sinks"]
+    path.write_text(json.dumps(legacy))
+
+
+def test_dying_between_two_sinks_resumes_into_the_second(kit: Kit, tmp_path: Path) -> None:
+    start, old, a, b = _die_between_two_sinks(kit, tmp_path)
     journal = kit.journal(APP)
     assert journal["phase"] == "promoting" and journal["delivered"] == ["keyring", a.name]
     assert kit.works(old) and not b.path.exists()
@@ -394,17 +408,8 @@ def test_a_journal_without_sink_specs_is_not_resumed_into_a_revoke_without_them(
     """A journal written before the sinks were recorded (an older difyctl, the upgrade right after the
     failure the issue reports) does not know its sinks: `--resume --yes` without --sink (the CronJob
     recipe) must not revoke the old key while a sink may still hold it."""
-    import json
-
-    start, old = len(kit.tokens(APP)), kit.stored(APP)
-    assert old
-    a, b = DotenvSink(tmp_path / "a.env", "K"), DotenvSink(tmp_path / "b.env", "K")
-    with pytest.raises(Died):
-        kit.rotate(APP, die_at=f"before_sink:{b.name}", sinks=(a, b))
-    path = kit.journal_path(APP)
-    legacy = json.loads(path.read_text())
-    del legacy["sinks"]
-    path.write_text(json.dumps(legacy))
+    start, old, a, b = _die_between_two_sinks(kit, tmp_path)
+    _as_written_before_sinks_were_journaled(kit)
     res = kit.rotate(APP, resume=True)
     assert res.exit_code == 2 and "--sink" in (res.error or ""), res
     assert kit.works(old) and len(kit.tokens(APP)) == start + 1 and not b.path.exists()
@@ -415,15 +420,10 @@ def test_a_journal_without_sink_specs_is_not_resumed_into_a_revoke_without_them(
 
 def test_replace_sinks_alone_resumes_a_journal_without_sink_specs_into_no_sink(kit: Kit) -> None:
     """The way out when the unrecorded rotation had no sinks: an explicit --replace-sinks."""
-    import json
-
     old = kit.stored(APP)
     with pytest.raises(Died):
         kit.rotate(APP, die_at="after_test")
-    path = kit.journal_path(APP)
-    legacy = json.loads(path.read_text())
-    del legacy["sinks"]
-    path.write_text(json.dumps(legacy))
+    _as_written_before_sinks_were_journaled(kit)
     res = kit.rotate(APP, resume=True, replace_sinks=True)
     assert res.status == "finished" and res.delivered == ["keyring"], res
     assert old and not kit.works(old)
