@@ -85,6 +85,11 @@ def test_a_lock_left_by_a_killed_process_on_another_host_is_taken_over(tmp_path:
     assert not path.exists()
 
 
+def test_a_lock_file_that_cannot_be_opened_is_never_called_stale(tmp_path: Path) -> None:
+    assert RotationLock(tmp_path / "gone.lock", "app x")._unheld()  # nothing left to take over
+    assert not RotationLock(tmp_path / ("x" * 300), "app x")._unheld()  # ENAMETOOLONG: unknown, not stale
+
+
 def test_replace_var_keeps_other_lines() -> None:
     text = "# c\nA=1\nexport KEY=old\r\nB=2"
     assert replace_var(text, "KEY", "new") == "# c\nA=1\nexport KEY=new\r\nB=2"
