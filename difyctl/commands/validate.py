@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import IO, TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from difyctl.commands._common import OutputOpt, app_context
+from difyctl.validation.deadline import DEFAULT_TIME_LIMIT
+
+if TYPE_CHECKING:
+    from difyctl.validation.engine import DocResult
 
 SchemaOpt = Annotated[
     Path, typer.Option("--schema", "-s", help="JSON Schema (JSON or YAML).", show_default=False)
@@ -31,6 +35,17 @@ ReportOpt = Annotated[
 ]
 
 
+TimeLimitOpt = Annotated[
+    float,
+    typer.Option(
+        "--time-limit",
+        help="CPU seconds one document may take in Python-side checks (a backtracking pattern); "
+        "over it, the document is invalid. 0: no limit.",
+        min=0,
+    ),
+]
+
+
 def validate(
     ctx: typer.Context,
     schema: SchemaOpt,
@@ -40,14 +55,21 @@ def validate(
     no_repair: Annotated[bool, typer.Option("--no-repair", help="Strict JSON only: no repairs.")] = False,
     fallback: FallbackOpt = None,
     report: ReportOpt = None,
+    time_limit: TimeLimitOpt = DEFAULT_TIME_LIMIT,
     output: OutputOpt = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Say which validator decides, and why (stderr).")
+    ] = False,
 ) -> None:
     """Check JSON answers against a JSON Schema: valid documents on stdout, report on stderr.
 
     Each document is recorded on one rung: parsed (valid as is), repaired (valid
     once code fences, <think> blocks or text around it are removed, or trailing
-    commas, quotes, comments, truncation are fixed; nothing is ever invented),
-    fallback (--fallback stood in) or invalid. NaN/Infinity are not JSON.
+    commas, quotes, Python literals, comments, truncation are fixed; nothing is
+    ever invented), fallback (--fallback stood in) or invalid. NaN/Infinity are not JSON.
+
+    With -o json (or yaml) the report is the one document on stdout, each
+    document's value inside it; --verbose says which validator decides.
 
     Exit codes: 0 all usable, 1 some invalid (no --fallback), 2 bad schema/input.
 
@@ -56,6 +78,7 @@ def validate(
       difyctl validate --schema answer.schema.json answer.txt
       difyctl broadcast "Reply in JSON" --all --jsonl runs.jsonl
       difyctl validate -s answer.yaml runs.jsonl --jsonl --field answer
+      difyctl validate -s out.json runs.jsonl --jsonl -o json | jq .summary
       difyctl validate -s out.json runs.jsonl --jsonl -f outputs.text \\
           --fallback default.json --report report.json
     """
@@ -63,20 +86,60 @@ def validate(
     from difyctl.validation import engine
     from difyctl.validation.report import report_dict, text_lines
 
-    out = app_context(ctx, output).out
-    validator = engine.load_validator(schema, fallback=fallback, repair=not no_repair)
+    out = app_context(ctx, output, verbose=verbose).out
+    validator = engine.load_validator(schema, fallback=fallback, repair=not no_repair, time_limit=time_limit)
+    if verbose:
+        for note in validator.compiled.notes:
+            out.info(f"schema: {note}")
+    documents = _DocumentSink(out.stdout, out.format)
     with engine.open_input(file) as stream:
         results = validator.iter_stream(stream, jsonl=jsonl, field=field)
-        summary = engine.consume(results, write=lambda doc: out.stdout.write(doc + "\n"))
-    out.stdout.flush()
+        summary = engine.consume(results, write=documents.write_value, each=documents.add)
     if summary.total == 0:
         raise engine.InputError("input is empty (no JSON lines)")
     data = report_dict(summary, schema=str(schema), draft=validator.compiled.draft, source=file)
     if report is not None:
         engine.write_report(report, to_json(data))
     if out.format == "text":
+        out.stdout.flush()
         for level, message in text_lines(summary):
             (out.error if level == "error" else out.info)(message)
     else:
-        out.stderr.write(to_json(data) + "\n" if out.format == "json" else to_yaml(data))
+        del data["documents"], data["documents_omitted"]  # all of them are in this report
+        if out.format == "json":
+            out.stdout.write(documents.close(data))
+        else:
+            out.stdout.write(to_yaml({"documents": documents.collected, **data}))
+        out.stdout.flush()
     raise typer.Exit(summary.exit_code)
+
+
+class _DocumentSink:
+    """Where each document goes: text writes usable values one per line (validate as a filter); json
+    streams every document's result into the report's "documents" array (flat memory); yaml collects."""
+
+    def __init__(self, stdout: IO[str], fmt: str) -> None:
+        self.stdout = stdout
+        self.format = fmt
+        self.collected: list[Any] = []
+        self.count = 0
+
+    def write_value(self, line: str) -> None:
+        if self.format == "text":
+            self.stdout.write(line + "\n")
+
+    def add(self, doc: DocResult) -> None:
+        if self.format == "yaml":
+            self.collected.append(doc.to_dict())
+        elif self.format == "json":
+            from difyctl.validation.engine import dump
+
+            self.stdout.write(('{"documents": [\n  ' if self.count == 0 else ",\n  ") + dump(doc.to_dict()))
+        self.count += 1
+
+    def close(self, data: dict[str, Any]) -> str:
+        """The rest of the JSON report after the streamed documents: one JSON object in all."""
+        import json
+
+        body = json.dumps(data, indent=2, ensure_ascii=False)  # '{\n  "status": ...\n}'
+        return ("" if self.count else '{"documents": [') + "\n]," + body[1:] + "\n"

@@ -21,6 +21,8 @@ from typing import IO, Any, Literal
 from referencing.exceptions import Unresolvable
 
 from difyctl.errors import UsageError
+from difyctl.validation import deadline
+from difyctl.validation.deadline import TimeLimitExceeded, time_limit
 from difyctl.validation.inputs import (
     InputError,
     LineTooLong,
@@ -53,6 +55,7 @@ __all__ = [  # the input helpers are re-exported: the command and run/broadcast 
 Rung = Literal["parsed", "repaired", "fallback", "invalid"]
 RUNGS: tuple[Rung, ...] = ("parsed", "repaired", "fallback", "invalid")
 MAX_MESSAGE = 300
+MAX_RUST_DEPTH = 2_000  # jsonschema-rs recurses natively: 10,000 levels were fine, 50,000 crashed
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,20 @@ class DocResult:
         return data
 
 
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether containers nest more than `limit` levels (iterative: any depth is measured safely)."""
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return False
+
+
 def _error(keyword: str, message: str, path: str = "$") -> dict[str, str]:
     return {"path": path, "keyword": keyword, "message": message}
 
@@ -100,36 +117,61 @@ class Validator:
         repair: bool = True,
         fallback: Fallback | None = None,
         max_errors: int = 20,
+        time_limit: float | None = None,
     ) -> None:
         self.compiled = compiled
+        # CPU seconds per document on the Python side (deadline.py); None: the default, read now
+        self.time_limit = deadline.DEFAULT_TIME_LIMIT if time_limit is None else time_limit
         self.repair = repair
         self.fallback = fallback
         self.max_errors = max_errors
         self._v = compiled.validator
         self._fast = compiled.fast
+        self._rust = compiled.rust
 
     # -- single documents ---------------------------------------------------------------------------
-    def schema_errors(self, value: Any) -> list[dict[str, str]]:
-        """[] when valid; else up to max_errors of {path, keyword, message}."""
+    def schema_errors(self, value: Any, *, parsed: bool = False) -> list[dict[str, str]]:
+        """[] when valid; else up to max_errors of {path, keyword, message}.
+
+        The verdict is jsonschema's: an accept-only check (jsonschema-rs, else the Python fast path)
+        answers for the valid documents; the rest go to jsonschema under the CPU time limit.
+        `parsed`: the value came from the JSON parser, which refuses nesting deeper than ~1,000 levels;
+        any other value is measured first (Rust would overflow its stack where Python raises).
+        """
+        rust = self._rust
+        if rust is not None and (parsed or not _deeper_than(value, MAX_RUST_DEPTH)) and rust(value):
+            return []
         try:
-            if self._fast is not None:
-                if self._fast(value):  # accept-only: True means jsonschema would accept it too
+            with time_limit(self.time_limit):
+                if self._rust is None and self._fast is not None and self._fast(value):
                     return []
-            elif self._v.is_valid(value):
-                return []
-            errors = []
-            for err in self._v.iter_errors(value):
-                message = (
-                    err.message if len(err.message) <= MAX_MESSAGE else err.message[:MAX_MESSAGE] + "..."
-                )
-                errors.append(_error(str(err.validator), message, err.json_path))
-                if len(errors) >= self.max_errors:
-                    break
-            return errors
+                return self._jsonschema_errors(value)
+        except TimeLimitExceeded as exc:
+            return [self._too_slow(exc)]
         except RecursionError:
             return [_error("depth", "document nested too deeply to validate (recursion limit reached)")]
         except Unresolvable as exc:  # a $ref only met at run time (e.g. through $dynamicRef)
             return [_error("$ref", f"schema reference could not be resolved: {exc}")]
+
+    def _jsonschema_errors(self, value: Any) -> list[dict[str, str]]:
+        if self._fast is None and self._rust is None and self._v.is_valid(value):
+            return []
+        errors = []
+        for err in self._v.iter_errors(value):
+            message = err.message if len(err.message) <= MAX_MESSAGE else err.message[:MAX_MESSAGE] + "..."
+            errors.append(_error(str(err.validator), message, err.json_path))
+            if len(errors) >= self.max_errors:
+                break
+        return errors
+
+    def _too_slow(self, exc: TimeLimitExceeded) -> dict[str, str]:
+        limit = f"over {exc.seconds:g} s of CPU"
+        if exc.pattern is not None:
+            message = f"pattern {exc.pattern!r} took {limit} on this document (catastrophic backtracking)"
+            return _error("pattern", message)
+        listed = ", ".join(repr(p) for p in self.compiled.patterns[:5])
+        why = f" (the schema's patterns: {listed})" if listed else ""
+        return _error("timeLimit", f"validating this document took {limit}{why}")
 
     def validate_value(
         self,
@@ -138,8 +180,9 @@ class Validator:
         line: int | None = None,
         repairs: tuple[str, ...] = (),
         notes: tuple[str, ...] = (),
+        parsed: bool = False,
     ) -> DocResult:
-        errors = self.schema_errors(value)
+        errors = self.schema_errors(value, parsed=parsed)
         if errors:
             return self.failed(errors, line=line, repairs=repairs, notes=notes)
         return DocResult("repaired" if repairs else "parsed", value, repairs, [], line, False, notes)
@@ -149,7 +192,9 @@ class Validator:
         ladder = Ladder(text, repair=self.repair)
         first: DocResult | None = None
         for cand in ladder:
-            result = self.validate_value(cand.value, line=line, repairs=cand.repairs, notes=cand.notes)
+            result = self.validate_value(
+                cand.value, line=line, repairs=cand.repairs, notes=cand.notes, parsed=True
+            )
             if result.rung in ("parsed", "repaired"):
                 return result
             first = first or result
@@ -168,9 +213,11 @@ class Validator:
             return self.failed(
                 [_error("depth", "record nested too deeply (recursion limit reached)")], line=line
             )
-        return self.check_picked(data, field, line=line)
+        return self.check_picked(data, field, line=line, parsed=True)
 
-    def check_picked(self, data: Any, field: str | None, *, line: int | None = None) -> DocResult:
+    def check_picked(
+        self, data: Any, field: str | None, *, line: int | None = None, parsed: bool = False
+    ) -> DocResult:
         if field:
             found, value = pick(data, field)
             if not found:
@@ -181,7 +228,7 @@ class Validator:
             return self.validate_text(value, line=line)
         if value is None:
             return self.failed([_error("field", f"field {field!r} is null")], line=line)
-        return self.validate_value(value, line=line)
+        return self.validate_value(value, line=line, parsed=parsed)
 
     def failed(
         self,
@@ -333,11 +380,15 @@ def consume(
     results: Iterable[DocResult],
     write: Callable[[str], object] | None = None,
     summary: BatchSummary | None = None,
+    each: Callable[[DocResult], object] | None = None,
 ) -> BatchSummary:
-    """Drain results into a summary, handing each usable document (as one JSON line) to `write`."""
+    """Drain results into a summary, handing each usable document (as one JSON line) to `write`, and
+    every result to `each`."""
     summary = summary or BatchSummary()
     for doc in results:
         summary.add(doc)
+        if each is not None:
+            each(doc)
         if write is not None and doc.ok:
             write(dump(doc.value))
     return summary
@@ -360,11 +411,15 @@ def validator_option(
 
 
 def load_validator(
-    schema: str | Path, *, fallback: str | Path | None = None, repair: bool = True
+    schema: str | Path,
+    *,
+    fallback: str | Path | None = None,
+    repair: bool = True,
+    time_limit: float | None = None,
 ) -> Validator:
     """Schema file (+ optional fallback file) -> a Validator compiled once: for `run`/`broadcast --schema`."""
     from difyctl.validation.schema import load_fallback, load_schema
 
     compiled = load_schema(Path(schema))
     stand_in = Fallback(load_fallback(Path(fallback), compiled)) if fallback is not None else None
-    return Validator(compiled, repair=repair, fallback=stand_in)
+    return Validator(compiled, repair=repair, fallback=stand_in, time_limit=time_limit)

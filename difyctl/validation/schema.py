@@ -30,6 +30,7 @@ from referencing._core import Resolver
 
 from difyctl.errors import UsageError
 from difyctl.validation.fastpath import compile_fast
+from difyctl.validation.rustpath import compile_rust
 
 MAX_NODES = 1_000_000  # a YAML "billion laughs" expands through aliases: refuse it rather than hang
 
@@ -46,6 +47,9 @@ class CompiledSchema:
     source: str
     formats: tuple[str, ...]
     fast: Callable[[Any], bool] | None = None  # accept-only predicate (fastpath.py), when the schema allows
+    rust: Callable[[Any], bool] | None = None  # jsonschema-rs is_valid (rustpath.py), accept-only too
+    patterns: tuple[str, ...] = ()  # every regex of the schema: documents are checked under a time limit
+    notes: tuple[str, ...] = ()  # how the schema is checked (for --verbose)
 
 
 # -- reading ----------------------------------------------------------------------------------------
@@ -121,6 +125,7 @@ def compile_schema(schema: Any, *, base_dir: Path | None = None, source: str = "
     retriever = _FileRetriever(base_dir or Path.cwd(), spec)
     registry: referencing.Registry[Any] = referencing.Registry(retrieve=retriever)  # type: ignore[call-arg]
     _check_refs(schema, spec, registry, retriever, source)
+    _check_cycles(schema, spec, registry, source)
     for uri, resource in retriever.cache.items():
         try:
             cls.check_schema(resource.contents)
@@ -130,7 +135,15 @@ def compile_schema(schema: Any, *, base_dir: Path | None = None, source: str = "
     checker = _format_checker(cls)
     validator = cls(schema, registry=registry, format_checker=checker)
     fast = compile_fast(schema, cls, checker)
-    return CompiledSchema(schema, validator, cls.__name__, source, tuple(sorted(checker.checkers)), fast)
+    rust, why_not = compile_rust(schema, cls.__name__, checker, external=bool(retriever.cache))
+    patterns = tuple(dict.fromkeys(_patterns(schema, spec, registry)))
+    notes = (
+        ("jsonschema-rs decides valid documents; jsonschema lists the errors",)
+        if rust
+        else (f"jsonschema-rs not used for this schema: {why_not}; jsonschema decides every document",)
+    )
+    formats = tuple(sorted(checker.checkers))
+    return CompiledSchema(schema, validator, cls.__name__, source, formats, fast, rust, patterns, notes)
 
 
 class _FileRetriever:
@@ -210,10 +223,10 @@ _MAP_KEYWORDS = frozenset(  # values are {name: schema}: names are not keywords
 )
 
 
-def _refs(
+def _nodes(
     doc: Any, resolver: Resolver[Any], spec: referencing.Specification[Any]
-) -> Iterator[tuple[str, Resolver[Any]]]:
-    """Every ($ref, resolver in scope) of a schema document, walked iteratively."""
+) -> Iterator[tuple[dict[str, Any], Resolver[Any]]]:
+    """Every subschema (object) of a schema document with the resolver in its scope, walked iteratively."""
     stack: list[tuple[Any, Resolver[Any]]] = [(doc, resolver)]
     first = True
     while stack:
@@ -223,14 +236,95 @@ def _refs(
         elif isinstance(node, dict):
             if not first and isinstance(node.get("$id"), str):
                 res = res.in_subresource(spec.create_resource(node))
-            if isinstance(node.get("$ref"), str):
-                yield node["$ref"], res
+            yield node, res
             for key, value in node.items():
                 if key in _MAP_KEYWORDS and isinstance(value, dict):
                     stack.extend((v, res) for v in value.values())
                 elif key not in _DATA_KEYWORDS:
                     stack.append((value, res))
         first = False
+
+
+def _refs(
+    doc: Any, resolver: Resolver[Any], spec: referencing.Specification[Any]
+) -> Iterator[tuple[str, Resolver[Any]]]:
+    """Every ($ref, resolver in scope) of a schema document."""
+    for node, res in _nodes(doc, resolver, spec):
+        if isinstance(node.get("$ref"), str):
+            yield node["$ref"], res
+
+
+_IN_PLACE_LISTS = ("allOf", "anyOf", "oneOf")
+_IN_PLACE_ONE = ("not", "if", "then", "else")
+_REF_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef")
+
+
+def _in_place(node: dict[str, Any], res: Resolver[Any]) -> Iterator[tuple[Any, Resolver[Any], str]]:
+    """The subschemas applied to the *same* instance as `node`: (subschema, resolver, how)."""
+    for key in _IN_PLACE_LISTS:
+        if isinstance(node.get(key), list):
+            yield from ((sub, res, f"{key}/{i}") for i, sub in enumerate(node[key]))
+    for key in _IN_PLACE_ONE:
+        if key in node:
+            yield node[key], res, key
+    if isinstance(node.get("dependentSchemas"), dict):
+        yield from ((sub, res, f"dependentSchemas/{k}") for k, sub in node["dependentSchemas"].items())
+    for key in _REF_KEYWORDS:
+        if isinstance(node.get(key), str):
+            try:
+                found = res.lookup(node[key])
+            except referencing.exceptions.Unresolvable:
+                continue  # a dynamic anchor resolved only at run time
+            yield found.contents, found.resolver, f"{key} {node[key]!r}"
+
+
+def _check_cycles(
+    schema: Any, spec: referencing.Specification[Any], registry: referencing.Registry[Any], source: str
+) -> None:
+    """Refuse a $ref cycle that applies a schema to the same value again and again (never terminates)."""
+    root = registry.resolver_with_root(spec.create_resource(schema))
+    done: set[int] = set()
+    for start, res in _nodes(schema, root, spec):
+        if id(start) in done:
+            continue
+        path: list[str] = []
+        on_path: dict[int, int] = {id(start): 0}
+        stack = [(start, _in_place(start, res))]
+        while stack:
+            node, children = stack[-1]
+            step = next(children, None)
+            if step is None:
+                stack.pop()
+                on_path.pop(id(node), None)
+                done.add(id(node))
+                if path:
+                    path.pop()
+                continue
+            child, child_res, how = step
+            if not isinstance(child, dict) or id(child) in done:
+                continue
+            if id(child) in on_path:
+                loop = " -> ".join([*path[on_path[id(child)] :], how])
+                raise SchemaLoadError(
+                    f"invalid schema {source}: $ref cycle that never reaches the document: {loop}",
+                    hint="a $ref must lead through properties/items before it comes back to itself",
+                )
+            if isinstance(child.get("$id"), str):
+                child_res = child_res.in_subresource(spec.create_resource(child))
+            path.append(how)
+            on_path[id(child)] = len(path)
+            stack.append((child, _in_place(child, child_res)))
+
+
+def _patterns(
+    schema: Any, spec: referencing.Specification[Any], registry: referencing.Registry[Any]
+) -> Iterator[str]:
+    root = registry.resolver_with_root(spec.create_resource(schema))
+    for node, _ in _nodes(schema, root, spec):
+        if isinstance(node.get("pattern"), str):
+            yield node["pattern"]
+        if isinstance(node.get("patternProperties"), dict):
+            yield from node["patternProperties"]
 
 
 # -- formats ----------------------------------------------------------------------------------------

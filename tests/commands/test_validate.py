@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from difyctl.cli import run
 from tests.commands.conftest import Cli, CliResult
@@ -123,11 +124,31 @@ def test_jsonl_batch_of_broadcast_records(cli: Cli, schema_file: str, tmp_path: 
     assert "the run failed: 502" in data["documents"][2]["errors"][0]["message"]
 
 
-def test_report_as_json_on_stderr(cli: Cli, schema_file: str, tmp_path: Path) -> None:
-    res = cli("validate", "-s", schema_file, write(tmp_path, "a.json", json.dumps(GOOD)), "-o", "json")
-    report = json.loads(res.stderr)
-    assert res.code == 0 and report["status"] == "ok" and report["draft"] == "Draft202012Validator"
-    assert docs(res) == [GOOD]
+def test_json_report_is_one_document_on_stdout_with_every_value(
+    cli: Cli, schema_file: str, tmp_path: Path
+) -> None:
+    answers = [json.dumps(GOOD), "```json\n" + json.dumps(GOOD)[:-1] + ",}\n```", "{}"]
+    batch = write(tmp_path, "b.jsonl", "".join(json.dumps({"answer": a}) + "\n" for a in answers))
+    res = cli("validate", "-s", schema_file, batch, "--jsonl", "-f", "answer", "-o", "json")
+    report = json.loads(res.stdout)  # the whole of stdout is one JSON document (| jq .summary works)
+    assert res.code == 1 and report["status"] == "fail" and report["draft"] == "Draft202012Validator"
+    assert report["summary"] == {"total": 3, "parsed": 1, "repaired": 1, "fallback": 0, "invalid": 1}
+    got = [(d["line"], d["rung"], d["value"]) for d in report["documents"]]
+    assert got == [(1, "parsed", GOOD), (2, "repaired", GOOD), (3, "invalid", None)]
+    assert report["documents"][2]["errors"][0]["keyword"] == "required"
+    assert "documents_omitted" not in report and res.stderr == ""
+    single = cli("validate", "-s", schema_file, write(tmp_path, "a.json", json.dumps(GOOD)), "-o", "json")
+    assert json.loads(single.stdout)["documents"] == [
+        {
+            "line": None,
+            "rung": "parsed",
+            "ok": True,
+            "repairs": [],
+            "errors": [],
+            "fallback_used": False,
+            "value": GOOD,
+        }
+    ]
 
 
 def test_no_repair(cli: Cli, schema_file: str, tmp_path: Path) -> None:
@@ -260,8 +281,9 @@ def test_single_record_with_field_and_yaml_report(cli: Cli, schema_file: str, tm
         "-o",
         "yaml",
     )
-    assert res.code == 0 and docs(res) == [GOOD]
-    assert "status: ok" in res.stderr and "repaired: 1" in res.stderr
+    report = yaml.safe_load(res.stdout)  # like -o json: the report is the document on stdout
+    assert res.code == 0 and report["status"] == "ok" and report["summary"]["repaired"] == 1
+    assert report["documents"][0]["value"] == GOOD
 
 
 def test_missing_schema_option_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:

@@ -1,0 +1,114 @@
+"""jsonschema-rs as an accept-only check: a verdict of "valid" from Rust, errors still from jsonschema.
+
+jsonschema-rs (a Rust validator with abi3 wheels) is ~5x faster than even the fast path of
+`fastpath.py`, and its regex engine cannot backtrack catastrophically. It is used only one way:
+``rust(value) is True`` means jsonschema would accept ``value`` too; on False the engine asks
+jsonschema, whose verdict and error list (path, keyword, message) stand. So a disagreement can only
+cost time, never change a verdict, provided Rust is never *more lenient* than jsonschema. Where it can
+be, the schema gets no Rust check at all (the reason is shown under ``--verbose``):
+
+- ``multipleOf``: jsonschema divides floats (``0.3`` is not a multiple of ``0.1``), jsonschema-rs
+  does exact arithmetic (it is);
+- a ``pattern``/``patternProperties`` regex using a construct whose meaning differs between Python's
+  ``re`` and the ECMA-262 dialect jsonschema-rs implements: negated classes (``\\D``, ``\\W``,
+  ``\\S``, ``[^\\d]``), ``\\b``, group extensions ``(?...)``, back-references, POSIX classes;
+  plain ``\\d``/``\\w``/``\\s`` are ASCII in ECMA and Unicode in Python, so Rust is only stricter;
+- ``$ref`` to other files (jsonschema resolves them through difyctl's file retriever);
+- draft 3 (jsonschema-rs has no draft 3).
+
+Formats are asserted by Python callbacks: the same `FormatChecker` functions jsonschema uses.
+Rust errors (a string with lone surrogates, a number it cannot represent) count as "not accepted".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+_DRAFTS = frozenset(  # jsonschema's class names, which jsonschema-rs shares
+    {"Draft4Validator", "Draft6Validator", "Draft7Validator", "Draft201909Validator", "Draft202012Validator"}
+)
+_DATA_KEYWORDS = frozenset({"const", "enum", "examples", "default"})
+_SAFE_ESCAPES = frozenset("dwsntrf")  # beside escaped punctuation
+_NEGATED_CLASS = re.compile(r"\[\^[^\]]*\\[dws]")
+
+
+def pattern_blocker(pattern: str) -> str | None:
+    """Why a regex may match differently under jsonschema-rs than under `re` (None: only stricter)."""
+    if "(?" in pattern:
+        return "a group extension (?...)"
+    if "[:" in pattern:
+        return "a POSIX class"
+    if _NEGATED_CLASS.search(pattern):
+        return "a negated class holding \\d, \\w or \\s"
+    for i, ch in enumerate(pattern):
+        if ch == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            if nxt.isalnum() and nxt not in _SAFE_ESCAPES:
+                return f"the escape \\{nxt}"
+    return None
+
+
+def _schema_nodes(schema: Any) -> Iterator[dict[str, Any]]:
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            yield node
+            stack.extend(v for k, v in node.items() if k not in _DATA_KEYWORDS)
+
+
+def blocker(schema: Any, draft: str, *, external: bool) -> str | None:
+    """Why jsonschema-rs could accept a document jsonschema rejects, for this schema (None: it cannot)."""
+    if draft not in _DRAFTS:
+        return f"{draft} is not supported by jsonschema-rs"
+    if external:
+        return "$ref to other files"
+    for node in _schema_nodes(schema):
+        if "multipleOf" in node:
+            return "multipleOf (jsonschema-rs divides numbers exactly, jsonschema in floating point)"
+        patterns = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+        if isinstance(node.get("patternProperties"), dict):
+            patterns.extend(node["patternProperties"])
+        for pattern in patterns:
+            why = pattern_blocker(pattern)
+            if why:
+                return f"pattern {pattern!r} uses {why}, which Python's re reads differently"
+    return None
+
+
+def compile_rust(
+    schema: Any, draft: str, format_checker: Any, *, external: bool = False
+) -> tuple[Callable[[Any], bool] | None, str]:
+    """(is_valid, "") or (None, why not)."""
+    why = blocker(schema, draft, external=external)
+    if why:
+        return None, why
+    try:
+        import jsonschema_rs
+    except ImportError:
+        return None, "jsonschema-rs is not installed"
+    formats = {name: _format(format_checker, name) for name in format_checker.checkers}
+    try:
+        validator = getattr(jsonschema_rs, draft)(
+            schema, formats=formats, validate_formats=True, offline=True
+        )
+    except Exception as exc:  # a schema Rust refuses (jsonschema accepted it): jsonschema alone
+        return None, f"jsonschema-rs refused it ({type(exc).__name__}: {str(exc)[:120]})"
+    is_valid = validator.is_valid
+
+    def accepts(value: Any) -> bool:
+        try:
+            return bool(is_valid(value))
+        except Exception:  # lone surrogates, huge numbers...: let jsonschema decide
+            return False
+
+    return accepts, ""
+
+
+def _format(checker: Any, name: str) -> Callable[[str], bool]:
+    conforms = checker.conforms
+    return lambda value: bool(conforms(value, name))
