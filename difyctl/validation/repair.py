@@ -23,8 +23,10 @@ survive, and NaN/Infinity are refused. The same scan names the repairs (its log 
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -119,28 +121,40 @@ class Ladder:
                 return
             except ValueError:
                 pass
-        spans: list[tuple[int, int]] = []
-        for start, end, value in _raw_values(body):
-            spans.append((start, end))
+        yield from self._containers(body, repairs)
+
+    def _containers(self, body: str, repairs: list[str]) -> Iterator[Candidate]:
+        """The JSON containers in the text, in order: complete ones as they are, the first broken one
+        repaired. A broken container is skipped as a whole (to its matching closer, or the end when it
+        is truncated): a complete value nested inside it is a fragment, never a candidate of its own."""
+        pos, tries, found, failure = 0, 0, 0, None
+        repaired = False
+        while tries < MAX_STARTS and found < MAX_CANDIDATES:
+            m = _BRACKET.search(body, pos)
+            if m is None:
+                break
+            start, tries = m.start(), tries + 1
+            try:
+                value, end = _DECODER.raw_decode(body, start)
+                cand = Candidate(value)
+            except ValueError:
+                if repaired:
+                    pos = max(scan(body, start).end, start + 1)
+                    continue
+                repaired = True
+                result = _repair_span(body, start)
+                if isinstance(result, str):
+                    failure = failure or result
+                    pos = max(scan(body, start).end, start + 1)
+                    continue
+                cand, end = result
+            found += 1
             around = bool(body[:start].strip() or body[end:].strip())
-            yield Candidate(value, _unique(repairs + (["surrounding_text"] if around else [])))
-        free = _first_free_bracket(body, spans)
-        if free is None:
-            if not spans:
-                self.failure = ("json", "no JSON object or array found")
-            return
-        found = _repair_span(body, free)
-        if isinstance(found, str):
-            if not spans:
-                self.failure = ("json", found)
-            return
-        cand, end = found
-        around = bool(body[:free].strip() or body[end:].strip())
-        yield Candidate(
-            cand.value,
-            _unique(repairs + (["surrounding_text"] if around else []) + list(cand.repairs)),
-            cand.notes,
-        )
+            named = repairs + (["surrounding_text"] if around else []) + list(cand.repairs)
+            yield Candidate(cand.value, _unique(named), cand.notes)
+            pos = end
+        if not found:
+            self.failure = ("json", failure or "no JSON object or array found")
 
 
 def _unique(items: list[str]) -> tuple[str, ...]:
@@ -190,42 +204,13 @@ def unfence(text: str) -> tuple[str | None, bool]:
     return inner.strip(), bool(text[: m.start()].strip() or after)
 
 
-def _raw_values(body: str) -> Iterator[tuple[int, int, Any]]:
-    """Complete, strictly valid JSON containers inside text: (start, end, value), in order."""
-    pos, tries, found = 0, 0, 0
-    while tries < MAX_STARTS and found < MAX_CANDIDATES:
-        m = _BRACKET.search(body, pos)
-        if m is None:
-            return
-        tries += 1
-        try:
-            value, end = _DECODER.raw_decode(body, m.start())
-        except ValueError:
-            pos = m.start() + 1
-            continue
-        found += 1
-        yield m.start(), end, value
-        pos = end
-
-
-def _first_free_bracket(body: str, spans: list[tuple[int, int]]) -> int | None:
-    pos = 0
-    for start, end in spans:
-        hit = _BRACKET.search(body, pos, start)
-        if hit is not None:
-            return hit.start()
-        pos = end
-    last = _BRACKET.search(body, pos)
-    return last.start() if last else None
-
-
 # -- auditing json-repair -----------------------------------------------------------------------------
 _TOKEN = re.compile(
     r"""(?P<dq>"[^"\\]*(?:\\.[^"\\]*)*(?:"|\Z))
     |(?P<sq>'[^'\\]*(?:\\.[^'\\]*)*(?:'|\Z))
     |(?P<smart>[“”„‘’][^“”„‘’]*[“”‘’]?)
     |(?P<comment>//[^\n]*|/\*.*?(?:\*/|\Z)|\#[^\n]*)
-    |(?P<num>-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+    |(?P<num>[-+]?\.?\d(?:[eE][-+]|[\w.])*)  # greedy: 1_000, 0x10, 1e, .5, +1 are one token
     |(?P<word>[A-Za-z_$][\w$]*)
     |(?P<open>[{\[])
     |(?P<close>[}\]])
@@ -246,6 +231,10 @@ _VALUE_END = frozenset({"dq", "sq", "smart", "num", "word", "close"})
 _VALUE_START = frozenset({"dq", "sq", "smart", "num", "word", "open"})
 
 
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
+_JSON_LITERAL = {"True": "true", "False": "false", "None": "null"} | {w: w for w in ("true", "false", "null")}
+
+
 @dataclass
 class _Scan:
     end: int = 0
@@ -254,11 +243,22 @@ class _Scan:
     numbers: set[float] = field(default_factory=set)
     literals: set[Any] = field(default_factory=set)
     non_finite: bool = False
+    bad_number: str | None = None  # a number JSON does not allow (1_000, 0x10, 1e, .5, +1, 01)
+    # the span rewritten as strict JSON by the cheap targeted repairs, or None when they do not suffice
+    pieces: list[str] | None = field(default_factory=list)
+
+
+def _closed(tok: str) -> bool:
+    """Whether a quoted-string token ends with its closing quote (not an escaped one: truncated)."""
+    if len(tok) < 2 or tok[-1] not in "\"'”’“":
+        return False
+    inner = tok[1:-1]
+    return (len(inner) - len(inner.rstrip("\\"))) % 2 == 0
 
 
 def _decode_quoted(tok: str, kind: str) -> str:
     if kind == "dq":
-        closed = len(tok) > 1 and tok.endswith('"') and not tok.endswith('\\"')
+        closed = _closed(tok)
         try:
             return str(json.loads(tok if closed else tok + '"'))
         except ValueError:
@@ -270,11 +270,16 @@ def _decode_quoted(tok: str, kind: str) -> str:
 
 
 def scan(body: str, start: int) -> _Scan:
-    """Tokenise the JSON-ish value starting at `start` (to its matching closer, or the end: truncated)."""
+    """Tokenise the JSON-ish value starting at `start` (to its matching closer, or the end: truncated).
+
+    On the way it rewrites the span as strict JSON where only targeted repairs are needed (trailing
+    commas, comments, single quotes, Python literals, unquoted keys): `pieces`, None when anything
+    else is wrong (then json-repair gets the span)."""
     out = _Scan()
+    pieces = out.pieces
     depth = 0
     prev = ""
-    pending_comma = False
+    comma = -1  # index in pieces of a comma that a closer may turn out to be trailing
     for m in _TOKEN.finditer(body, start):
         kind = m.lastgroup or "other"
         tok = m.group()
@@ -282,55 +287,109 @@ def scan(body: str, start: int) -> _Scan:
             if kind == "comment":
                 out.kinds.append("comments")
             continue
-        if pending_comma and kind == "close":
+        if comma >= 0 and kind == "close":
             out.kinds.append("trailing_comma")
-        pending_comma = kind == "sep" and tok == ","
+            if pieces is not None:
+                del pieces[comma]
+        comma = -1
         if prev in _VALUE_END and kind in _VALUE_START:
             out.kinds.append("missing_separator")
+            pieces = None
+        piece = tok
         if kind == "open":
             depth += 1
         elif kind == "close":
             depth -= 1
+        elif kind == "sep":
+            if tok == "," and pieces is not None:
+                if prev in ("sep", "open"):
+                    pieces = None  # a doubled or leading comma: json-repair decides
+                else:
+                    comma = len(pieces)
         elif kind in ("dq", "sq", "smart"):
             text = _decode_quoted(tok, kind)
-            closed = len(tok) > 1 and tok[-1] in "\"'”’“" and tok[-2] != "\\"
+            closed = _closed(tok)
             if closed or text:  # a bare opening quote at the very end is no empty string
                 out.strings.append(text)
             if kind != "dq":
                 out.kinds.append("quotes")
+            piece = _string_to_json(tok, kind) if closed and kind != "smart" else ""
             if not closed:
                 out.kinds.append("truncation")
+            if not piece:
+                pieces = None
         elif kind == "num":
-            out.numbers.add(float(tok))
+            if _JSON_NUMBER.fullmatch(tok) is None:
+                out.bad_number = out.bad_number or tok
+            else:
+                out.numbers.add(float(tok))
         elif kind == "word":
             if tok in ("NaN", "Infinity"):
                 out.non_finite = True
             elif tok in _LITERALS:
                 out.literals.add(_LITERALS[tok])
+                piece = _JSON_LITERAL[tok]
                 if tok not in ("true", "false", "null"):
                     out.kinds.append("python_literals")
             elif body[m.end() : m.end() + 64].lstrip().startswith(":"):
                 out.kinds.append("quotes")  # unquoted key
+                piece = f'"{tok}"'
             else:
                 out.kinds.append("bare_words")
+                pieces = None
         elif kind == "other":
             out.kinds.append("stray_characters")
+            pieces = None
+        if pieces is not None:
+            pieces.append(piece)
         prev = kind
         out.end = m.end()
         if depth <= 0:
+            out.pieces = pieces
             return out
     out.kinds.append("truncation")
+    out.pieces = None
     return out
 
 
-def _repair_span(body: str, start: int) -> tuple[Candidate, int] | str:
-    """json-repair on the bracketed span at `start`, audited; a message when the repair is refused."""
-    import json_repair
+_NON_JSON_ESCAPE = re.compile(r'\\[^"\\/bfnrtu]')
 
+
+def _string_to_json(tok: str, kind: str) -> str:
+    """A closed quoted string as a JSON string: "" when it cannot be read exactly (json-repair decides).
+
+    JSON strings stay as written; single-quoted ones, and double-quoted ones with escapes JSON lacks
+    (``\\x41``, ``\\U0001f600``, ``\\'``: Python's repr), are read as the Python literal they are."""
+    if "\\" not in tok:
+        return tok if kind == "dq" else json.dumps(tok[1:-1], ensure_ascii=False)
+    if kind == "dq" and _NON_JSON_ESCAPE.search(tok) is None:
+        return tok
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an invalid escape (\\q) is no Python literal either
+        try:
+            value = ast.literal_eval(tok)  # one str literal: escapes read exactly as Python would
+        except (ValueError, SyntaxError, Warning):
+            return ""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else ""
+
+
+def _repair_span(body: str, start: int) -> tuple[Candidate, int] | str:
+    """The bracketed span at `start` repaired: by the targeted repairs of `scan` when they suffice, else
+    by json-repair, audited; a message when the repair is refused."""
     audit = scan(body, start)
     if audit.non_finite:
         return _NON_FINITE
+    if audit.bad_number is not None:
+        return f"repair refused: {audit.bad_number} is not a JSON number (it would become one not written)"
+    kinds = tuple(dict.fromkeys(audit.kinds)) or ("syntax",)
+    if audit.pieces is not None:  # the targeted repairs were enough: no json-repair pass
+        try:
+            return Candidate(parse_strict("".join(audit.pieces)), kinds), audit.end
+        except ValueError:
+            pass  # e.g. a control character inside a string: json-repair decides
     span = body[start : audit.end]
+    import json_repair
+
     try:
         value, log = json_repair.repair_json(span, return_objects=True, logging=True, skip_json_loads=True)
     except RecursionError:
@@ -340,9 +399,8 @@ def _repair_span(body: str, start: int) -> tuple[Candidate, int] | str:
     problem = _audit(value, span, audit, dict if span[0] == "{" else list)
     if problem:
         return problem
-    kinds = list(dict.fromkeys(audit.kinds)) or ["syntax"]
     notes = tuple(dict.fromkeys(str(entry.get("text", "")) for entry in log if isinstance(entry, dict)))[:10]
-    return Candidate(value, tuple(kinds), notes), audit.end
+    return Candidate(value, kinds, notes), audit.end
 
 
 def _audit(value: Any, span: str, audit: _Scan, expected: type) -> str | None:
