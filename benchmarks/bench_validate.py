@@ -1,21 +1,28 @@
-"""Benchmark: validating a JSONL batch of realistic LLM answers (DESIGN.md budget: >= 10x the naive loop).
+"""Benchmark: `difyctl validate` against the validators teams can pip install, side by side in one run.
 
-    python benchmarks/bench_validate.py [--lines 100000] [--naive-lines 10000] [--seed 7]
-                                        [--install-check-jsonschema] [--keep]
+    python benchmarks/bench_validate.py [--lines 100000] [--seed 7] [--naive-lines 10000]
+                                        [--only cli,engine,rust,...] [--install-check-jsonschema]
 
-Generates (deterministic seed, into a temp dir) JSONL records shaped like `broadcast --jsonl` output whose
-`answer` is a mix of clean JSON, fenced JSON, <think> + fence, JSON inside prose, broken JSON (trailing
-commas, single quotes, truncation) and wrong answers, then measures, each in its own child process
-(so that peak RSS is per approach):
+Corpus (deterministic seed, written to a temp dir): JSONL records shaped like `broadcast --jsonl` output
+whose `answer` is 80 % valid JSON, 10 % schema-invalid JSON and 10 % broken JSON (Python literals,
+truncated, fenced, trailing comma, prose-wrapped, evenly). Besides the mix, its strictly parseable
+lines and its broken lines are also written to files of their own, for the two budgets of issue 14:
+strict lines through the CLI >= 0.5x the jsonschema-rs loop, broken lines >= 5,000 docs/s.
 
-- engine:  difyctl.validation (one compiled validator, the repair ladder, streaming iter_jsonl);
-- cli:     `python -m difyctl validate --jsonl --field answer` end to end (stdout to /dev/null);
-- naive:   per document `json.loads` + `jsonschema.validate(doc, schema, format_checker=...)` (no repair;
-           formats checked as in the engine); run on the first --naive-lines records, as a rate;
-- check-jsonschema: the same clean documents as separate files (it reads files, not JSONL, and does not
-           repair); used when installed, or installed into a temp dir with --install-check-jsonschema.
+Each tool runs in its own child process and is measured by that child's CPU time (user + sys, from
+`getrusage`: the machine is shared, wall time is noise) and peak RSS:
 
-Prints a Markdown table: documents, seconds, documents/s, speed-up over naive, peak RSS.
+- cli:      `python -m difyctl validate --jsonl --field answer` (stdout to /dev/null), start-up included;
+- engine:   `Validator.iter_jsonl` in-process, every usable document serialised as the CLI does;
+- rust:     loop of `json.loads` + jsonschema-rs `is_valid` (formats asserted);
+- fastjsonschema: loop of `json.loads` + the compiled fastjsonschema function;
+- compiled: loop of `json.loads` + one `Draft202012Validator(...).is_valid` (formats asserted);
+- naive:    loop of `json.loads` + `jsonschema.validate(doc, schema, format_checker=...)` per document,
+            on the first --naive-lines records (a rate);
+- check-jsonschema: one file per strict document, one invocation (with --install-check-jsonschema).
+
+For each: documents, docs/s by CPU, peak RSS, how many documents it calls valid / invalid among the
+strict lines, and how many broken lines it recovers into valid documents.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,15 +74,8 @@ SCHEMA: dict[str, Any] = {
 }
 
 WORDS = "dify release workflow agent model latency token prompt vector retrieval chat json schema".split()
-MIX = [  # (share, kind)
-    (0.55, "clean"),
-    (0.12, "fenced"),
-    (0.08, "think"),
-    (0.07, "prose"),
-    (0.08, "broken"),
-    (0.05, "wrong"),
-    (0.05, "refusal"),
-]
+BROKEN = ["python", "truncated", "fenced", "comma", "prose"]
+TOOLS = ["cli", "engine", "rust", "fastjsonschema", "compiled", "naive", "check-jsonschema"]
 
 
 def _doc(rng: random.Random, i: int) -> dict[str, Any]:
@@ -92,279 +92,281 @@ def _doc(rng: random.Random, i: int) -> dict[str, Any]:
         doc["updated_at"] = f"2026-11-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:15:00Z"
     if rng.random() < 0.3:
         doc["author"]["homepage"] = f"https://blog.example.com/{i}"
+    if rng.random() < 0.2:
+        doc["scores"]["confidence"] = None if rng.random() < 0.5 else doc["scores"]["confidence"]
+        if doc["scores"]["confidence"] is None:
+            del doc["scores"]["confidence"]
     return doc
 
 
 def _answer(rng: random.Random, i: int, kind: str) -> str:
     doc = _doc(rng, i)
     text = json.dumps(doc, ensure_ascii=False, indent=rng.choice([None, 2]))
+    if kind == "invalid":
+        flaw = rng.choice(["enum", "email", "missing", "extra"])
+        if flaw == "enum":
+            doc["sentiment"] = "mixed"
+        elif flaw == "email":
+            doc["author"]["email"] = "not an email"
+        elif flaw == "missing":
+            del doc["tags"]
+        else:
+            doc["confidence"] = 0.5
+        return json.dumps(doc, ensure_ascii=False)
+    if kind == "python":
+        return repr(doc)  # single quotes, True/False/None
+    if kind == "truncated":
+        return text[: int(len(text) * rng.uniform(0.5, 0.95))]
     if kind == "fenced":
-        return f"```json\n{text}\n```"
-    if kind == "think":
-        thoughts = " ".join(rng.choices(WORDS, k=30))
-        return f"<think>The user wants a summary as JSON. {thoughts}</think>\n```json\n{text}\n```"
+        thoughts = " ".join(rng.choices(WORDS, k=20))
+        head = f"<think>They want JSON. {thoughts}</think>\n" if rng.random() < 0.5 else ""
+        return f"{head}```json\n{text}\n```"
+    if kind == "comma":
+        return text[:-1].rstrip() + ",\n}"
     if kind == "prose":
-        return f"Sure! Here is the summary you asked for:\n\n{text}\n\nLet me know if you need anything else."
-    if kind == "broken":
-        flavour = rng.choice(["comma", "quotes", "truncated"])
-        if flavour == "comma":
-            return text[:-1].rstrip() + ",\n}"
-        if flavour == "quotes":
-            return text.replace('"', "'")
-        return text[: int(len(text) * 0.9)]
-    if kind == "wrong":
-        doc["sentiment"] = "mixed"
-        doc["author"]["email"] = "not an email"
-        return json.dumps(doc)
-    if kind == "refusal":
-        return "I'm sorry, but I can't provide that information in JSON format."
+        return f"Sure! Here is the summary you asked for:\n\n{text[:-1].rstrip()},\n}}\n\nAnything else?"
     return text
 
 
-def generate(path: Path, lines: int, seed: int) -> dict[str, int]:
+def generate(tmp: Path, lines: int, seed: int) -> dict[str, Any]:
+    """answers.jsonl (the 80/10/10 mix), strict.jsonl and broken.jsonl (its two parts)."""
     rng = random.Random(seed)
-    kinds = [k for _, k in MIX]
-    weights = [w for w, _ in MIX]
-    counts: dict[str, int] = dict.fromkeys(kinds, 0)
-    with path.open("w", encoding="utf-8") as fh:
+    counts: dict[str, int] = {}
+    files = {name: (tmp / f"{name}.jsonl").open("w", encoding="utf-8")
+             for name in ("answers", "strict", "broken")}
+    try:
         for i in range(lines):
-            kind = rng.choices(kinds, weights)[0]
-            counts[kind] += 1
+            roll = rng.random()
+            kind = "valid" if roll < 0.8 else "invalid" if roll < 0.9 else BROKEN[i % len(BROKEN)]
+            counts[kind] = counts.get(kind, 0) + 1
             record = {
                 "app": f"app-{i % 100:03d}",
-                "name": f"App {i % 100}",
                 "mode": "chat",
                 "ok": True,
                 "answer": _answer(rng, i, kind),
-                "error": None,
                 "latency_ms": rng.randint(200, 4000),
-                "tokens": rng.randint(50, 900),
             }
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            line = json.dumps(record, ensure_ascii=False) + "\n"
+            files["answers"].write(line)
+            files["strict" if kind in ("valid", "invalid") else "broken"].write(line)
+    finally:
+        for fh in files.values():
+            fh.close()
     return counts
 
 
 # -- the measured runs (each in a child process) ------------------------------------------------------
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _cpu_and_rss() -> tuple[float, float]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def run_engine(data: Path, schema_path: Path) -> dict[str, Any]:
-    sys.path.insert(0, str(ROOT))
-    from difyctl.validation.engine import Validator, consume, iter_lines
-    from difyctl.validation.schema import load_schema
-
-    written = 0
-
-    def write(_: str) -> None:
-        nonlocal written
-        written += 1
-
-    start = time.perf_counter()
-    validator = Validator(load_schema(schema_path))
+def _answers(data: Path, limit: int | None = None) -> Iterator[str]:
     with data.open("rb") as fh:
-        summary = consume(validator.iter_jsonl(iter_lines(fh), field="answer"), write)
-    seconds = time.perf_counter() - start
-    return {"docs": summary.total, "seconds": seconds, "rss_mb": _peak_rss_mb(), "counts": summary.counts}
+        for n, line in enumerate(fh):
+            if limit is not None and n >= limit:
+                return
+            yield json.loads(line)["answer"]
 
 
-def run_naive(data: Path, schema_path: Path, limit: int) -> dict[str, Any]:
+def _loop(data: Path, accepts: Callable[[Any], bool], limit: int | None = None) -> dict[str, Any]:
+    """A peer: strict json.loads, then the validator; a line it cannot parse is neither valid nor invalid."""
+    docs = valid = invalid = 0
+    cpu0, _rss = _cpu_and_rss()
+    for answer in _answers(data, limit):
+        docs += 1
+        try:
+            doc = json.loads(answer)
+        except ValueError:
+            continue
+        if accepts(doc):
+            valid += 1
+        else:
+            invalid += 1
+    cpu, rss = _cpu_and_rss()
+    return {"docs": docs, "cpu": cpu - cpu0, "rss_mb": rss, "valid": valid, "invalid": invalid}
+
+
+def run_rust(data: Path, schema: dict[str, Any], _: int) -> dict[str, Any]:
+    import jsonschema_rs
+
+    return _loop(data, jsonschema_rs.validator_for(schema, validate_formats=True).is_valid)
+
+
+def run_fastjsonschema(data: Path, schema: dict[str, Any], _: int) -> dict[str, Any]:
+    import fastjsonschema
+
+    check = fastjsonschema.compile(schema)
+
+    def accepts(doc: Any) -> bool:
+        try:
+            check(doc)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
+    return _loop(data, accepts)
+
+
+def run_compiled(data: Path, schema: dict[str, Any], _: int) -> dict[str, Any]:
     import jsonschema  # type: ignore[import-untyped]
 
-    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    cls = jsonschema.Draft202012Validator
+    return _loop(data, cls(schema, format_checker=cls.FORMAT_CHECKER).is_valid)
+
+
+def run_naive(data: Path, schema: dict[str, Any], limit: int) -> dict[str, Any]:
+    import jsonschema
+
     checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
-    docs = valid = 0
-    start = time.perf_counter()
+
+    def accepts(doc: Any) -> bool:
+        try:
+            jsonschema.validate(doc, schema, format_checker=checker)
+        except jsonschema.ValidationError:
+            return False
+        return True
+
+    return _loop(data, accepts, limit)
+
+
+def run_engine(data: Path, schema: dict[str, Any], _: int) -> dict[str, Any]:
+    sys.path.insert(0, str(ROOT))
+    from difyctl.validation.engine import Validator, consume, iter_lines
+    from difyctl.validation.schema import compile_schema
+
+    cpu0, _rss = _cpu_and_rss()
+    validator = Validator(compile_schema(schema))
     with data.open("rb") as fh:
-        for line in fh:
-            if docs >= limit:
-                break
-            docs += 1
-            try:
-                doc = json.loads(json.loads(line)["answer"])
-                jsonschema.validate(doc, schema, format_checker=checker)
-                valid += 1
-            except (ValueError, jsonschema.ValidationError):
-                pass
-    seconds = time.perf_counter() - start
-    return {"docs": docs, "seconds": seconds, "rss_mb": _peak_rss_mb(), "valid": valid}
+        summary = consume(validator.iter_jsonl(iter_lines(fh), field="answer"), lambda _: None)
+    cpu, rss = _cpu_and_rss()
+    c = summary.counts
+    return {"docs": summary.total, "cpu": cpu - cpu0, "rss_mb": rss, "counts": c,
+            "valid": c["parsed"] + c["repaired"], "invalid": c["invalid"]}
 
 
 def run_cli(data: Path, schema_path: Path) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "difyctl", "validate", "-s", str(schema_path), str(data), "--jsonl"]
-    cmd += ["--field", "answer"]
+    cmd += ["--field", "answer", "--report", str(data.with_suffix(".report.json"))]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
-    start = time.perf_counter()
     with open(os.devnull, "wb") as devnull:
-        proc = subprocess.Popen(cmd, stdout=devnull, stderr=subprocess.PIPE, env=env, cwd=ROOT)
-        assert proc.stderr is not None
-        err = proc.stderr.read().decode()
+        proc = subprocess.Popen(cmd, stdout=devnull, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
         _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    summary = err.strip().splitlines()[-1] if err.strip() else ""
-    return {
-        "docs": int(summary.split()[0]) if summary[:1].isdigit() else 0,
-        "seconds": seconds,
-        "rss_mb": usage.ru_maxrss / 1024,
-        "exit": os.waitstatus_to_exitcode(status),
-        "summary": summary,
-    }
+    report = json.loads(data.with_suffix(".report.json").read_text(encoding="utf-8"))
+    c = report["summary"]
+    return {"docs": c["total"], "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
+            "exit": os.waitstatus_to_exitcode(status), "counts": c,
+            "valid": c["parsed"] + c["repaired"], "invalid": c["invalid"]}
 
 
-def run_check_jsonschema(
-    exe: list[str], env: dict[str, str], data: Path, schema_path: Path, limit: int, tmp: Path
-) -> dict[str, Any]:
+def run_check_jsonschema(tmp: Path, data: Path, schema_path: Path, limit: int) -> dict[str, Any] | str:
+    found = _find_check_jsonschema(tmp)
+    if isinstance(found, str):
+        return found
+    exe, env = found
     files_dir = tmp / "cj-docs"
     files_dir.mkdir(exist_ok=True)
     files: list[str] = []
-    with data.open("rb") as fh, (tmp / "strict.jsonl").open("w", encoding="utf-8") as same:
-        for line in fh:
-            if len(files) >= limit:
-                break
-            answer = json.loads(line)["answer"]
-            try:
-                json.loads(answer)
-            except ValueError:
-                continue  # it cannot repair: only strict JSON documents are comparable
-            path = files_dir / f"{len(files):06d}.json"
-            path.write_text(answer, encoding="utf-8")
-            same.write(json.dumps({"answer": answer}) + "\n")  # the same documents, for the engine
-            files.append(str(path))
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [*exe, "--schemafile", str(schema_path), *files],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    version = subprocess.run([*exe, "--version"], capture_output=True, text=True, env=env).stdout.split()
-    return {
-        "docs": len(files),
-        "seconds": seconds,
-        "rss_mb": usage.ru_maxrss / 1024,
-        "exit": os.waitstatus_to_exitcode(status),
-        "version": version[-1] if version else "?",
-    }
+    for answer in _answers(data, limit):
+        path = files_dir / f"{len(files):06d}.json"
+        path.write_text(answer, encoding="utf-8")
+        files.append(str(path))
+    out_path = tmp / "cj-out.json"
+    with out_path.open("wb") as out:
+        proc = subprocess.Popen([*exe, "--schemafile", str(schema_path), "-o", "json", *files],
+                                stdout=out, stderr=subprocess.DEVNULL, env=env)
+        _, _, usage = os.wait4(proc.pid, 0)
+    try:
+        errors = {e["filename"] for e in json.loads(out_path.read_text(encoding="utf-8"))["errors"]}
+    except (ValueError, KeyError):
+        errors = set()
+    return {"docs": len(files), "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
+            "valid": len(files) - len(errors), "invalid": len(errors)}
 
 
-def find_check_jsonschema(tmp: Path, install: bool) -> tuple[list[str], dict[str, str]] | str:
+def _find_check_jsonschema(tmp: Path) -> tuple[list[str], dict[str, str]] | str:
     env = dict(os.environ)
     exe = shutil.which("check-jsonschema")
     if exe:
         return [exe], env
-    if not install:
-        return "not installed (rerun with --install-check-jsonschema to install it into a temp dir)"
     target = tmp / "cj-site"
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target), "check-jsonschema"],
-        capture_output=True,
-        text=True,
-    )
+    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target),
+                           "check-jsonschema"], capture_output=True, text=True)
     if proc.returncode != 0:
         return f"could not be installed: {proc.stderr.strip().splitlines()[-1:]}"
     env["PYTHONPATH"] = str(target)
     return [sys.executable, "-m", "check_jsonschema"], env
 
 
-def child(args: argparse.Namespace) -> None:
-    data, schema = Path(args.data), Path(args.schema)
-    result = run_engine(data, schema) if args.child == "engine" else run_naive(data, schema, args.naive_lines)
-    print(json.dumps(result))
+CHILDREN: dict[str, Callable[[Path, dict[str, Any], int], dict[str, Any]]] = {
+    "engine": run_engine,
+    "rust": run_rust,
+    "fastjsonschema": run_fastjsonschema,
+    "compiled": run_compiled,
+    "naive": run_naive,
+}
 
 
-def in_child(mode: str, data: Path, schema: Path, naive_lines: int) -> dict[str, Any]:
-    cmd = [
-        sys.executable,
-        __file__,
-        "--child",
-        mode,
-        "--data",
-        str(data),
-        "--schema",
-        str(schema),
-        "--naive-lines",
-        str(naive_lines),
-    ]
+def in_child(tool: str, data: Path, schema: Path, naive_lines: int) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--child", tool, "--data", str(data), "--schema", str(schema),
+           "--naive-lines", str(naive_lines)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
+def measure(tool: str, tmp: Path, data: Path, schema: Path, args: argparse.Namespace) -> dict[str, Any] | str:
+    if tool == "cli":
+        return run_cli(data, schema)
+    if tool == "check-jsonschema":
+        if not args.install_check_jsonschema and not shutil.which("check-jsonschema"):
+            return "skipped (rerun with --install-check-jsonschema)"
+        return run_check_jsonschema(tmp, data, schema, min(args.naive_lines, args.lines))
+    return in_child(tool, data, schema, args.naive_lines)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--lines", type=int, default=100_000)
-    parser.add_argument("--naive-lines", type=int, default=10_000, help="records for the (slow) naive loop")
-    parser.add_argument("--cj-lines", type=int, default=20_000, help="documents for check-jsonschema")
+    parser.add_argument("--naive-lines", type=int, default=10_000, help="records for the slow naive loop")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--only", default=",".join(TOOLS[:-1]), help="comma-separated: " + ",".join(TOOLS))
     parser.add_argument("--install-check-jsonschema", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (printed)")
-    parser.add_argument("--engine-only", action="store_true", help="only the engine row (memory at large N)")
-    parser.add_argument("--child", choices=["engine", "naive"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--schema", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args)
+        schema = json.loads(Path(args.schema).read_text(encoding="utf-8"))
+        print(json.dumps(CHILDREN[args.child](Path(args.data), schema, args.naive_lines)))
         return
 
+    tools = [t for t in args.only.split(",") if t]
     tmp = Path(tempfile.mkdtemp(prefix="bench-validate-"))
     try:
-        data, schema = tmp / "answers.jsonl", tmp / "schema.json"
+        schema = tmp / "schema.json"
         schema.write_text(json.dumps(SCHEMA, indent=2), encoding="utf-8")
-        mix = generate(data, args.lines, args.seed)
-        size_mb = data.stat().st_size / 1e6
-        naive_lines = min(args.naive_lines, args.lines)
-        engine = in_child("engine", data, schema, naive_lines)
-        if args.engine_only:
-            rate = engine["docs"] / engine["seconds"]
-            print(
-                f"engine: {engine['docs']:,} docs ({size_mb:.0f} MB) in {engine['seconds']:.1f} s"
-                f" = {rate:,.0f} docs/s, peak RSS {engine['rss_mb']:.0f} MB; {engine['counts']}"
-            )
-            return
-        naive = in_child("naive", data, schema, naive_lines)
-        cli = run_cli(data, schema)
-        found = find_check_jsonschema(tmp, args.install_check_jsonschema)
-        cj = (
-            None
-            if isinstance(found, str)
-            else run_check_jsonschema(*found, data, schema, min(args.cj_lines, args.lines), tmp)
-        )
-        naive_rate = naive["docs"] / naive["seconds"]
-
-        def row(name: str, r: dict[str, Any], note: str) -> str:
-            rate = r["docs"] / r["seconds"]
-            return (
-                f"| {name} | {r['docs']:,} | {r['seconds']:.2f} | {rate:,.0f} | {rate / naive_rate:.1f}x "
-                f"| {r['rss_mb']:.0f} | {note} |"
-            )
-
-        print(
-            f"Input: {args.lines:,} JSONL records ({size_mb:.1f} MB), seed {args.seed}; answer mix: "
-            + ", ".join(f"{k} {v:,}" for k, v in mix.items())
-        )
-        print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
-        print("| approach | docs | seconds | docs/s | vs naive | peak RSS (MB) | notes |")
-        print("|---|---:|---:|---:|---:|---:|---|")
-        counts = engine["counts"]
-        print(
-            row(
-                "difyctl engine (Validator.iter_jsonl)",
-                engine,
-                f"repairs on; {counts['parsed']:,} parsed, {counts['repaired']:,} repaired, "
-                f"{counts['invalid']:,} invalid",
-            )
-        )
-        print(row("difyctl validate (CLI, end to end)", cli, f"exit {cli['exit']}; includes start-up"))
-        print(row("naive jsonschema.validate per doc", naive, "no repair; formats checked; first records"))
-        if cj is not None:
-            note = f"strict-JSON docs only, one file each; exit {cj['exit']}"
-            print(row(f"check-jsonschema {cj['version']} (files)", cj, note))
-            same = in_child("engine", tmp / "strict.jsonl", schema, naive_lines)
-            print(row("difyctl engine, same docs as check-jsonschema", same, "strict-JSON docs only"))
-        else:
-            print(f"| check-jsonschema | | | | | | skipped: {found} |")
+        mix = generate(tmp, args.lines, args.seed)
+        size_mb = (tmp / "answers.jsonl").stat().st_size / 1e6
+        print(f"Input: {args.lines:,} records ({size_mb:.1f} MB), seed {args.seed}: "
+              + ", ".join(f"{k} {v:,}" for k, v in mix.items()))
+        print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
+              f"{os.getloadavg()[0]:.1f}; docs/s by CPU time (user + sys) of the tool's process\n")
+        print("| tool | input | docs | CPU s | docs/s | peak RSS (MB) | valid | invalid | broken recovered |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        for part in ("answers", "strict", "broken"):
+            for tool in tools:
+                if part != "answers" and tool not in ("cli", "engine", "rust"):
+                    continue
+                result = measure(tool, tmp, tmp / f"{part}.jsonl", schema, args)
+                if isinstance(result, str):
+                    print(f"| {tool} | {part} | | | | | | | {result} |")
+                    continue
+                rate = result["docs"] / result["cpu"] if result["cpu"] else 0.0
+                recovered = result["valid"] if part == "broken" else ""
+                print(f"| {tool} | {part} | {result['docs']:,} | {result['cpu']:.2f} | {rate:,.0f} "
+                      f"| {result['rss_mb']:.0f} | {result['valid']:,} | {result['invalid']:,} "
+                      f"| {recovered} |", flush=True)
     finally:
         if args.keep:
             print(f"\nkept {tmp}")

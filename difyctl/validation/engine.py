@@ -55,6 +55,7 @@ __all__ = [  # the input helpers are re-exported: the command and run/broadcast 
 Rung = Literal["parsed", "repaired", "fallback", "invalid"]
 RUNGS: tuple[Rung, ...] = ("parsed", "repaired", "fallback", "invalid")
 MAX_MESSAGE = 300
+RUST_ONLY = "jsonschema-rs found the document invalid but jsonschema lists no error (please report it)"
 MAX_RUST_DEPTH = 2_000  # jsonschema-rs recurses natively: 10,000 levels were fine, 50,000 crashed
 
 
@@ -65,12 +66,16 @@ class Fallback:
     value: Any
 
 
+ErrorList = list[dict[str, str]]
+Errors = ErrorList | Callable[[], ErrorList]  # a function: the list, made when first read
+
+
 @dataclass
 class DocResult:
     rung: Rung
     value: Any = None
     repairs: tuple[str, ...] = ()
-    errors: list[dict[str, str]] = field(default_factory=list)
+    pending_errors: Errors = field(default_factory=list)  # read them as `errors`
     line: int | None = None
     fallback_used: bool = False
     notes: tuple[str, ...] = ()  # json-repair's own log, when it was used
@@ -78,6 +83,14 @@ class DocResult:
     @property
     def ok(self) -> bool:
         return self.rung != "invalid"
+
+    @property
+    def errors(self) -> ErrorList:
+        """{path, keyword, message} for each error; listed by jsonschema when first read (a batch reads
+        those of its first failures only, so the others cost nothing beyond their verdict)."""
+        if callable(self.pending_errors):
+            self.pending_errors = self.pending_errors()
+        return self.pending_errors
 
     def to_dict(self, *, with_value: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {"line": self.line, "rung": self.rung, "ok": self.ok}
@@ -130,20 +143,32 @@ class Validator:
         self._rust = compiled.rust
 
     # -- single documents ---------------------------------------------------------------------------
-    def schema_errors(self, value: Any, *, parsed: bool = False) -> list[dict[str, str]]:
-        """[] when valid; else up to max_errors of {path, keyword, message}.
+    def schema_errors(self, value: Any, *, parsed: bool = False) -> Errors:
+        """[] when valid; else up to max_errors of {path, keyword, message}, or a function that lists
+        them (when the verdict is already certain, the list is made only if it is read).
 
-        The verdict is jsonschema's: an accept-only check (jsonschema-rs, else the Python fast path)
-        answers for the valid documents; the rest go to jsonschema under the CPU time limit.
-        `parsed`: the value came from the JSON parser, which refuses nesting deeper than ~1,000 levels;
-        any other value is measured first (Rust would overflow its stack where Python raises).
+        The verdict is jsonschema's: jsonschema-rs answers for the valid documents (and for the
+        invalid ones too when its verdict is exact for this schema), else the Python fast path accepts;
+        the rest go to jsonschema under the CPU time limit. `parsed`: the value came from the JSON
+        parser, which refuses nesting deeper than ~1,000 levels; any other value is measured first
+        (Rust would overflow its stack where Python raises).
         """
         rust = self._rust
-        if rust is not None and (parsed or not _deeper_than(value, MAX_RUST_DEPTH)) and rust(value):
-            return []
+        if rust is not None and (parsed or not _deeper_than(value, MAX_RUST_DEPTH)):
+            valid = rust.verdict(value)
+            if valid:
+                return []
+            if valid is False and rust.exact:
+                return lambda: self._listed(value) or [_error("schema", RUST_ONLY)]
+        return self._listed(value, accept=self._fast if rust is None else None)
+
+    def _listed(self, value: Any, accept: Callable[[Any], bool] | None = None) -> list[dict[str, str]]:
+        """jsonschema's errors (after `accept`, an accept-only predicate), under the CPU time limit."""
         try:
             with time_limit(self.time_limit):
-                if self._rust is None and self._fast is not None and self._fast(value):
+                if accept is not None and accept(value):
+                    return []
+                if accept is None and self._rust is None and self._v.is_valid(value):
                     return []
                 return self._jsonschema_errors(value)
         except TimeLimitExceeded as exc:
@@ -154,8 +179,6 @@ class Validator:
             return [_error("$ref", f"schema reference could not be resolved: {exc}")]
 
     def _jsonschema_errors(self, value: Any) -> list[dict[str, str]]:
-        if self._fast is None and self._rust is None and self._v.is_valid(value):
-            return []
         errors = []
         for err in self._v.iter_errors(value):
             message = err.message if len(err.message) <= MAX_MESSAGE else err.message[:MAX_MESSAGE] + "..."
@@ -189,6 +212,12 @@ class Validator:
 
     def validate_text(self, text: str, *, line: int | None = None) -> DocResult:
         """Parse (and repair) an answer, then validate; with several candidates, the first valid one wins."""
+        try:  # the common case first: the whole answer is JSON (the ladder's first rung, without it)
+            value = parse_strict(text)
+        except (ValueError, RecursionError):
+            pass
+        else:
+            return self.validate_value(value, line=line, parsed=True)
         ladder = Ladder(text, repair=self.repair)
         first: DocResult | None = None
         for cand in ladder:
@@ -232,7 +261,7 @@ class Validator:
 
     def failed(
         self,
-        errors: list[dict[str, str]],
+        errors: Errors,
         *,
         line: int | None = None,
         repairs: tuple[str, ...] = (),
@@ -367,13 +396,16 @@ def _light(doc: DocResult) -> DocResult:
 
 def dump(value: Any) -> str:
     """One compact JSON line (UTF-8 kept readable; ASCII escapes if the value holds lone surrogates)."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = _ENCODE(value)
     if not text.isascii():
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
             text = json.dumps(value, separators=(",", ":"))
     return text
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def consume(

@@ -139,13 +139,13 @@ class Ladder:
                 cand = Candidate(value)
             except ValueError:
                 if repaired:
-                    pos = max(scan(body, start).end, start + 1)
+                    pos = max(scan(body, start, audit=False).end, start + 1)
                     continue
                 repaired = True
                 result = _repair_span(body, start)
                 if isinstance(result, str):
                     failure = failure or result
-                    pos = max(scan(body, start).end, start + 1)
+                    pos = max(scan(body, start, audit=False).end, start + 1)
                     continue
                 cand, end = result
             found += 1
@@ -250,7 +250,7 @@ class _Scan:
 
 def _closed(tok: str) -> bool:
     """Whether a quoted-string token ends with its closing quote (not an escaped one: truncated)."""
-    if len(tok) < 2 or tok[-1] not in "\"'”’“":
+    if len(tok) < 2 or tok[-1] not in ('"' if tok[0] == '"' else "'" if tok[0] == "'" else "“”‘’"):
         return False
     inner = tok[1:-1]
     return (len(inner) - len(inner.rstrip("\\"))) % 2 == 0
@@ -269,87 +269,123 @@ def _decode_quoted(tok: str, kind: str) -> str:
     return inner.replace("\\'", "'")
 
 
-def scan(body: str, start: int) -> _Scan:
+def scan(body: str, start: int, *, audit: bool = True) -> _Scan:
     """Tokenise the JSON-ish value starting at `start` (to its matching closer, or the end: truncated).
 
     On the way it rewrites the span as strict JSON where only targeted repairs are needed (trailing
-    commas, comments, single quotes, Python literals, unquoted keys): `pieces`, None when anything
-    else is wrong (then json-repair gets the span)."""
+    commas, comments, single quotes, Python literals, unquoted keys, a truncated end closed where a
+    value is complete): `pieces`, None when anything else is wrong (then json-repair gets the span).
+    `audit`: also collect the strings, numbers and literals of the source (to audit json-repair)."""
     out = _Scan()
     pieces = out.pieces
-    depth = 0
+    stack: list[str] = []  # the closers owed
+    expect = ""  # in the innermost container: "key", "colon", "value" or "comma"
     prev = ""
     comma = -1  # index in pieces of a comma that a closer may turn out to be trailing
+    kinds = out.kinds
     for m in _TOKEN.finditer(body, start):
         kind = m.lastgroup or "other"
+        if kind == "ws":
+            continue
         tok = m.group()
-        if kind in ("ws", "comment"):
-            if kind == "comment":
-                out.kinds.append("comments")
+        if kind == "comment":
+            kinds.append("comments")
             continue
         if comma >= 0 and kind == "close":
-            out.kinds.append("trailing_comma")
+            kinds.append("trailing_comma")
             if pieces is not None:
                 del pieces[comma]
         comma = -1
         if prev in _VALUE_END and kind in _VALUE_START:
-            out.kinds.append("missing_separator")
+            kinds.append("missing_separator")
             pieces = None
         piece = tok
         if kind == "open":
-            depth += 1
+            stack.append("}" if tok == "{" else "]")
+            expect = "key" if tok == "{" else "value"
         elif kind == "close":
-            depth -= 1
+            if stack:
+                stack.pop()
+            expect = "comma"
         elif kind == "sep":
-            if tok == "," and pieces is not None:
-                if prev in ("sep", "open"):
-                    pieces = None  # a doubled or leading comma: json-repair decides
-                else:
-                    comma = len(pieces)
+            if tok == ":":
+                expect = "value"
+            else:
+                expect = "key" if stack and stack[-1] == "}" else "value"
+                if pieces is not None:
+                    if prev in ("sep", "open"):
+                        pieces = None  # a doubled or leading comma: json-repair decides
+                    else:
+                        comma = len(pieces)
         elif kind in ("dq", "sq", "smart"):
-            text = _decode_quoted(tok, kind)
-            closed = _closed(tok)
-            if closed or text:  # a bare opening quote at the very end is no empty string
-                out.strings.append(text)
+            closed = (kind == "dq" and len(tok) > 1 and tok[-1] == '"' and "\\" not in tok) or _closed(tok)
+            if audit:
+                text = _decode_quoted(tok, kind)
+                if closed or text:  # a bare opening quote at the very end is no empty string
+                    out.strings.append(text)
             if kind != "dq":
-                out.kinds.append("quotes")
-            piece = _string_to_json(tok, kind) if closed and kind != "smart" else ""
+                kinds.append("quotes")
             if not closed:
-                out.kinds.append("truncation")
+                kinds.append("truncation")
+                piece = _close_string(tok, kind) if expect == "value" else ""
+            elif kind != "dq" or "\\" in tok:
+                piece = _string_to_json(tok, kind) if kind != "smart" else ""
             if not piece:
                 pieces = None
+            expect = "colon" if expect == "key" else "comma"
         elif kind == "num":
             if _JSON_NUMBER.fullmatch(tok) is None:
                 out.bad_number = out.bad_number or tok
-            else:
+            elif audit:
                 out.numbers.add(float(tok))
+            expect = "comma"
         elif kind == "word":
             if tok in ("NaN", "Infinity"):
                 out.non_finite = True
             elif tok in _LITERALS:
-                out.literals.add(_LITERALS[tok])
+                if audit:
+                    out.literals.add(_LITERALS[tok])
                 piece = _JSON_LITERAL[tok]
                 if tok not in ("true", "false", "null"):
-                    out.kinds.append("python_literals")
+                    kinds.append("python_literals")
             elif body[m.end() : m.end() + 64].lstrip().startswith(":"):
-                out.kinds.append("quotes")  # unquoted key
+                kinds.append("quotes")  # unquoted key
                 piece = f'"{tok}"'
             else:
-                out.kinds.append("bare_words")
+                kinds.append("bare_words")
                 pieces = None
-        elif kind == "other":
-            out.kinds.append("stray_characters")
+            expect = "colon" if expect == "key" else "comma"
+        else:
+            kinds.append("stray_characters")
             pieces = None
         if pieces is not None:
             pieces.append(piece)
         prev = kind
         out.end = m.end()
-        if depth <= 0:
+        if not stack:
             out.pieces = pieces
             return out
-    out.kinds.append("truncation")
-    out.pieces = None
+    kinds.append("truncation")
+    if pieces is not None and (expect == "comma" or comma >= 0):  # cut after a value, or after a comma
+        if comma >= 0:
+            del pieces[comma]  # `[1, 2,`: the comma was the last thing written
+        pieces.extend(reversed(stack))  # close what was opened: nothing else is added
+    else:
+        pieces = None  # a key without its value, or nothing inside yet: json-repair decides
+    out.pieces = pieces
     return out
+
+
+def _close_string(tok: str, kind: str) -> str:
+    """A string cut off by the end of the answer, closed (as JSON) where it stopped."""
+    if kind == "smart":
+        return ""
+    inner = tok[1:]
+    if (len(inner) - len(inner.rstrip("\\"))) % 2:
+        inner = inner[:-1]  # an escape cut in half
+    if not inner:
+        return ""  # a bare opening quote is no empty string
+    return _string_to_json(tok[0] + inner + tok[0], kind)
 
 
 _NON_JSON_ESCAPE = re.compile(r'\\[^"\\/bfnrtu]')
@@ -376,7 +412,7 @@ def _string_to_json(tok: str, kind: str) -> str:
 def _repair_span(body: str, start: int) -> tuple[Candidate, int] | str:
     """The bracketed span at `start` repaired: by the targeted repairs of `scan` when they suffice, else
     by json-repair, audited; a message when the repair is refused."""
-    audit = scan(body, start)
+    audit = scan(body, start, audit=False)
     if audit.non_finite:
         return _NON_FINITE
     if audit.bad_number is not None:
@@ -387,6 +423,7 @@ def _repair_span(body: str, start: int) -> tuple[Candidate, int] | str:
             return Candidate(parse_strict("".join(audit.pieces)), kinds), audit.end
         except ValueError:
             pass  # e.g. a control character inside a string: json-repair decides
+    audit = scan(body, start)  # again, collecting what the audit of json-repair needs
     span = body[start : audit.end]
     import json_repair
 

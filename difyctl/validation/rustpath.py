@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 _DRAFTS = frozenset(  # jsonschema's class names, which jsonschema-rs shares
     {"Draft4Validator", "Draft6Validator", "Draft7Validator", "Draft201909Validator", "Draft202012Validator"}
@@ -80,10 +81,28 @@ def blocker(schema: Any, draft: str, *, external: bool) -> str | None:
     return None
 
 
+# the formats jsonschema-rs knows: those jsonschema's checker lacks are stubbed to pass, as in jsonschema
+_RUST_FORMATS = (
+    "date", "date-time", "time", "duration", "email", "idn-email", "hostname", "idn-hostname", "ipv4", "ipv6",
+    "uri", "uri-reference", "iri", "iri-reference", "uuid", "uri-template", "json-pointer",
+    "relative-json-pointer", "regex",
+)  # fmt: skip
+_NOT_EXACT = ("pattern", "patternProperties", "contentEncoding", "contentMediaType", "contentSchema")
+
+
+@dataclass(frozen=True)
+class RustCheck:
+    verdict: Callable[[Any], bool | None]  # is_valid, or None when Rust cannot take the value
+    # True when Rust's "invalid" is jsonschema's too: no regex (Rust's is stricter: `$`, ASCII `\d`)
+    # and no content* keyword (asserted by Rust in draft 7, not by jsonschema); formats are the same
+    # Python functions. Then jsonschema is asked only for the error list, and only when it is read.
+    exact: bool
+
+
 def compile_rust(
     schema: Any, draft: str, format_checker: Any, *, external: bool = False
-) -> tuple[Callable[[Any], bool] | None, str]:
-    """(is_valid, "") or (None, why not)."""
+) -> tuple[RustCheck | None, str]:
+    """(the check, "") or (None, why not)."""
     why = blocker(schema, draft, external=external)
     if why:
         return None, why
@@ -91,7 +110,8 @@ def compile_rust(
         import jsonschema_rs
     except ImportError:
         return None, "jsonschema-rs is not installed"
-    formats = {name: _format(format_checker, name) for name in format_checker.checkers}
+    formats: dict[str, Callable[[str], bool]] = dict.fromkeys(_RUST_FORMATS, _passes)
+    formats.update({str(name): _format(format_checker, name) for name in format_checker.checkers})
     try:
         validator = getattr(jsonschema_rs, draft)(
             schema, formats=formats, validate_formats=True, offline=True
@@ -100,15 +120,30 @@ def compile_rust(
         return None, f"jsonschema-rs refused it ({type(exc).__name__}: {str(exc)[:120]})"
     is_valid = validator.is_valid
 
-    def accepts(value: Any) -> bool:
+    def verdict(value: Any) -> bool | None:
         try:
             return bool(is_valid(value))
-        except Exception:  # lone surrogates, huge numbers...: let jsonschema decide
-            return False
+        except Exception:  # lone surrogates, a number Rust cannot hold...: jsonschema decides
+            return None
 
-    return accepts, ""
+    exact = not any(key in node for node in _schema_nodes(schema) for key in _NOT_EXACT)
+    return RustCheck(verdict, exact), ""
+
+
+def _passes(_: str) -> bool:
+    return True
 
 
 def _format(checker: Any, name: str) -> Callable[[str], bool]:
-    conforms = checker.conforms
-    return lambda value: bool(conforms(value, name))
+    """jsonschema's own format function for `name`, called as FormatChecker.conforms would."""
+    func, raises = checker.checkers[name]
+    if not raises:
+        return cast(Callable[[str], bool], func)  # Rust takes its result's truth: no wrapper needed
+
+    def check(value: str) -> bool:
+        try:
+            return bool(func(value))
+        except raises:
+            return False
+
+    return check

@@ -30,7 +30,7 @@ from referencing._core import Resolver
 
 from difyctl.errors import UsageError
 from difyctl.validation.fastpath import compile_fast
-from difyctl.validation.rustpath import compile_rust
+from difyctl.validation.rustpath import RustCheck, compile_rust
 
 MAX_NODES = 1_000_000  # a YAML "billion laughs" expands through aliases: refuse it rather than hang
 
@@ -47,7 +47,7 @@ class CompiledSchema:
     source: str
     formats: tuple[str, ...]
     fast: Callable[[Any], bool] | None = None  # accept-only predicate (fastpath.py), when the schema allows
-    rust: Callable[[Any], bool] | None = None  # jsonschema-rs is_valid (rustpath.py), accept-only too
+    rust: RustCheck | None = None  # jsonschema-rs (rustpath.py): accept-only, or exact
     patterns: tuple[str, ...] = ()  # every regex of the schema: documents are checked under a time limit
     notes: tuple[str, ...] = ()  # how the schema is checked (for --verbose)
 
@@ -137,11 +137,11 @@ def compile_schema(schema: Any, *, base_dir: Path | None = None, source: str = "
     fast = compile_fast(schema, cls, checker)
     rust, why_not = compile_rust(schema, cls.__name__, checker, external=bool(retriever.cache))
     patterns = tuple(dict.fromkeys(_patterns(schema, spec, registry)))
-    notes = (
-        ("jsonschema-rs decides valid documents; jsonschema lists the errors",)
-        if rust
-        else (f"jsonschema-rs not used for this schema: {why_not}; jsonschema decides every document",)
-    )
+    if rust is not None:
+        decides = "every document" if rust.exact else "valid documents"
+        notes = (f"jsonschema-rs decides {decides}; jsonschema lists the errors",)
+    else:
+        notes = (f"jsonschema-rs not used for this schema: {why_not}; jsonschema decides every document",)
     formats = tuple(sorted(checker.checkers))
     return CompiledSchema(schema, validator, cls.__name__, source, formats, fast, rust, patterns, notes)
 
@@ -332,6 +332,8 @@ _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|
 _TIME = re.compile(r"^\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*$")
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_URI_HEAD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_URI_SLOW = re.compile(r"[\s<>\"{}|\\^`\[\]]")  # the bad characters, and brackets (urlsplit's IPv6 checks)
 _BAD_URI_CHARS = re.compile(r"[\s<>\"{}|\\^`]")
 
 
@@ -363,6 +365,8 @@ def _is_time(value: object) -> bool:
 def _is_uri(value: object) -> bool:
     if not isinstance(value, str):
         return True
+    if value.isascii() and _URI_HEAD.match(value) and not _URI_SLOW.search(value):
+        return True  # what urlsplit would find, without it: a scheme, nothing it strips or rejects
     parts = urlsplit(value)
     return bool(_SCHEME.match(parts.scheme)) and not _BAD_URI_CHARS.search(value)
 
@@ -392,7 +396,7 @@ def _format_checker(cls: type[JsonValidator]) -> jsonschema.FormatChecker:
     checker = jsonschema.FormatChecker(base.checkers.keys())  # a copy: never mutate the draft's own
     for name, func in _STDLIB_FORMATS.items():
         if name not in checker.checkers:
-            checker.checks(name)(func)
+            checker.checks(name, raises=ValueError)(func)  # urlsplit raises on a bad [IPv6] host
     return checker
 
 

@@ -96,9 +96,9 @@ def test_several_values_are_candidates_in_order() -> None:
 
 
 def test_json_repair_log_is_kept_as_notes() -> None:
-    cand, _ = first('{"a": [1, 2')
-    assert cand is not None
-    assert cand.repairs == ("truncation",)
+    cand, _ = first('{"a": [1, 2 3')  # a missing comma: beyond the targeted repairs
+    assert cand is not None and cand.value == {"a": [1, 2, 3]}
+    assert cand.repairs == ("missing_separator", "truncation")
     assert any("closing ]" in note for note in cand.notes)
 
 
