@@ -94,7 +94,8 @@ def validate(
     documents = _DocumentSink(out.stdout, out.format)
     with engine.open_input(file) as stream:
         results = validator.iter_stream(stream, jsonl=jsonl, field=field)
-        summary = engine.consume(results, write=documents.write_value, each=documents.add)
+        each = None if out.format == "text" else documents.add
+        summary = engine.consume(results, write=documents.write_value, each=each)
     if summary.total == 0:
         raise engine.InputError("input is empty (no JSON lines)")
     data = report_dict(summary, schema=str(schema), draft=validator.compiled.draft, source=file)

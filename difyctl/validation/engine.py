@@ -79,6 +79,8 @@ class DocResult:
     line: int | None = None
     fallback_used: bool = False
     notes: tuple[str, ...] = ()  # json-repair's own log, when it was used
+    # the document as written, when it was valid as is on one line: written out instead of re-encoded
+    source: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -217,7 +219,10 @@ class Validator:
         except (ValueError, RecursionError):
             pass
         else:
-            return self.validate_value(value, line=line, parsed=True)
+            result = self.validate_value(value, line=line, parsed=True)
+            if result.rung == "parsed" and "\n" not in text and "\r" not in text:
+                result.source = text.strip()
+            return result
         ladder = Ladder(text, repair=self.repair)
         first: DocResult | None = None
         for cand in ladder:
@@ -242,6 +247,10 @@ class Validator:
             return self.failed(
                 [_error("depth", "record nested too deeply (recursion limit reached)")], line=line
             )
+        if type(data) is dict and "." not in field:  # the common case, without `pick`
+            answer = data.get(field)
+            if type(answer) is str:
+                return self.validate_text(answer, line=line)
         return self.check_picked(data, field, line=line, parsed=True)
 
     def check_picked(
@@ -353,12 +362,15 @@ class BatchSummary:
     repair_samples: list[DocResult] = field(default_factory=list)
 
     def add(self, doc: DocResult) -> None:
-        self.counts[doc.rung] += 1
+        rung = doc.rung
+        self.counts[rung] += 1
+        if rung == "parsed":
+            return
         self.repairs.update(doc.repairs)
-        if doc.rung in ("invalid", "fallback"):
+        if rung in ("invalid", "fallback"):
             if len(self.error_samples) < self.max_error_samples:
                 self.error_samples.append(_light(doc))
-        elif doc.rung == "repaired" and len(self.repair_samples) < self.max_repair_samples:
+        elif rung == "repaired" and len(self.repair_samples) < self.max_repair_samples:
             self.repair_samples.append(_light(doc))
 
     @property
@@ -422,7 +434,7 @@ def consume(
         if each is not None:
             each(doc)
         if write is not None and doc.ok:
-            write(dump(doc.value))
+            write(dump(doc.value) if doc.source is None else doc.source)
     return summary
 
 

@@ -52,9 +52,9 @@ def _reject_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
-def parse_strict(text: str) -> Any:
-    """``json.loads`` that refuses NaN/Infinity. Raises ValueError (or RecursionError for deep nesting)."""
-    return _DECODER.decode(text)
+# ``json.loads`` that refuses NaN/Infinity. Raises ValueError (or RecursionError for deep nesting).
+# The bound method itself: it runs twice per line of a batch.
+parse_strict = _DECODER.decode
 
 
 @dataclass(frozen=True)
@@ -205,18 +205,17 @@ def unfence(text: str) -> tuple[str | None, bool]:
 
 
 # -- auditing json-repair -----------------------------------------------------------------------------
-_TOKEN = re.compile(
-    r"""(?P<dq>"[^"\\]*(?:\\.[^"\\]*)*(?:"|\Z))
+_TOKEN = re.compile(  # white space before a token is part of its match (no token of its own)
+    r"""\s*(?:(?P<dq>"[^"\\]*(?:\\.[^"\\]*)*(?:"|\Z))
+    |(?P<sep>[:,])
+    |(?P<num>[-+]?\.?\d(?:[eE][-+]|[\w.])*)  # greedy: 1_000, 0x10, 1e, .5, +1 are one token
+    |(?P<open>[{\[])
+    |(?P<close>[}\]])
+    |(?P<word>[A-Za-z_$][\w$]*)
     |(?P<sq>'[^'\\]*(?:\\.[^'\\]*)*(?:'|\Z))
     |(?P<smart>[“”„‘’][^“”„‘’]*[“”‘’]?)
     |(?P<comment>//[^\n]*|/\*.*?(?:\*/|\Z)|\#[^\n]*)
-    |(?P<num>[-+]?\.?\d(?:[eE][-+]|[\w.])*)  # greedy: 1_000, 0x10, 1e, .5, +1 are one token
-    |(?P<word>[A-Za-z_$][\w$]*)
-    |(?P<open>[{\[])
-    |(?P<close>[}\]])
-    |(?P<sep>[:,])
-    |(?P<ws>\s+)
-    |(?P<other>.)""",
+    |(?P<other>.))""",
     re.S | re.X,
 )
 _LITERALS: dict[str, Any] = {
@@ -244,6 +243,7 @@ class _Scan:
     literals: set[Any] = field(default_factory=set)
     non_finite: bool = False
     bad_number: str | None = None  # a number JSON does not allow (1_000, 0x10, 1e, .5, +1, 01)
+    dangling: bool = False  # cut off after (or inside) a key, before its value
     # the span rewritten as strict JSON by the cheap targeted repairs, or None when they do not suffice
     pieces: list[str] | None = field(default_factory=list)
 
@@ -283,14 +283,13 @@ def scan(body: str, start: int, *, audit: bool = True) -> _Scan:
     prev = ""
     comma = -1  # index in pieces of a comma that a closer may turn out to be trailing
     kinds = out.kinds
+    m = None
+    scalars = False  # any string, number or literal (with audit off, nothing else counts them)
     for m in _TOKEN.finditer(body, start):
         kind = m.lastgroup or "other"
-        if kind == "ws":
-            continue
-        tok = m.group()
-        if kind == "comment":
-            kinds.append("comments")
-            continue
+        tok = m.group(kind)
+        if tok == '"' and expect == "key":
+            break  # a bare opening quote (so the very end) where a key would start: it ends before it
         if comma >= 0 and kind == "close":
             kinds.append("trailing_comma")
             if pieces is not None:
@@ -300,13 +299,10 @@ def scan(body: str, start: int, *, audit: bool = True) -> _Scan:
             kinds.append("missing_separator")
             pieces = None
         piece = tok
-        if kind == "open":
-            stack.append("}" if tok == "{" else "]")
-            expect = "key" if tok == "{" else "value"
-        elif kind == "close":
-            if stack:
-                stack.pop()
-            expect = "comma"
+        if kind == "dq" and tok[-1] == '"' and len(tok) > 1 and "\\" not in tok:  # most tokens
+            if audit:
+                out.strings.append(tok[1:-1])
+            expect = "colon" if expect == "key" else "comma"
         elif kind == "sep":
             if tok == ":":
                 expect = "value"
@@ -317,8 +313,21 @@ def scan(body: str, start: int, *, audit: bool = True) -> _Scan:
                         pieces = None  # a doubled or leading comma: json-repair decides
                     else:
                         comma = len(pieces)
+        elif kind == "num":
+            if _JSON_NUMBER.fullmatch(tok) is None:
+                out.bad_number = out.bad_number or tok
+            elif audit:
+                out.numbers.add(float(tok))
+            expect = "comma"
+        elif kind == "open":
+            stack.append("}" if tok == "{" else "]")
+            expect = "key" if tok == "{" else "value"
+        elif kind == "close":
+            if stack:
+                stack.pop()
+            expect = "comma"
         elif kind in ("dq", "sq", "smart"):
-            closed = (kind == "dq" and len(tok) > 1 and tok[-1] == '"' and "\\" not in tok) or _closed(tok)
+            closed = _closed(tok)
             if audit:
                 text = _decode_quoted(tok, kind)
                 if closed or text:  # a bare opening quote at the very end is no empty string
@@ -328,17 +337,12 @@ def scan(body: str, start: int, *, audit: bool = True) -> _Scan:
             if not closed:
                 kinds.append("truncation")
                 piece = _close_string(tok, kind) if expect == "value" else ""
-            elif kind != "dq" or "\\" in tok:
+                out.dangling = expect == "key"
+            else:
                 piece = _string_to_json(tok, kind) if kind != "smart" else ""
             if not piece:
                 pieces = None
             expect = "colon" if expect == "key" else "comma"
-        elif kind == "num":
-            if _JSON_NUMBER.fullmatch(tok) is None:
-                out.bad_number = out.bad_number or tok
-            elif audit:
-                out.numbers.add(float(tok))
-            expect = "comma"
         elif kind == "word":
             if tok in ("NaN", "Infinity"):
                 out.non_finite = True
@@ -355,23 +359,31 @@ def scan(body: str, start: int, *, audit: bool = True) -> _Scan:
                 kinds.append("bare_words")
                 pieces = None
             expect = "colon" if expect == "key" else "comma"
+        elif kind == "comment":
+            kinds.append("comments")
+            continue
         else:
             kinds.append("stray_characters")
             pieces = None
         if pieces is not None:
             pieces.append(piece)
         prev = kind
-        out.end = m.end()
+        scalars = scalars or kind not in ("open", "close", "sep")
         if not stack:
+            out.end = m.end()
             out.pieces = pieces
             return out
+    out.end = m.end() if m is not None else start
     kinds.append("truncation")
-    if pieces is not None and (expect == "comma" or comma >= 0):  # cut after a value, or after a comma
+    if expect == "colon" or (expect == "value" and prev == "sep" and comma < 0):
+        out.dangling = True  # `"key"` or `"key":` and nothing after: there is no value to keep
+    closable = expect == "comma" or comma >= 0 or (prev == "open" and len(stack) > 1)
+    if pieces is not None and closable and (out.strings or out.numbers or out.literals or scalars):
         if comma >= 0:
             del pieces[comma]  # `[1, 2,`: the comma was the last thing written
-        pieces.extend(reversed(stack))  # close what was opened: nothing else is added
+        pieces.extend(reversed(stack))  # close what was opened (`"tags": [` too): nothing else is added
     else:
-        pieces = None  # a key without its value, or nothing inside yet: json-repair decides
+        pieces = None  # nothing inside yet, or a word cut short: json-repair decides
     out.pieces = pieces
     return out
 
@@ -409,14 +421,65 @@ def _string_to_json(tok: str, kind: str) -> str:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else ""
 
 
+# The quickest targeted repairs, in one C-level pass: strings are matched whole (so nothing inside a
+# string is touched), single-quoted ones become JSON strings, Python literals JSON ones, and commas
+# before a closer go. The result counts only if it then parses strictly (a number JSON does not allow,
+# NaN, a comment or a truncated end all make it fail: `scan` takes those).
+_QUICK = re.compile(
+    r"""(?P<dq>"[^"\\]*(?:\\.[^"\\]*)*")
+    |(?P<sq>'[^'\\]*(?:\\.[^'\\]*)*')
+    |(?P<lit>(?<![\w$])(?:True|False|None)(?![\w$]))
+    |(?P<comma>,(?=\s*[}\]]))""",
+    re.X,
+)
+_QUICK_KIND = {"sq": "quotes", "lit": "python_literals", "comma": "trailing_comma"}
+
+
+def _quick_repair(body: str, start: int) -> tuple[Candidate, int] | None:
+    kinds: list[str] = []
+    shifts: list[tuple[int, int]] = []  # (where in the original a replacement ended, length change)
+
+    def fix(m: re.Match[str]) -> str:
+        kind = m.lastgroup or "dq"
+        tok = m.group()
+        if kind == "dq":
+            return tok
+        new = "" if kind == "comma" else _JSON_LITERAL[tok] if kind == "lit" else _string_to_json(tok, "sq")
+        if kind == "sq" and not new:
+            raise ValueError("not a plain Python string")
+        kinds.append(_QUICK_KIND[kind])
+        if len(new) != len(tok):
+            shifts.append((m.end(), len(new) - len(tok)))
+        return new
+
+    try:
+        text = _QUICK.sub(fix, body[start:])
+        if not kinds:
+            return None
+        value, end = _DECODER.raw_decode(text)
+    except (ValueError, RecursionError):
+        return None
+    moved = total = 0
+    for where, change in shifts:  # `end` back in the original's coordinates
+        total += change
+        if where + total <= end:
+            moved = total
+    return Candidate(value, _unique(kinds)), start + end - moved
+
+
 def _repair_span(body: str, start: int) -> tuple[Candidate, int] | str:
     """The bracketed span at `start` repaired: by the targeted repairs of `scan` when they suffice, else
     by json-repair, audited; a message when the repair is refused."""
+    quick = _quick_repair(body, start)
+    if quick is not None:
+        return quick
     audit = scan(body, start, audit=False)
     if audit.non_finite:
         return _NON_FINITE
     if audit.bad_number is not None:
         return f"repair refused: {audit.bad_number} is not a JSON number (it would become one not written)"
+    if audit.dangling:
+        return "repair refused: the answer is cut off at a key, before its value"
     kinds = tuple(dict.fromkeys(audit.kinds)) or ("syntax",)
     if audit.pieces is not None:  # the targeted repairs were enough: no json-repair pass
         try:

@@ -299,3 +299,16 @@ def test_stdin_on_a_terminal_is_refused(cli: Cli, schema_file: str, monkeypatch:
     monkeypatch.setattr(sys, "stdin", Tty(""))
     res = run(["validate", "-s", schema_file], env={"NO_COLOR": "1"})
     assert res == 2
+
+
+def test_stdout_lines_valid_documents_as_written_or_compacted(
+    cli: Cli, schema_file: str, tmp_path: Path
+) -> None:
+    one_line = '  {"title": "A",  "sentiment": "neutral"}  '
+    indented = json.dumps(GOOD, indent=2)
+    answers = [one_line, indented, json.dumps(GOOD)[:-1] + ",}"]
+    batch = write(tmp_path, "b.jsonl", "".join(json.dumps({"answer": a}) + "\n" for a in answers))
+    res = cli("validate", "-s", schema_file, batch, "--jsonl", "-f", "answer")
+    compact = json.dumps(GOOD, ensure_ascii=False, separators=(",", ":"))
+    # valid as is on one line: the text itself (no re-encoding); otherwise one compact JSON line each
+    assert res.code == 0 and res.stdout.splitlines() == [one_line.strip(), compact, compact]

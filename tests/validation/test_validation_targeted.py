@@ -63,6 +63,49 @@ def test_each_targeted_repair_is_named_and_needs_no_json_repair(
     assert (doc.rung, doc.value, doc.repairs) == ("repaired", value, repairs)
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ('{"a": "x", "b": {"c": 1', {"a": "x", "b": {"c": 1}}),
+        ('{"a": [1, 2,', {"a": [1, 2]}),
+        ('{"a": "hel', {"a": "hel"}),  # a string cut short keeps what was written
+        ('{"a": 1, "tags": [', {"a": 1, "tags": []}),
+        ('{"a": 1, "', {"a": 1}),  # a bare opening quote is no key yet
+        ("{'a': 'x', 'b': Tr", None),  # a word cut short: beyond the targeted repairs
+    ],
+)
+def test_a_truncated_answer_is_closed_where_it_stopped(
+    monkeypatch: pytest.MonkeyPatch, text: str, value: Any
+) -> None:
+    import json_repair
+
+    calls: list[str] = []
+    real = json_repair.repair_json
+
+    def spy(span: str, **kw: Any) -> Any:
+        calls.append(span)
+        return real(span, **kw)
+
+    monkeypatch.setattr(json_repair, "repair_json", spy)
+    doc = ACCEPT_ALL.validate_text(text)
+    if value is None:
+        assert calls == [text]  # json-repair decides
+    else:
+        assert (doc.rung, doc.value, doc.repairs) == ("repaired", value, ("truncation",)) and calls == []
+
+
+@pytest.mark.parametrize("text", ['{"a": 1, "b":', '{"a": 1, "b"', '{"a": 1, "bc'])
+def test_an_answer_cut_at_a_key_is_refused_without_json_repair(no_json_repair: None, text: str) -> None:
+    doc = ACCEPT_ALL.validate_text(text)
+    assert doc.rung == "invalid" and "cut off at a key" in doc.errors[0]["message"]
+
+
+def test_after_a_quick_repair_the_next_value_is_found_where_it_stands() -> None:
+    needs_b = Validator(compile_schema({"type": "object", "required": ["b"]}))
+    doc = needs_b.validate_text("""First {'a': 'it\\'s', 'l': [1,],} then {"b": 2} and done""")
+    assert (doc.rung, doc.value, doc.repairs) == ("repaired", {"b": 2}, ("surrounding_text",))
+
+
 @pytest.mark.parametrize("number", ["1_000", "0x10", "1e", ".5", "+1", "01", "1.", "-.5", "5px"])
 @pytest.mark.parametrize("wrap", ['{{"a": {}}}', "[1, {}]", '```json\n{{"a": {},}}\n```', "{{'a': {}}}"])
 def test_a_number_json_does_not_allow_is_invalid_never_repaired(number: str, wrap: str) -> None:
