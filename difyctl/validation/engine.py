@@ -31,7 +31,7 @@ from difyctl.validation.inputs import (
     read_document,
     write_report,
 )
-from difyctl.validation.repair import Ladder, parse_strict
+from difyctl.validation.repair import _DECODER, Ladder, parse_strict
 from difyctl.validation.schema import CompiledSchema
 
 __all__ = [  # the input helpers are re-exported: the command and run/broadcast need only this module
@@ -55,6 +55,7 @@ __all__ = [  # the input helpers are re-exported: the command and run/broadcast 
 Rung = Literal["parsed", "repaired", "fallback", "invalid"]
 RUNGS: tuple[Rung, ...] = ("parsed", "repaired", "fallback", "invalid")
 MAX_MESSAGE = 300
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 RUST_ONLY = "jsonschema-rs found the document invalid but jsonschema lists no error (please report it)"
 MAX_RUST_DEPTH = 2_000  # jsonschema-rs recurses natively: 10,000 levels were fine, 50,000 crashed
 
@@ -70,7 +71,7 @@ ErrorList = list[dict[str, str]]
 Errors = ErrorList | Callable[[], ErrorList]  # a function: the list, made when first read
 
 
-@dataclass
+@dataclass(slots=True)
 class DocResult:
     rung: Rung
     value: Any = None
@@ -102,6 +103,16 @@ class DocResult:
         if with_value:
             data["value"] = self.value
         return data
+
+
+def _scan_whole(text: str) -> Any:
+    """`parse_strict` minus two Python frames, for the batch lane: the decoder's C scanner on a text
+    that starts with its value and ends with it (or white space). Raises StopIteration or ValueError
+    where the text is not exactly one JSON value; the full path then says why."""
+    value, end = _SCAN(text, 0)
+    if end != len(text) and not text[end:].isspace():
+        raise ValueError("extra data")
+    return value
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
@@ -161,8 +172,12 @@ class Validator:
             if valid:
                 return []
             if valid is False and rust.exact:
-                return lambda: self._listed(value) or [_error("schema", RUST_ONLY)]
+                return self._errors_later(value)
         return self._listed(value, accept=self._fast if rust is None else None)
+
+    def _errors_later(self, value: Any) -> Callable[[], ErrorList]:
+        """For a verdict already known to be "invalid": jsonschema lists why only if it is asked."""
+        return lambda: self._listed(value) or [_error("schema", RUST_ONLY)]
 
     def _listed(self, value: Any, accept: Callable[[Any], bool] | None = None) -> list[dict[str, str]]:
         """jsonschema's errors (after `accept`, an accept-only predicate), under the CPU time limit."""
@@ -321,17 +336,21 @@ class Validator:
         text, or a JSON line, that jsonschema-rs accepts as it is. None: the full path decides."""
         try:
             if field:
-                data = parse_strict(text)
+                data = _scan_whole(text)
                 answer = data.get(field) if type(data) is dict else None
                 if type(answer) is not str:
                     return None
             else:
                 answer = text
-            value = parse_strict(answer)
-        except (ValueError, RecursionError):
+            value = _scan_whole(answer)
+        except (StopIteration, ValueError, RecursionError):
             return None
-        if not self._rust.verdict(value):  # type: ignore[union-attr]  # (rust_lane: never None here)
-            return None
+        rust = self._rust
+        valid = rust.verdict(value)  # type: ignore[union-attr]  # (rust_lane: never None here)
+        if not valid:
+            if valid is False and rust.exact:  # type: ignore[union-attr]
+                return self.failed(self._errors_later(value), line=line)
+            return None  # jsonschema decides
         one_line = "\n" not in answer and "\r" not in answer
         return DocResult("parsed", value, (), [], line, False, (), answer.strip() if one_line else None)
 
@@ -456,7 +475,7 @@ def consume(
         summary.add(doc)
         if each is not None:
             each(doc)
-        if write is not None and doc.ok:
+        if write is not None and doc.rung != "invalid":
             write(dump(doc.value) if doc.source is None else doc.source)
     return summary
 

@@ -367,7 +367,10 @@ def _is_uri(value: object) -> bool:
         return True
     if value.isascii() and _URI_HEAD.match(value) and not _URI_SLOW.search(value):
         return True  # what urlsplit would find, without it: a scheme, nothing it strips or rejects
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # a broken [IPv6] host
+        return False
     return bool(_SCHEME.match(parts.scheme)) and not _BAD_URI_CHARS.search(value)
 
 
@@ -396,7 +399,7 @@ def _format_checker(cls: type[JsonValidator]) -> jsonschema.FormatChecker:
     checker = jsonschema.FormatChecker(base.checkers.keys())  # a copy: never mutate the draft's own
     for name, func in _STDLIB_FORMATS.items():
         if name not in checker.checkers:
-            checker.checks(name, raises=ValueError)(func)  # urlsplit raises on a bad [IPv6] host
+            checker.checks(name)(func)  # they never raise: called without a wrapper
     return checker
 
 

@@ -54,3 +54,14 @@ def test_run_and_broadcast_schema_inherit_the_limit(
     cast = cli("broadcast", answer, "--app", "echo-chat", "--schema", schema, "--timeout", "5", "-o", "json")
     target = cast.json()["targets"][0]
     assert not target["validation"]["ok"] and target["validation"]["errors"][0]["keyword"] == "pattern"
+
+
+def test_run_and_broadcast_refuse_a_ref_cycle_before_sending(
+    cli: Cli, logged_in: Any, tmp_path: Path
+) -> None:
+    schema = _write(tmp_path, "cycle.json", {"$defs": {"a": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"})
+    ran = cli("run", "echo-chat", "{}", "--schema", schema)
+    cast = cli("broadcast", "{}", "--app", "echo-chat", "--schema", schema)
+    for res in (ran, cast):
+        assert res.code == 2 and "invalid schema" in res.stderr and "$ref cycle" in res.stderr
+        assert res.stdout == ""
