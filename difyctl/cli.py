@@ -99,11 +99,23 @@ def root(
     ctx: typer.Context,
     profile: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--profile", "-p", help="Profile to use (env DIFYCTL_PROFILE).", show_default=False),
+        typer.Option(
+            "--profile",
+            "-p",
+            metavar="NAME",
+            help="Profile to use (env DIFYCTL_PROFILE).",
+            show_default=False,
+        ),
     ] = None,
     output: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--output", "-o", help="text, json or yaml (env DIFYCTL_OUTPUT).", show_default=False),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FORMAT",
+            help="text, json or yaml (env DIFYCTL_OUTPUT).",
+            show_default=False,
+        ),
     ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log HTTP traffic to stderr (redacted).")

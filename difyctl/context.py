@@ -241,7 +241,7 @@ class AppContext:
         if self.console_auth_kind() == "none":
             raise NotLoggedInError(
                 f"no service API key for app {ref!r}",
-                hint=f"set {alias_env_name(ref)} or DIFY_API_KEY, run `difyctl keys set {ref} --key-stdin`, "
+                hint=f"set {alias_env_name(ref)} or DIFY_API_KEY, run `difyctl keys set {ref} --stdin`, "
                 "or `difyctl login` to use the app's existing key",
             )
         with self.console() as console:

@@ -19,6 +19,8 @@ import typer
 import typer.main
 from typer.core import TyperGroup
 
+from difyctl import conventions
+
 
 def _short(text: str | None, limit: int) -> str:
     """The first sentence of the first paragraph, cut at a word boundary to fit `limit`."""
@@ -95,6 +97,7 @@ class LazyGroup(TyperGroup):
             built = self.decorate(built)
         self.commands[cmd_name] = built
         plain_coercion(built)
+        conventions.apply(built, (cmd_name,))
         return built
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:

@@ -27,6 +27,7 @@ DirOpt = Annotated[
     typer.Option(
         "--dir",
         "-d",
+        metavar="DIR",
         help=f"Snapshot store (env {SNAPSHOT_DIR_ENV}; default ./snapshots).",
         show_default=False,
     ),

@@ -37,8 +37,8 @@ def store_known_key(actx: AppContext, ref: str, key_stdin: bool) -> dict[str, An
     from difyctl.rotation.wiring import service_factory
 
     if not key_stdin:
-        raise UsageError("pass the key on stdin with --key-stdin (never as a flag)")
-    key = read_secret_stdin("--key-stdin")
+        raise UsageError("pass the key on stdin with --stdin (never as a flag)")
+    key = read_secret_stdin("--stdin")
     app_id = actx.profile().apps.get(ref) or (ref if _looks_like_uuid(ref) else None)
     name = None
     if app_id is None:

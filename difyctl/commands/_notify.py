@@ -22,7 +22,7 @@ NotifySecretOpt = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option(
         "--notify-secret-env",
-        metavar="VAR",
+        metavar="NAME",
         help="Sign the notice (X-Difyctl-Signature, HMAC-SHA256) with the secret in this env variable.",
         show_default=False,
     ),

@@ -52,7 +52,7 @@ def run_change(
     from difyctl.commands.confirm import confirm
     from difyctl.rotation.secrets import SecretDeps, change_secret
 
-    value = read_value(actx, stdin, from_env, "--value-stdin")
+    value = read_value(actx, stdin, from_env, "--stdin")
     verb = "Rotate" if rotate else "Set"
     confirm(f"{verb} secret {name} of app {ref}{' and publish' if publish else ''}?", yes=yes)
     probe = app_probe(actx, actx.service_target(ref), probes) if probes else None

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 MAX_MESSAGE = 100  # Dify's limit for a version's marked_comment
 FileOpt = Annotated[
-    str, typer.Option("--file", "-f", help="A DSL file, or a folder of them (one app per file).")
+    str,
+    typer.Option("--file", "-f", metavar="FILE", help="A DSL file, or a folder of them (one app per file)."),
 ]
 ExitCodeOpt = Annotated[
     bool, typer.Option("--exit-code", help="With --dry-run: exit 1 when something would change (PR checks).")
@@ -25,14 +26,18 @@ ExitCodeOpt = Annotated[
 MessageOpt = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option(
-        "--message", "-m", help="The published version's comment (max 100 chars).", show_default=False
+        "--message",
+        "-m",
+        metavar="TEXT",
+        help="The published version's comment (max 100 chars).",
+        show_default=False,
     ),
 ]
 SecretOpt = Annotated[
     Optional[list[str]],  # noqa: UP045
     typer.Option(
         "--secret",
-        metavar="NAME=ENV_VAR",
+        metavar="KEY=VALUE",
         help="Fill the secret variable NAME from the environment variable.",
     ),
 ]
@@ -42,7 +47,10 @@ AtomicOpt = Annotated[
 SummaryOpt = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option(
-        "--summary", help="Append a Markdown report to FILE (e.g. $GITHUB_STEP_SUMMARY).", show_default=False
+        "--summary",
+        metavar="FILE",
+        help="Append a Markdown report to FILE (e.g. $GITHUB_STEP_SUMMARY).",
+        show_default=False,
     ),
 ]
 
@@ -50,7 +58,7 @@ SummaryOpt = Annotated[
 def apply(
     ctx: typer.Context,
     file: FileOpt,
-    app_ref: Annotated[Optional[str], typer.Argument(metavar="[APP]", help="The app (-f FILE only).")] = None,  # noqa: UP045
+    app_ref: Annotated[Optional[str], typer.Argument(metavar="APP", help="The app (-f FILE only).")] = None,  # noqa: UP045
     dry_run: DryRunOpt = False,
     exit_code: ExitCodeOpt = False,
     yes: YesOpt = False,

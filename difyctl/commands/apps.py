@@ -24,7 +24,7 @@ def _when(ts: int | None) -> str:
 def list_apps(
     ctx: typer.Context,
     mode: Annotated[
-        str | None, typer.Option("--mode", "-m", metavar="MODE", help=f"Only this mode: {', '.join(MODES)}.")
+        str | None, typer.Option("--mode", metavar="NAME", help=f"Only this mode: {', '.join(MODES)}.")
     ] = None,  # noqa: UP045
     name: Annotated[
         str | None, typer.Option("--name", "-n", metavar="TEXT", help="Only names containing this text.")

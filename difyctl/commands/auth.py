@@ -26,10 +26,11 @@ def login(
     ctx: typer.Context,
     base_url: BaseUrlOpt = None,
     email: Annotated[
-        str | None, typer.Option("--email", "-e", metavar="EMAIL", help="Account email (env DIFY_EMAIL).")
+        str | None, typer.Option("--email", "-e", metavar="TEXT", help="Account email (env DIFY_EMAIL).")
     ] = None,  # noqa: UP045
     password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
+        bool,
+        typer.Option("--stdin", "--password-stdin", help="Read the password from the first line of stdin."),
     ] = False,
     profile: ProfileOpt = None,
     output: OutputOpt = None,
@@ -37,12 +38,12 @@ def login(
 ) -> None:
     """Log in to the Dify console and store the session in the keyring.
 
-    The password comes from --password-stdin, DIFY_PASSWORD or a prompt; never from a flag value.
+    The password comes from --stdin, DIFY_PASSWORD or a prompt; never from a flag value.
 
     \b
     Examples:
       difyctl login --base-url https://dify.example.com --email ops@example.com
-      echo "$PASS" | difyctl login --base-url http://localhost --email ops@example.com --password-stdin
+      echo "$PASS" | difyctl login --base-url http://localhost --email ops@example.com --stdin
       difyctl login -p prod --base-url https://dify.prod.example.com
     """
     from difyctl.client import auth as client_auth
@@ -148,13 +149,14 @@ def version(
     ] = False,
     profile: ProfileOpt = None,
     output: OutputOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Print difyctl's version and, when a server is configured, the Dify server's version."""
     import platform
 
     from difyctl import __version__
 
-    actx: AppContext = app_context(ctx, output, profile)
+    actx: AppContext = app_context(ctx, output, profile, verbose)
     doc: dict[str, Any] = {"difyctl": __version__, "python": platform.python_version()}
     if not offline:
         from difyctl.commands.session import server_version_or_none

@@ -22,26 +22,45 @@ if TYPE_CHECKING:
 
 def broadcast(
     ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help="The question (fills a workflow's `query` input too).")],
+    query: Annotated[
+        str, typer.Argument(metavar="TEXT", help="The question (fills a workflow's `query` input too).")
+    ],
     app_refs: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option("--app", "-a", help="A target app (id, exact name or alias). Repeatable."),
+        typer.Option(
+            "--app", "-a", metavar="APP", help="A target app (id, exact name or alias). Repeatable."
+        ),
     ] = None,
     apps_file: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option("--apps-file", help="YAML list of {app, profile?, name?, key_env?, inputs?, mode?}."),
+        typer.Option(
+            "--apps-file",
+            metavar="FILE",
+            help="YAML list of {app, profile?, name?, key_env?, inputs?, mode?}.",
+        ),
     ] = None,
     all_apps: Annotated[bool, typer.Option("--all", help="Every app of the workspace.")] = False,
     mode: Annotated[
-        Optional[str], typer.Option("--mode", help="With --all: only apps of this mode.")  # noqa: UP045
+        Optional[str], typer.Option("--mode", metavar="NAME", help="With --all: only apps of this mode.")  # noqa: UP045
     ] = None,
     input_pairs: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option("--input", "-i", help="An input for every target: KEY=VALUE or KEY:=JSON. Repeatable."),
+        typer.Option(
+            "--input",
+            "-i",
+            metavar="KEY=VALUE",
+            help="An input for every target: KEY=VALUE or KEY:=JSON. Repeatable.",
+        ),
     ] = None,
-    concurrency: Annotated[int, typer.Option(help="Requests in flight at once, all apps.", min=1)] = 16,
+    concurrency: Annotated[
+        int,
+        typer.Option("--concurrency", "-c", metavar="N", help="Requests in flight at once, all apps.", min=1),
+    ] = 16,
     per_app: Annotated[
-        int, typer.Option("--per-app", help="Requests in flight per app (under Dify's per-app limit).", min=1)
+        int,
+        typer.Option(
+            "--per-app", metavar="N", help="Requests in flight per app (under Dify's per-app limit).", min=1
+        ),
     ] = 4,
     timeout: Annotated[
         Optional[float],  # noqa: UP045
@@ -53,27 +72,34 @@ def broadcast(
             "(env DIFYCTL_TIMEOUT; default 120).",
         ),
     ] = None,
-    retries: Annotated[int, typer.Option(help="Re-sends after 429/5xx (jittered backoff).", min=0)] = 3,
+    retries: Annotated[
+        int, typer.Option(metavar="N", help="Re-sends after 429/5xx (jittered backoff).", min=0)
+    ] = 3,
     stream: Annotated[
         bool, typer.Option("--stream", "-s", help="Stream (measures time to first token).")
     ] = False,
-    user: Annotated[Optional[str], typer.Option("--user", help="End-user id.")] = None,  # noqa: UP045
+    user: Annotated[Optional[str], typer.Option("--user", metavar="NAME", help="End-user id.")] = None,  # noqa: UP045
     full: Annotated[bool, typer.Option("--full", help="Show whole answers, not the first 60 chars.")] = False,
     jsonl: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option("--jsonl", help="Append one JSON line per target as it completes.", dir_okay=False),
+        typer.Option(
+            "--jsonl", metavar="FILE", help="Append one JSON line per target as it completes.", dir_okay=False
+        ),
     ] = None,
     schema: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option(
             "--schema",
+            metavar="FILE",
             help="Validate every answer against this JSON Schema; invalid counts as failed.",
             dir_okay=False,
         ),
     ] = None,
     field: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--field", help="With --schema: validate this field of workflow outputs."),
+        typer.Option(
+            "--field", metavar="NAME", help="With --schema: validate this field of workflow outputs."
+        ),
     ] = None,
     notify: NotifyOpt = None,
     notify_secret_env: NotifySecretOpt = None,

@@ -15,7 +15,7 @@ app = typer.Typer(help="Model-provider credentials: list and rotate.", no_args_i
 def list_credentials(
     ctx: typer.Context,
     provider: Annotated[
-        str | None, typer.Argument(metavar="[PROVIDER]", help="e.g. langgenius/openai/openai or openai.")
+        str | None, typer.Argument(metavar="NAME", help="e.g. langgenius/openai/openai or openai.")
     ] = None,  # noqa: UP045
     profile: ProfileOpt = None,
     output: OutputOpt = None,
@@ -45,18 +45,17 @@ def list_credentials(
 @app.command("rotate")
 def rotate(
     ctx: typer.Context,
-    provider: Annotated[
-        str, typer.Argument(metavar="PROVIDER", help="e.g. langgenius/openai/openai or openai.")
-    ],
+    provider: Annotated[str, typer.Argument(metavar="NAME", help="e.g. langgenius/openai/openai or openai.")],
     from_env: Annotated[
         str | None,
-        typer.Option("--from-env", metavar="VAR", help="Take the new secret from this variable."),
+        typer.Option("--from-env", metavar="NAME", help="Take the new secret from this variable."),
     ] = None,  # noqa: UP045
     stdin: Annotated[bool, typer.Option("--stdin", help="Read the new secret from stdin.")] = False,
     field: Annotated[
         str | None,
         typer.Option(
             "--field",
+            metavar="NAME",
             help="The credential field to replace (default: the one secret field, e.g. openai_api_key).",
         ),
     ] = None,  # noqa: UP045

@@ -21,7 +21,8 @@ def export(
     ctx: typer.Context,
     app_ref: AppArg,
     file: Annotated[
-        str | None, typer.Option("--file", "-f", help="Write to FILE (atomic) instead of stdout.")
+        str | None,
+        typer.Option("--file", "-f", metavar="FILE", help="Write to FILE (atomic) instead of stdout."),
     ] = None,  # noqa: UP045
     draft: Annotated[
         bool, typer.Option("--draft", help="Export the draft instead of the published version.")
@@ -74,10 +75,15 @@ def export(
 def rollback(
     ctx: typer.Context,
     app_ref: AppArg,
-    tag: Annotated[Optional[str], typer.Argument(help="The snapshot tag to make live.")] = None,  # noqa: UP045
+    tag: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Argument(metavar="NAME", help="The snapshot tag to make live."),
+    ] = None,
     version: Annotated[
         str | None,
-        typer.Option("--version", help="A published version id instead of a tag (see `versions list`)."),
+        typer.Option(
+            "--version", metavar="ID", help="A published version id instead of a tag (see `versions list`)."
+        ),
     ] = None,  # noqa: UP045
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
@@ -149,7 +155,7 @@ def rollback(
 def promote(
     ctx: typer.Context,
     app_ref: AppArg,
-    to: Annotated[str, typer.Option("--to", help="The profile (instance) to promote to.")],
+    to: Annotated[str, typer.Option("--to", metavar="NAME", help="The profile (instance) to promote to.")],
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
     create: Annotated[

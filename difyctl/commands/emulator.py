@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from difyctl.commands._common import VerboseOpt
 from difyctl.emulator.config import DIFY_VERSION, SUPPORTED_VERSIONS
 
 app = typer.Typer(
@@ -17,32 +18,43 @@ app = typer.Typer(
 @app.command("serve")
 def serve(
     host: Annotated[
-        str, typer.Option(help="Loopback address to bind (127.0.0.1, ::1 or localhost).")
+        str, typer.Option(metavar="NAME", help="Loopback address to bind (127.0.0.1, ::1 or localhost).")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port; 0 picks a free one.")] = 0,
+    port: Annotated[int, typer.Option(metavar="N", help="Port; 0 picks a free one.")] = 0,
     seed: Annotated[
-        str, typer.Option(help="demo (accounts, 4 published apps, keys) or none (run /setup).")
+        str,
+        typer.Option(metavar="NAME", help="demo (accounts, 4 published apps, keys) or none (run /setup)."),
     ] = "demo",
-    apps: Annotated[int, typer.Option("--apps", help="Extra echo chatflows echo-chat-0001...", min=0)] = 0,
-    latency_ms: Annotated[float, typer.Option(help="Added latency per request (ms).", min=0)] = 0.0,
-    jitter_ms: Annotated[float, typer.Option(help="Latency spread (ms).", min=0)] = 0.0,
-    latency_dist: Annotated[str, typer.Option(help="fixed, uniform or lognormal.")] = "fixed",
+    apps: Annotated[
+        int, typer.Option("--apps", metavar="N", help="Extra echo chatflows echo-chat-0001...", min=0)
+    ] = 0,
+    latency_ms: Annotated[
+        float, typer.Option(metavar="N", help="Added latency per request (ms).", min=0)
+    ] = 0.0,
+    jitter_ms: Annotated[float, typer.Option(metavar="N", help="Latency spread (ms).", min=0)] = 0.0,
+    latency_dist: Annotated[str, typer.Option(metavar="NAME", help="fixed, uniform or lognormal.")] = "fixed",
     state: Annotated[
         Optional[str],  # noqa: UP045 - typer inspects the annotation at runtime
         typer.Option(
-            "--state", help="Persist the state in this JSON file (loaded at start).", show_default=False
+            "--state",
+            metavar="FILE",
+            help="Persist the state in this JSON file (loaded at start).",
+            show_default=False,
         ),
     ] = None,
     admin_api_key: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option(
-            help="Enable Dify's ADMIN_API_KEY auth with this key (CI/cron path).", show_default=False
+            metavar="TEXT",
+            help="Enable Dify's ADMIN_API_KEY auth with this key (CI/cron path).",
+            show_default=False,
         ),
     ] = None,
     dify_version: Annotated[
         str,
         typer.Option(
             "--dify-version",
+            metavar="NAME",
             help="The Dify release to behave like: 1.16.0 (default, newest recorded) or 1.13.2.",
         ),
     ] = DIFY_VERSION,
@@ -50,21 +62,27 @@ def serve(
         bool, typer.Option(help="Behave like Dify < 1.9 (tokens in JSON, no CSRF).")
     ] = False,
     max_active_requests: Annotated[
-        int, typer.Option(help="Per-app active requests before 429 too_many_requests (0: no cap).", min=0)
+        int,
+        typer.Option(
+            metavar="N", help="Per-app active requests before 429 too_many_requests (0: no cap).", min=0
+        ),
     ] = 0,
     error_rate: Annotated[
-        float, typer.Option(help="Share of API requests answered 500.", min=0, max=1)
+        float, typer.Option(metavar="N", help="Share of API requests answered 500.", min=0, max=1)
     ] = 0.0,
     rate_limit_rate: Annotated[
-        float, typer.Option(help="Share of API requests answered 429.", min=0, max=1)
+        float, typer.Option(metavar="N", help="Share of API requests answered 429.", min=0, max=1)
     ] = 0.0,
     stream_cut_rate: Annotated[
-        float, typer.Option(help="Share of streams cut mid-answer.", min=0, max=1)
+        float, typer.Option(metavar="N", help="Share of streams cut mid-answer.", min=0, max=1)
     ] = 0.0,
     midstream_error_rate: Annotated[
-        float, typer.Option(help="Share of streams ending in an `error` event.", min=0, max=1)
+        float, typer.Option(metavar="N", help="Share of streams ending in an `error` event.", min=0, max=1)
     ] = 0.0,
-    rng_seed: Annotated[int, typer.Option(help="Seed of every random fault and latency draw.")] = 0,
+    rng_seed: Annotated[
+        int, typer.Option(metavar="N", help="Seed of every random fault and latency draw.")
+    ] = 0,
+    verbose: VerboseOpt = False,  # noqa: ARG001 - accepted by every command; the emulator logs no HTTP
 ) -> None:
     """Serve until Ctrl-C. The first line on stdout is the base URL.
 

@@ -11,7 +11,7 @@ from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, app_cont
 
 def health(
     ctx: typer.Context,
-    refs: Annotated[Optional[list[str]], typer.Argument(metavar="[APP]...", help="Apps to check.")] = None,  # noqa: UP045
+    refs: Annotated[Optional[list[str]], typer.Argument(metavar="APP", help="Apps to check.")] = None,  # noqa: UP045
     all_apps: Annotated[
         bool, typer.Option("--all", help="Every app of the workspace (the default with no APP).")
     ] = False,
@@ -19,7 +19,9 @@ def health(
         list[str] | None,
         typer.Option("--probe", metavar="TEXT", help="Also ask this query (spends tokens). Repeatable."),
     ] = None,  # noqa: UP045
-    concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="Checks in flight.", min=1)] = 20,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", metavar="N", help="Checks in flight.", min=1)
+    ] = 20,
     profile: ProfileOpt = None,
     output: OutputOpt = None,
     verbose: VerboseOpt = False,

@@ -86,7 +86,7 @@ def create(
 def revoke(
     ctx: typer.Context,
     ref: AppArg,
-    key_id: Annotated[str, typer.Argument(metavar="KEY_ID", help="The key id (see `keys list`).")],
+    key_id: Annotated[str, typer.Argument(metavar="ID", help="The key id (see `keys list`).")],
     yes: YesOpt = False,
     profile: ProfileOpt = None,
     output: OutputOpt = None,
@@ -117,7 +117,7 @@ def set_key(
     ctx: typer.Context,
     ref: AppArg,
     key_stdin: Annotated[
-        bool, typer.Option("--key-stdin", help="Read the key from stdin (required).")
+        bool, typer.Option("--stdin", "--key-stdin", help="Read the key from stdin (required).")
     ] = False,
     profile: ProfileOpt = None,
     output: OutputOpt = None,
@@ -129,7 +129,7 @@ def set_key(
 
     \b
     Example:
-      printf %s "$KEY" | difyctl keys set support-bot --key-stdin
+      printf %s "$KEY" | difyctl keys set support-bot --stdin
     """
     from difyctl.commands._keyops import store_known_key
 
@@ -141,7 +141,7 @@ def set_key(
 @app.command("rotate")
 def rotate(
     ctx: typer.Context,
-    refs: Annotated[Optional[list[str]], typer.Argument(metavar="[APP]...", help="Apps to rotate.")] = None,  # noqa: UP045
+    refs: Annotated[Optional[list[str]], typer.Argument(metavar="APP", help="Apps to rotate.")] = None,  # noqa: UP045
     all_apps: Annotated[bool, typer.Option("--all", help="Every app of the workspace.")] = False,
     grace: Annotated[
         float,
@@ -160,7 +160,7 @@ def rotate(
         list[str] | None,
         typer.Option(
             "--sink",
-            metavar="SPEC",
+            metavar="TEXT",
             help="dotenv:PATH:VAR or exec:'COMMAND'. exec runs WITHOUT a shell, the key in its environment "
             "as DIFY_NEW_API_KEY; for pipes or $VARS: exec:'sh -c \"...\"'. Repeatable; journaled, so "
             "--resume needs none.",
@@ -193,7 +193,7 @@ def rotate(
         float | None,
         typer.Option(
             "--prune-unused",
-            metavar="DAYS",
+            metavar="N",
             help="At the 10-key limit, first delete keys unused for DAYS.",
             min=0,
         ),

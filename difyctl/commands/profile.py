@@ -14,14 +14,14 @@ NameArg = Annotated[str, typer.Argument(help="Profile name.")]
 
 
 @app.command("list")
-def list_profiles(ctx: typer.Context, output: OutputOpt = None) -> None:
+def list_profiles(ctx: typer.Context, output: OutputOpt = None, verbose: VerboseOpt = False) -> None:
     """List profiles; `*` marks the current one.
 
     \b
     Example:
       difyctl profile list -o json
     """
-    actx = app_context(ctx, output)
+    actx = app_context(ctx, output, verbose=verbose)
     profiles = actx.profiles()
     current = actx.profile_name
     docs = [
@@ -55,9 +55,10 @@ def show(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Profile name (default: current).")] = "",
     output: OutputOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Show one profile (no secrets: those are in the keyring)."""
-    actx = app_context(ctx, output)
+    actx = app_context(ctx, output, verbose=verbose)
     profile = actx.profiles().get(name or actx.profile_name)
     doc = {
         "name": profile.name,
@@ -68,14 +69,14 @@ def show(
 
 
 @app.command("use")
-def use(ctx: typer.Context, name: NameArg, output: OutputOpt = None) -> None:
+def use(ctx: typer.Context, name: NameArg, output: OutputOpt = None, verbose: VerboseOpt = False) -> None:
     """Make NAME the current profile.
 
     \b
     Example:
       difyctl profile use prod
     """
-    actx = app_context(ctx, output)
+    actx = app_context(ctx, output, verbose=verbose)
     profiles = actx.profiles()
     profiles.get(name)
     profiles.current = name
@@ -84,7 +85,13 @@ def use(ctx: typer.Context, name: NameArg, output: OutputOpt = None) -> None:
 
 
 @app.command("delete")
-def delete(ctx: typer.Context, name: NameArg, yes: YesOpt = False, output: OutputOpt = None) -> None:
+def delete(
+    ctx: typer.Context,
+    name: NameArg,
+    yes: YesOpt = False,
+    output: OutputOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
     """Delete a profile and every secret stored for it (session, app keys).
 
     \b
@@ -93,7 +100,7 @@ def delete(ctx: typer.Context, name: NameArg, yes: YesOpt = False, output: Outpu
     """
     from difyctl.commands.confirm import confirm
 
-    actx = app_context(ctx, output)
+    actx = app_context(ctx, output, verbose=verbose)
     profiles = actx.profiles()
     profiles.get(name)
     confirm(f"Delete profile {name!r} and its stored secrets?", yes=yes)
@@ -113,7 +120,7 @@ alias_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(alias_app, name="alias")
-AliasArg = Annotated[str, typer.Argument(metavar="ALIAS", help="The short name (letters, digits, - _ .).")]
+AliasArg = Annotated[str, typer.Argument(metavar="NAME", help="The short name (letters, digits, - _ .).")]
 
 
 @alias_app.command("set")
@@ -142,7 +149,9 @@ def alias_set(
 
 
 @alias_app.command("list")
-def alias_list(ctx: typer.Context, profile: ProfileOpt = None, output: OutputOpt = None) -> None:
+def alias_list(
+    ctx: typer.Context, profile: ProfileOpt = None, output: OutputOpt = None, verbose: VerboseOpt = False
+) -> None:
     """List the aliases of the current profile (alias, app id, and the key variable it reads).
 
     \b
@@ -151,7 +160,7 @@ def alias_list(ctx: typer.Context, profile: ProfileOpt = None, output: OutputOpt
     """
     from difyctl.commands._aliases import list_aliases
 
-    actx = app_context(ctx, output, profile)
+    actx = app_context(ctx, output, profile, verbose)
     docs = list_aliases(actx)
 
     def text(o: Any) -> None:
@@ -165,7 +174,11 @@ def alias_list(ctx: typer.Context, profile: ProfileOpt = None, output: OutputOpt
 
 @alias_app.command("remove")
 def alias_remove(
-    ctx: typer.Context, alias: AliasArg, profile: ProfileOpt = None, output: OutputOpt = None
+    ctx: typer.Context,
+    alias: AliasArg,
+    profile: ProfileOpt = None,
+    output: OutputOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Remove an alias from the current profile (the app itself is not touched).
 
@@ -175,6 +188,6 @@ def alias_remove(
     """
     from difyctl.commands._aliases import remove_alias
 
-    actx = app_context(ctx, output, profile)
+    actx = app_context(ctx, output, profile, verbose)
     doc = remove_alias(actx, alias)
     actx.out.emit(doc, text=lambda o: o.success(f"removed alias {alias} (was {doc['app_id']})"))

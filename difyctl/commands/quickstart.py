@@ -7,7 +7,7 @@ from typing import Annotated, Union
 
 import typer
 
-from difyctl.commands._common import app_context
+from difyctl.commands._common import VerboseOpt, app_context
 
 DEMO_EMAIL = "admin@example.com"
 DEMO_PASSWORD = "DemoPass123"  # the emulator's public demo account, not a secret
@@ -52,7 +52,7 @@ def tour(base_url: str, workdir: str = ".") -> list[TourStep]:
     dsl_file = f"{workdir}/echo-workflow.yml"
     return [
         (
-            "Log in (the password comes from DIFY_PASSWORD, --password-stdin or a prompt; never a flag)",
+            "Log in (the password comes from DIFY_PASSWORD, --stdin or a prompt; never a flag)",
             ["login", "--base-url", base_url, "--email", DEMO_EMAIL],
         ),
         ("Who am I, and which server?", ["status"]),
@@ -161,6 +161,7 @@ def quickstart(
         bool,
         typer.Option("--keep-running", help="Leave the emulator running after the tour (Ctrl-C stops it)."),
     ] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Start a built-in Dify emulator and walk through difyctl on it. Nothing to install or configure.
 
@@ -175,7 +176,7 @@ def quickstart(
     from difyctl.emulator import EmulatorConfig, EmulatorServer
     from difyctl.errors import DifyctlError
 
-    actx = app_context(ctx)
+    actx = app_context(ctx, verbose=verbose)
     out = actx.out
     with (
         tempfile.TemporaryDirectory(prefix="difyctl-quickstart-") as tmp,

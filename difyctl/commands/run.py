@@ -16,7 +16,7 @@ def run(
     app_ref: Annotated[str, typer.Argument(metavar="APP", help="App id, exact name or profile alias.")],
     query: Annotated[
         str | None,
-        typer.Argument(metavar="QUERY", help="The question (chat/completion apps).", show_default=False),
+        typer.Argument(metavar="TEXT", help="The question (chat/completion apps).", show_default=False),
     ] = None,  # noqa: UP045
     input_pairs: Annotated[
         Optional[list[str]],  # noqa: UP045
@@ -41,11 +41,11 @@ def run(
         bool, typer.Option("--stream", "-s", help="Stream the answer as it is generated.")
     ] = False,
     user: Annotated[
-        str | None, typer.Option("--user", metavar="USER", help="End-user id (default: difyctl-<login>).")
+        str | None, typer.Option("--user", metavar="NAME", help="End-user id (default: difyctl-<login>).")
     ] = None,  # noqa: UP045
     conversation: Annotated[
         str | None,
-        typer.Option("--conversation", "-c", metavar="ID", help="Continue this conversation id."),  # noqa: UP045
+        typer.Option("--conversation", metavar="ID", help="Continue this conversation id."),  # noqa: UP045
     ] = None,
     schema: Annotated[
         Optional[Path],  # noqa: UP045
@@ -59,13 +59,14 @@ def run(
     field: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option(
-            "--field", metavar="PATH", help="With --schema: validate this field of the outputs (e.g. text)."
+            "--field", metavar="NAME", help="With --schema: validate this field of the outputs (e.g. text)."
         ),
     ] = None,
     reask: Annotated[
         int,
         typer.Option(
             "--reask",
+            metavar="N",
             min=0,
             max=5,
             help="With --schema: ask a chat app again, with the errors, up to N times.",
@@ -75,6 +76,7 @@ def run(
         Optional[Path],  # noqa: UP045
         typer.Option(
             "--fallback",
+            metavar="FILE",
             help="With --schema: the document to use when the answer stays invalid.",
             dir_okay=False,
         ),

@@ -12,10 +12,12 @@ app = typer.Typer(help="Secret environment variables of workflow and chatflow ap
 
 AppArg = Annotated[str, typer.Argument(metavar="APP", help="App id, exact name or profile alias.")]
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The environment variable.")]
-ValueStdinOpt = Annotated[bool, typer.Option("--value-stdin", help="Read the new value from stdin.")]
+ValueStdinOpt = Annotated[
+    bool, typer.Option("--stdin", "--value-stdin", help="Read the new value from stdin.")
+]
 FromEnvOpt = Annotated[
     Optional[str],  # noqa: UP045
-    typer.Option("--from-env", metavar="VAR", help="Take the new value from this environment variable."),
+    typer.Option("--from-env", metavar="NAME", help="Take the new value from this environment variable."),
 ]
 
 
@@ -59,7 +61,7 @@ def set_secret(
 
     \b
     Examples:
-      printf %s "$TOKEN" | difyctl secrets set support-bot CRM_TOKEN --value-stdin --yes
+      printf %s "$TOKEN" | difyctl secrets set support-bot CRM_TOKEN --stdin --yes
       difyctl secrets set support-bot CRM_TOKEN --from-env NEW_CRM_TOKEN --no-publish --yes
     """
     from difyctl.commands._secretops import run_change

@@ -32,18 +32,16 @@ def ask(label: str, source: str) -> str:
 
 
 def read_password(actx: AppContext, from_stdin: bool) -> str:
-    """--password-stdin > DIFY_PASSWORD > a hidden prompt on a TTY. Never a flag value."""
+    """--stdin (--password-stdin) > DIFY_PASSWORD > a hidden prompt on a TTY. Never a flag value."""
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
-            raise UsageError("--password-stdin was given but stdin is empty")
+            raise UsageError("--stdin was given but stdin is empty")
         return password
     if actx.env.get("DIFY_PASSWORD"):
         return actx.env["DIFY_PASSWORD"]
     if not _stdin_is_tty():
-        raise UsageError(
-            "no password", hint="use --password-stdin or DIFY_PASSWORD when stdin is not a terminal"
-        )
+        raise UsageError("no password", hint="use --stdin or DIFY_PASSWORD when stdin is not a terminal")
     password = getpass.getpass("Password: ")
     if not password:
         raise UsageError("no password given")

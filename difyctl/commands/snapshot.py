@@ -25,12 +25,15 @@ SECRET_WARNING = (
 def create(
     ctx: typer.Context,
     apps: Annotated[
-        list[str] | None, typer.Argument(metavar="[APP]...", help="App ids, names or aliases.")
+        list[str] | None, typer.Argument(metavar="APP", help="App ids, names or aliases.")
     ] = None,  # noqa: UP045
     all_apps: Annotated[bool, typer.Option("--all", help="Every app of the workspace.")] = False,
-    tag: Annotated[Optional[str], typer.Option("--tag", "-t", help="Tag (default: UTC time).")] = None,  # noqa: UP045
+    tag: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--tag", "-t", metavar="NAME", help="Tag (default: UTC time)."),
+    ] = None,
     message: Annotated[
-        str, typer.Option("--message", "-m", help="Why this snapshot (kept in the sidecar).")
+        str, typer.Option("--message", "-m", metavar="TEXT", help="Why this snapshot (kept in the sidecar).")
     ] = "",
     draft: Annotated[
         bool, typer.Option("--draft", help="Snapshot the draft instead of the published app.")
@@ -39,13 +42,14 @@ def create(
         bool, typer.Option("--include-secret", help="Keep secret values (0600 files).")
     ] = False,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", "-c", help="Exports in flight with --all.", min=1)
+        int, typer.Option("--concurrency", "-c", metavar="N", help="Exports in flight with --all.", min=1)
     ] = 8,
     directory: DirOpt = None,
     layout: Annotated[
         str,
         typer.Option(
             "--layout",
+            metavar="NAME",
             help="store (sidecars, history) or flat: one <app>.yml per app + difyctl.yaml in --dir, "
             "exactly as exported, the layout `apply -f DIR` reads (seed a git repo).",
         ),
@@ -224,10 +228,11 @@ def _report_created(actx: AppContext, outcomes: list[SnapshotOutcome]) -> None:
 def list_snapshots(
     ctx: typer.Context,
     app_ref: Annotated[
-        str | None, typer.Argument(metavar="[APP]", help="Only this app (id, name, folder).")
+        str | None, typer.Argument(metavar="APP", help="Only this app (id, name, folder).")
     ] = None,  # noqa: UP045
     directory: DirOpt = None,
     output: OutputOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """List the snapshots in the store (oldest first). Works offline.
 
@@ -238,7 +243,7 @@ def list_snapshots(
     """
     from difyctl.commands._dsl import open_store
 
-    actx = app_context(ctx, output)
+    actx = app_context(ctx, output, verbose=verbose)
     metas = open_store(actx, directory).list(app_ref)
 
     def text(o: Any) -> None:
@@ -264,10 +269,11 @@ def list_snapshots(
 def show(
     ctx: typer.Context,
     app_ref: Annotated[str, typer.Argument(metavar="APP", help="App id, name or store folder.")],
-    tag: Annotated[str, typer.Argument(help="Snapshot tag.")],
+    tag: Annotated[str, typer.Argument(metavar="NAME", help="Snapshot tag.")],
     dsl: Annotated[bool, typer.Option("--dsl", help="Print the DSL file itself (text mode).")] = False,
     directory: DirOpt = None,
     output: OutputOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Show one snapshot's metadata (and checksum status), or its DSL with --dsl.
 
@@ -278,7 +284,7 @@ def show(
     """
     from difyctl.commands._dsl import open_store
 
-    actx = app_context(ctx, output)
+    actx = app_context(ctx, output, verbose=verbose)
     store = open_store(actx, directory)
     loaded = store.load_verified(app_ref, tag, force=True)
     doc = {**loaded.meta.to_dict(), "path": str(loaded.path), "verified": loaded.verified}
@@ -301,10 +307,10 @@ def diff(
     app_ref: Annotated[str, typer.Argument(metavar="APP", help="App id, name or profile alias.")],
     from_ref: Annotated[
         str | None,
-        typer.Argument(metavar="[FROM]", help="Tag, live, draft or a file (default: newest snapshot)."),
+        typer.Argument(metavar="NAME", help="Tag, live, draft or a file (default: newest snapshot)."),
     ] = None,  # noqa: UP045
     to_ref: Annotated[
-        str | None, typer.Argument(metavar="[TO]", help="Tag, live, draft or a file (default: live).")
+        str | None, typer.Argument(metavar="NAME", help="Tag, live, draft or a file (default: live).")
     ] = None,  # noqa: UP045
     include_safety: Annotated[
         bool,
@@ -358,7 +364,9 @@ def diff(
 
 
 @app.command("verify")
-def verify(ctx: typer.Context, directory: DirOpt = None, output: OutputOpt = None) -> None:
+def verify(
+    ctx: typer.Context, directory: DirOpt = None, output: OutputOpt = None, verbose: VerboseOpt = False
+) -> None:
     """Re-hash every snapshot: exit 1 naming each corrupt, missing or orphan file (aliases are checked
     against the file they name; a store that does not exist is exit 2).
 
@@ -368,7 +376,7 @@ def verify(ctx: typer.Context, directory: DirOpt = None, output: OutputOpt = Non
     """
     from difyctl.commands._dsl import open_store
 
-    actx = app_context(ctx, output)
+    actx = app_context(ctx, output, verbose=verbose)
     store = open_store(actx, directory)
     problems = store.verify()
     doc = {
@@ -394,7 +402,9 @@ def verify(ctx: typer.Context, directory: DirOpt = None, output: OutputOpt = Non
 def prune(
     ctx: typer.Context,
     app_ref: Annotated[str, typer.Argument(metavar="APP", help="App id, name or store folder.")],
-    keep: Annotated[int, typer.Option("--keep", "-k", help="How many of the newest to keep.", min=0)],
+    keep: Annotated[
+        int, typer.Option("--keep", "-k", metavar="N", help="How many of the newest to keep.", min=0)
+    ],
     force: Annotated[
         bool,
         typer.Option(
@@ -404,6 +414,7 @@ def prune(
     yes: YesOpt = False,
     directory: DirOpt = None,
     output: OutputOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Delete all but the newest KEEP snapshots of an app (recent safety ones are kept; content stays
     while another tag points to it).
@@ -415,7 +426,7 @@ def prune(
     from difyctl.commands._dsl import open_store
     from difyctl.commands.confirm import confirm
 
-    actx = app_context(ctx, output)
+    actx = app_context(ctx, output, verbose=verbose)
     store = open_store(actx, directory)
     count = len(store.list(app_ref)) - keep
     if count > 0:

@@ -14,24 +14,29 @@ if TYPE_CHECKING:
     from difyctl.validation.engine import DocResult
 
 SchemaOpt = Annotated[
-    Path, typer.Option("--schema", "-s", help="JSON Schema (JSON or YAML).", show_default=False)
+    Path, typer.Option("--schema", metavar="FILE", help="JSON Schema (JSON or YAML).", show_default=False)
 ]
 FileArg = Annotated[
     str, typer.Argument(help="Answer text, JSON document, or JSONL with --jsonl; - for stdin.")
 ]
 FieldOpt = Annotated[
     Optional[str],  # noqa: UP045 - typer inspects the annotation at runtime
-    typer.Option("--field", "-f", help="Dotted path of the text in each record: answer, data.outputs.text."),
+    typer.Option(
+        "--field", metavar="NAME", help="Dotted path of the text in each record: answer, data.outputs.text."
+    ),
 ]
 FallbackOpt = Annotated[
     Optional[Path],  # noqa: UP045
     typer.Option(
-        "--fallback", help="Document (JSON/YAML) that stands in for a failed one.", show_default=False
+        "--fallback",
+        metavar="FILE",
+        help="Document (JSON/YAML) that stands in for a failed one.",
+        show_default=False,
     ),
 ]
 ReportOpt = Annotated[
     Optional[Path],  # noqa: UP045
-    typer.Option("--report", help="Write the JSON report to this file.", show_default=False),
+    typer.Option("--report", metavar="FILE", help="Write the JSON report to this file.", show_default=False),
 ]
 
 
@@ -78,9 +83,9 @@ def validate(
     Examples:
       difyctl validate --schema answer.schema.json answer.txt
       difyctl broadcast "Reply in JSON" --all --jsonl runs.jsonl
-      difyctl validate -s answer.yaml runs.jsonl --jsonl --field answer
-      difyctl validate -s out.json runs.jsonl --jsonl -o json | jq .summary
-      difyctl validate -s out.json runs.jsonl --jsonl -f outputs.text \\
+      difyctl validate --schema answer.yaml runs.jsonl --jsonl --field answer
+      difyctl validate --schema out.json runs.jsonl --jsonl -o json | jq .summary
+      difyctl validate --schema out.json runs.jsonl --jsonl --field outputs.text \\
           --fallback default.json --report report.json
     """
     from difyctl.output import to_json, to_yaml

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from difyctl.commands._common import OutputOpt, app_context
+from difyctl.commands._common import OutputOpt, VerboseOpt, app_context
 
 app = typer.Typer(help="Completion notices sent by --notify: verify their signature.", no_args_is_help=True)
 
@@ -16,24 +16,34 @@ app = typer.Typer(help="Completion notices sent by --notify: verify their signat
 def verify(
     ctx: typer.Context,
     secret_env: Annotated[
-        str, typer.Option("--secret-env", metavar="VAR", help="Environment variable holding the secret.")
+        str, typer.Option("--secret-env", metavar="NAME", help="Environment variable holding the secret.")
     ],
     signature: Annotated[
         Optional[str],  # noqa: UP045 - typer inspects the annotation at runtime
-        typer.Option("--signature", help="The X-Difyctl-Signature header value.", show_default=False),
+        typer.Option(
+            "--signature", metavar="TEXT", help="The X-Difyctl-Signature header value.", show_default=False
+        ),
     ] = None,
     timestamp: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--timestamp", help="The X-Difyctl-Timestamp header value.", show_default=False),
+        typer.Option(
+            "--timestamp", metavar="N", help="The X-Difyctl-Timestamp header value.", show_default=False
+        ),
     ] = None,
     headers_file: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option("--headers-file", help="`Name: value` lines or a JSON object.", dir_okay=False),
+        typer.Option(
+            "--headers-file", metavar="FILE", help="`Name: value` lines or a JSON object.", dir_okay=False
+        ),
     ] = None,
     tolerance: Annotated[
-        float, typer.Option(help="Refuse timestamps further than this from now (s): replays.", min=0)
+        float,
+        typer.Option(
+            metavar="SECONDS", help="Refuse timestamps further than this from now (s): replays.", min=0
+        ),
     ] = 300.0,
     output: OutputOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Read the raw body on stdin; exit 0 when the signature is valid and fresh, 1 otherwise.
 
@@ -47,7 +57,7 @@ def verify(
     from difyctl.notify import parse_headers_file, read_secret
     from difyctl.notify import verify as check
 
-    actx = app_context(ctx, output)
+    actx = app_context(ctx, output, verbose=verbose)
     secret = read_secret(actx.env, secret_env) or ""
     if headers_file is not None:
         if signature or timestamp:

@@ -204,7 +204,7 @@ class SecretEngine:
         raise res_fail(
             self.res,
             f"{why}; RESTORING THE PREVIOUS VALUE FAILED: {exc.message}",
-            f"set it again by hand: `difyctl secrets set {self.app.name} {self.name} --value-stdin`",
+            f"set it again by hand: `difyctl secrets set {self.app.name} {self.name} --stdin`",
             status="restore-failed",
         )
 

@@ -53,13 +53,15 @@ def test_valid_answer_exit_0(cli: Cli, schema_file: str, tmp_path: Path) -> None
 
 def test_repaired_answer_from_stdin(cli: Cli, schema_file: str) -> None:
     answer = "<think>They want JSON.</think>\nHere it is:\n```json\n" + json.dumps(GOOD)[:-1] + ",}\n```"
-    res = cli("validate", "-s", schema_file, "-", stdin=answer)
+    res = cli("validate", "--schema", schema_file, "-", stdin=answer)
     assert res.code == 0 and docs(res) == [GOOD]
     assert "repaired (think_block, code_fence, surrounding_text, trailing_comma)" in res.stderr
 
 
 def test_invalid_answer_exit_1_with_path_keyword_message(cli: Cli, schema_file: str, tmp_path: Path) -> None:
-    res = cli("validate", "-s", schema_file, write(tmp_path, "a.txt", '{"title": 3, "sentiment": "meh"}'))
+    res = cli(
+        "validate", "--schema", schema_file, write(tmp_path, "a.txt", '{"title": 3, "sentiment": "meh"}')
+    )
     assert res.code == 1 and res.stdout == ""
     assert "error: document: invalid" in res.stderr
     assert "$.title: 3 is not of type 'string' [type]" in res.stderr
@@ -70,7 +72,7 @@ def test_fallback_turns_failures_into_exit_0(cli: Cli, schema_file: str, tmp_pat
     fallback = {"title": "", "sentiment": "neutral"}
     res = cli(
         "validate",
-        "-s",
+        "--schema",
         schema_file,
         write(tmp_path, "a.txt", "I'm sorry, I can't."),
         "--fallback",
@@ -103,7 +105,7 @@ def test_jsonl_batch_of_broadcast_records(cli: Cli, schema_file: str, tmp_path: 
     report = tmp_path / "report.json"
     res = cli(
         "validate",
-        "-s",
+        "--schema",
         schema_file,
         write(tmp_path, "runs.jsonl", lines),
         "--jsonl",
@@ -129,7 +131,7 @@ def test_json_report_is_one_document_on_stdout_with_every_value(
 ) -> None:
     answers = [json.dumps(GOOD), "```json\n" + json.dumps(GOOD)[:-1] + ",}\n```", "{}"]
     batch = write(tmp_path, "b.jsonl", "".join(json.dumps({"answer": a}) + "\n" for a in answers))
-    res = cli("validate", "-s", schema_file, batch, "--jsonl", "-f", "answer", "-o", "json")
+    res = cli("validate", "--schema", schema_file, batch, "--jsonl", "--field", "answer", "-o", "json")
     report = json.loads(res.stdout)  # the whole of stdout is one JSON document (| jq .summary works)
     assert res.code == 1 and report["status"] == "fail" and report["draft"] == "Draft202012Validator"
     assert report["summary"] == {"total": 3, "parsed": 1, "repaired": 1, "fallback": 0, "invalid": 1}
@@ -137,7 +139,9 @@ def test_json_report_is_one_document_on_stdout_with_every_value(
     assert got == [(1, "parsed", GOOD), (2, "repaired", GOOD), (3, "invalid", None)]
     assert report["documents"][2]["errors"][0]["keyword"] == "required"
     assert "documents_omitted" not in report and res.stderr == ""
-    single = cli("validate", "-s", schema_file, write(tmp_path, "a.json", json.dumps(GOOD)), "-o", "json")
+    single = cli(
+        "validate", "--schema", schema_file, write(tmp_path, "a.json", json.dumps(GOOD)), "-o", "json"
+    )
     assert json.loads(single.stdout)["documents"] == [
         {
             "line": None,
@@ -154,7 +158,7 @@ def test_json_report_is_one_document_on_stdout_with_every_value(
 def test_no_repair(cli: Cli, schema_file: str, tmp_path: Path) -> None:
     res = cli(
         "validate",
-        "-s",
+        "--schema",
         schema_file,
         write(tmp_path, "a.txt", "```json\n" + json.dumps(GOOD) + "\n```"),
         "--no-repair",
@@ -164,7 +168,7 @@ def test_no_repair(cli: Cli, schema_file: str, tmp_path: Path) -> None:
 
 def test_bad_lines_do_not_stop_the_batch(cli: Cli, schema_file: str, tmp_path: Path) -> None:
     data = (json.dumps(GOOD) + "\n").encode() + b"\xff\xfe\n{broken\n" + (json.dumps(GOOD) + "\n").encode()
-    res = cli("validate", "-s", schema_file, write(tmp_path, "b.jsonl", data), "--jsonl")
+    res = cli("validate", "--schema", schema_file, write(tmp_path, "b.jsonl", data), "--jsonl")
     assert res.code == 1 and docs(res) == [GOOD, GOOD]
     assert "line 2: invalid" in res.stderr and "not UTF-8" in res.stderr and "line 3: invalid" in res.stderr
 
@@ -172,7 +176,11 @@ def test_bad_lines_do_not_stop_the_batch(cli: Cli, schema_file: str, tmp_path: P
 def test_a_50_mb_line(cli: Cli, schema_file: str, tmp_path: Path) -> None:
     big = json.dumps({**GOOD, "title": "x" * 50_000_000}) + "\n"
     res = cli(
-        "validate", "-s", schema_file, write(tmp_path, "big.jsonl", big + json.dumps(GOOD) + "\n"), "--jsonl"
+        "validate",
+        "--schema",
+        schema_file,
+        write(tmp_path, "big.jsonl", big + json.dumps(GOOD) + "\n"),
+        "--jsonl",
     )
     assert res.code == 0 and "2 documents: 2 parsed" in res.stderr
     assert len(res.stdout) > 50_000_000
@@ -188,7 +196,7 @@ def test_a_50_mb_line(cli: Cli, schema_file: str, tmp_path: Path) -> None:
 )
 def test_bad_schema_exit_2(cli: Cli, tmp_path: Path, schema: dict[str, Any], fragment: str) -> None:
     res = cli(
-        "validate", "-s", write(tmp_path, "s.json", json.dumps(schema)), write(tmp_path, "a.json", "{}")
+        "validate", "--schema", write(tmp_path, "s.json", json.dumps(schema)), write(tmp_path, "a.json", "{}")
     )
     assert res.code == 2 and fragment in res.stderr and "Traceback" not in res.stderr
     assert res.stderr.count("\n") <= 2  # one clear line (and perhaps a hint)
@@ -197,7 +205,10 @@ def test_bad_schema_exit_2(cli: Cli, tmp_path: Path, schema: dict[str, Any], fra
 def test_yaml_schema_with_anchors(cli: Cli, tmp_path: Path) -> None:
     schema = "type: object\nproperties:\n  a: &s {type: string}\n  b: *s\nrequired: [a, b]\n"
     res = cli(
-        "validate", "-s", write(tmp_path, "s.yaml", schema), write(tmp_path, "a.json", '{"a": "x", "b": 1}')
+        "validate",
+        "--schema",
+        write(tmp_path, "s.yaml", schema),
+        write(tmp_path, "a.json", '{"a": "x", "b": 1}'),
     )
     assert res.code == 1 and "$.b: 1 is not of type 'string'" in res.stderr
 
@@ -211,20 +222,20 @@ def test_yaml_schema_with_anchors(cli: Cli, tmp_path: Path) -> None:
     ],
 )
 def test_bad_input_exit_2(cli: Cli, schema_file: str, tmp_path: Path, data: bytes, fragment: str) -> None:
-    res = cli("validate", "-s", schema_file, write(tmp_path, "in.txt", data))
+    res = cli("validate", "--schema", schema_file, write(tmp_path, "in.txt", data))
     assert res.code == 2 and fragment in res.stderr and "Traceback" not in res.stderr
 
 
 def test_empty_jsonl_and_missing_file_exit_2(cli: Cli, schema_file: str, tmp_path: Path) -> None:
-    assert cli("validate", "-s", schema_file, write(tmp_path, "e.jsonl", "\n\n"), "--jsonl").code == 2
-    res = cli("validate", "-s", schema_file, str(tmp_path / "missing.txt"))
+    assert cli("validate", "--schema", schema_file, write(tmp_path, "e.jsonl", "\n\n"), "--jsonl").code == 2
+    res = cli("validate", "--schema", schema_file, str(tmp_path / "missing.txt"))
     assert res.code == 2 and "cannot read" in res.stderr
 
 
 def test_invalid_fallback_exit_2(cli: Cli, schema_file: str, tmp_path: Path) -> None:
     res = cli(
         "validate",
-        "-s",
+        "--schema",
         schema_file,
         write(tmp_path, "a.txt", "x"),
         "--fallback",
@@ -235,13 +246,18 @@ def test_invalid_fallback_exit_2(cli: Cli, schema_file: str, tmp_path: Path) -> 
 
 def test_nan_is_not_json(cli: Cli, schema_file: str, tmp_path: Path) -> None:
     res = cli(
-        "validate", "-s", schema_file, write(tmp_path, "a.json", '{"title": NaN, "sentiment": "neutral"}')
+        "validate",
+        "--schema",
+        schema_file,
+        write(tmp_path, "a.json", '{"title": NaN, "sentiment": "neutral"}'),
     )
     assert res.code == 1 and "NaN/Infinity are not valid JSON" in res.stderr
 
 
 def test_deeply_nested_document(cli: Cli, schema_file: str, tmp_path: Path) -> None:
-    res = cli("validate", "-s", schema_file, write(tmp_path, "deep.json", "[" * 100_000 + "]" * 100_000))
+    res = cli(
+        "validate", "--schema", schema_file, write(tmp_path, "deep.json", "[" * 100_000 + "]" * 100_000)
+    )
     assert res.code == 1 and "nested too deeply" in res.stderr and "Traceback" not in res.stderr
 
 
@@ -273,10 +289,10 @@ def test_single_record_with_field_and_yaml_report(cli: Cli, schema_file: str, tm
     }
     res = cli(
         "validate",
-        "-s",
+        "--schema",
         schema_file,
         write(tmp_path, "r.json", json.dumps(record)),
-        "-f",
+        "--field",
         "outputs.text",
         "-o",
         "yaml",
@@ -297,7 +313,7 @@ def test_stdin_on_a_terminal_is_refused(cli: Cli, schema_file: str, monkeypatch:
             return True
 
     monkeypatch.setattr(sys, "stdin", Tty(""))
-    res = run(["validate", "-s", schema_file], env={"NO_COLOR": "1"})
+    res = run(["validate", "--schema", schema_file], env={"NO_COLOR": "1"})
     assert res == 2
 
 
@@ -308,7 +324,7 @@ def test_stdout_lines_valid_documents_as_written_or_compacted(
     indented = json.dumps(GOOD, indent=2)
     answers = [one_line, indented, json.dumps(GOOD)[:-1] + ",}"]
     batch = write(tmp_path, "b.jsonl", "".join(json.dumps({"answer": a}) + "\n" for a in answers))
-    res = cli("validate", "-s", schema_file, batch, "--jsonl", "-f", "answer")
+    res = cli("validate", "--schema", schema_file, batch, "--jsonl", "--field", "answer")
     compact = json.dumps(GOOD, ensure_ascii=False, separators=(",", ":"))
     # valid as is on one line: the text itself (no re-encoding); otherwise one compact JSON line each
     assert res.code == 0 and res.stdout.splitlines() == [one_line.strip(), compact, compact]
