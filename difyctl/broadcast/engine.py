@@ -149,7 +149,10 @@ class Fanout:
             "Accept": "application/json",
             "Content-Type": "application/json",
         }
-        self.results = [TargetResult(i, t.app, t.name, t.profile, t.mode) for i, t in enumerate(self.targets)]
+        self.results = [
+            TargetResult(i, t.app, t.name, t.profile, t.mode, app_id=t.app_id)
+            for i, t in enumerate(self.targets)
+        ]
         self.done: set[int] = set()
         self.wall_ms = 0.0
         # base_url -> (the aiohttp transport, its timeout): blocking runs go straight to its session

@@ -8,6 +8,7 @@ from typing import Any
 
 from difyctl.broadcast.stats import latency_summary, price_totals, token_totals
 from difyctl.exit_codes import ExitCode
+from difyctl.jsonshape import app_fields
 
 # status of one target
 OK = "ok"
@@ -39,6 +40,7 @@ class TargetResult:
     conversation_id: str | None = None
     workflow_run_id: str | None = None
     validation: dict[str, Any] | None = None  # with --schema: the validation ladder's verdict
+    app_id: str | None = None  # when the target was resolved to an id (console listing, alias)
 
     @property
     def ok(self) -> bool:
@@ -71,6 +73,7 @@ class TargetResult:
             conversation_id=self.conversation_id,
             workflow_run_id=self.workflow_run_id,
         )
+        doc.update(app_fields(self.app_id, self.name, self.mode))
         if self.validation is not None:
             doc["validation"] = self.validation
         return doc

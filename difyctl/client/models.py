@@ -77,9 +77,11 @@ class App:
         return self.mode not in WORKFLOW_MODES or self.published_workflow_id is not None
 
     def to_dict(self) -> dict[str, Any]:
+        from difyctl.jsonshape import with_iso
+
         out = asdict(self)
         out["tags"] = list(self.tags)
-        return out
+        return with_iso(out, ("created_at", "updated_at"))
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class ApiKey:
         )
 
     def to_dict(self, *, show_secret: bool = False) -> dict[str, Any]:
+        from difyctl.jsonshape import iso
         from difyctl.redact import mask
 
         return {
@@ -115,6 +118,8 @@ class ApiKey:
             "token": self.token if show_secret else mask(self.token),
             "created_at": self.created_at,
             "last_used_at": self.last_used_at,
+            "created_at_iso": iso(self.created_at),
+            "last_used_at_iso": iso(self.last_used_at),
         }
 
 

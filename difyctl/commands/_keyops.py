@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from difyctl.client.errors import DifyError
 from difyctl.errors import DifyctlError, UsageError
 from difyctl.exit_codes import ExitCode
+from difyctl.jsonshape import app_fields
 from difyctl.rotation.checks import overall_exit
 from difyctl.rotation.engine import KeyRotation, RotateOptions, rotate_key
 
@@ -60,7 +61,8 @@ def store_known_key(actx: AppContext, ref: str, key_stdin: bool) -> dict[str, An
     if name is not None and info.name != name:
         raise UsageError(f"this key belongs to app {info.name!r}, not {name!r}: nothing was stored")
     actx.credentials.set_app_key(actx.profile_name, app_id, key)
-    return {"app": name or info.name, "app_id": app_id, "mode": info.mode, "key": mask(key), "stored": True}
+    doc = {"app": name or info.name, "app_id": app_id, "mode": info.mode, "key": mask(key), "stored": True}
+    return {**doc, **app_fields(app_id, name or info.name, info.mode)}
 
 
 def rotate_many(

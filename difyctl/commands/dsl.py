@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -45,6 +45,7 @@ def export(
     from pathlib import Path
 
     from difyctl.fsutil import atomic_write
+    from difyctl.jsonshape import export_doc
     from difyctl.snapshots.ops import export_app, export_workflow_id
 
     actx = app_context(ctx, output, profile, verbose)
@@ -56,13 +57,7 @@ def export(
     is_draft = draft or (app.mode in ("workflow", "advanced-chat") and export_workflow_id(app) is None)
     if is_draft and not draft:
         actx.out.warn(f"{app.name!r} was never published: this is its draft")
-    doc: dict[str, Any] = {
-        "app_id": app.id,
-        "app_name": app.name,
-        "mode": app.mode,
-        "draft": is_draft,
-        "include_secret": include_secret,
-    }
+    doc = export_doc(app, draft=is_draft, include_secret=include_secret)
     if file:
         atomic_write(Path(file), text, mode=0o600 if include_secret else 0o644)
         actx.out.emit(
@@ -263,6 +258,7 @@ def list_versions(
     from datetime import datetime, timezone
 
     from difyctl.errors import UsageError
+    from difyctl.jsonshape import version_doc
 
     actx = app_context(ctx, output, profile, verbose)
     with actx.console() as console:
@@ -278,16 +274,7 @@ def list_versions(
             if not result.has_more or not result.items:
                 break
             page += 1
-    docs: list[dict[str, Any]] = [
-        {
-            "id": w.id,
-            "created_at": w.created_at,
-            "marked_name": w.marked_name,
-            "marked_comment": w.marked_comment,
-            "current": w.id == app.published_workflow_id,
-        }
-        for w in rows
-    ]
+    docs = [version_doc(w, app) for w in rows]
 
     def when(ts: int | None) -> str:
         return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if ts else ""

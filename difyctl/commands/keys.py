@@ -30,6 +30,7 @@ def list_keys(
       difyctl keys list echo-chat
       difyctl keys list echo-chat -o json | jq -r '.[].id'
     """
+    from difyctl.jsonshape import key_doc
     from difyctl.output.rotation import when
 
     actx = app_context(ctx, output, profile, verbose)
@@ -37,7 +38,7 @@ def list_keys(
         found = actx.resolve_app(console, ref)
         keys = console.list_api_keys(found.id)
     stored = actx.credentials.get_app_key(actx.profile_name, found.id)
-    docs = [k.to_dict(show_secret=show_secret) for k in keys]
+    docs = [key_doc(k, found, show_secret=show_secret) for k in keys]
     rows = [
         [
             d["id"],
@@ -70,13 +71,15 @@ def create(
       difyctl keys create echo-chat --store
       difyctl keys create echo-chat --show-secret -o json | jq -r .token
     """
+    from difyctl.jsonshape import key_doc
+
     actx = app_context(ctx, output, profile, verbose)
     with actx.console() as console:
         found = actx.resolve_app(console, ref)
         key = console.create_api_key(found.id)
     if store:
         actx.credentials.set_app_key(actx.profile_name, found.id, key.token)
-    doc = {**key.to_dict(show_secret=show_secret), "app": found.name, "stored": store}
+    doc = {**key_doc(key, found, show_secret=show_secret), "app": found.name, "stored": store}
     actx.out.emit(
         doc, text=f"created key {key.id} for {found.name}: {doc['token']}" + (" (stored)" if store else "")
     )
@@ -99,6 +102,7 @@ def revoke(
       difyctl keys revoke echo-chat 3f2c0a4e-... --yes
     """
     from difyctl.commands.confirm import confirm
+    from difyctl.jsonshape import app_fields_of
 
     confirm(f"Revoke key {key_id} of app {ref}? Requests using it will fail at once.", yes=yes)
     actx = app_context(ctx, output, profile, verbose)
@@ -109,7 +113,10 @@ def revoke(
     if token and actx.credentials.get_app_key(actx.profile_name, found.id) == token:
         actx.credentials.delete_app_key(actx.profile_name, found.id)
         actx.out.warn("that was the stored key of this app: it was removed from the keyring too")
-    actx.out.emit({"app": found.name, "revoked": key_id}, text=f"revoked key {key_id} of {found.name}")
+    actx.out.emit(
+        {"app": found.name, "revoked": key_id, **app_fields_of(found)},
+        text=f"revoked key {key_id} of {found.name}",
+    )
 
 
 @app.command("set")

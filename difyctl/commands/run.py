@@ -100,6 +100,7 @@ def run(
       difyctl run json-chat "ping" --schema answer.schema.json --reask 2 -o json
     """
     from difyctl.commands import _notify
+    from difyctl.jsonshape import run_doc
     from difyctl.runs import default_user, parse_inputs, run_app, validate_run
     from difyctl.validation.engine import validator_option
 
@@ -132,7 +133,7 @@ def run(
                 service, result, validator, field=field, reask=reask, inputs=inputs, user=user_id
             )
             result = checked.last.result
-    doc: dict[str, Any] = {"app": target.name or app_ref, **result.to_dict()}
+    doc = run_doc(target.name or app_ref, target, result)
     if checked is not None:
         doc["validation"] = checked.to_dict()
     actx.out.emit(doc, text=lambda o: _render(o, doc, streamed=bool(shown)))

@@ -41,7 +41,9 @@ def read_password(actx: AppContext, from_stdin: bool) -> str:
     if actx.env.get("DIFY_PASSWORD"):
         return actx.env["DIFY_PASSWORD"]
     if not _stdin_is_tty():
-        raise UsageError("no password", hint="use --stdin or DIFY_PASSWORD when stdin is not a terminal")
+        raise UsageError(
+            "no password", hint="use --stdin (--password-stdin) or DIFY_PASSWORD when stdin is not a terminal"
+        )
     password = getpass.getpass("Password: ")
     if not password:
         raise UsageError("no password given")

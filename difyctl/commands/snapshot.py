@@ -124,7 +124,7 @@ def _create_flat(
         exports = [(app, export_app(console, app, draft=draft)) for app in targets]
         paths = write_flat_folder(Path(directory), exports, console.base_url)
     docs = [
-        {"app_id": a.id, "app_name": a.name, "path": str(p)}
+        {"app_id": a.id, "app_name": a.name, "app_mode": a.mode, "path": str(p)}
         for (a, _t), p in zip(exports, paths, strict=True)
     ]
     actx.out.emit(

@@ -99,6 +99,7 @@ class KeyRotation:
     error: str | None = None
     hint: str | None = None
     exit_code: int = int(ExitCode.OK)
+    app_mode: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -109,11 +110,15 @@ class KeyRotation:
         return _Stop(error)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        from difyctl.jsonshape import app_fields, iso
+
+        doc = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "app_mode"}
+        doc["grace_until_iso"] = iso(self.grace_until)
+        return {**doc, **app_fields(self.app_id, self.app, self.app_mode)}
 
 
 def rotate_key(deps: KeyDeps, app: App, opts: RotateOptions) -> KeyRotation:
-    res = KeyRotation(app=app.name, app_id=app.id)
+    res = KeyRotation(app=app.name, app_id=app.id, app_mode=app.mode)
     if opts.dry_run:
         return _guard(lambda: _plan(deps, app, opts, res), res)
     lock = RotationLock(deps.journals.lock_path(deps.server, app.id), f"the rotation of app {app.name!r}")

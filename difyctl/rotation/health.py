@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from difyctl.client.errors import DifyError
 from difyctl.exit_codes import ExitCode
+from difyctl.jsonshape import app_fields, ms
 from difyctl.redact import mask
 from difyctl.targets import NO_KEY
 
@@ -47,8 +48,9 @@ class HealthCheck:
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        d["latency_ms"] = None if self.latency_ms is None else round(self.latency_ms, 1)
-        return d
+        d["latency_ms"] = ms(self.latency_ms)
+        d["probes"] = [{**p, "latency_ms": ms(p.get("latency_ms"))} for p in self.probes]
+        return {**d, **app_fields(self.app_id, self.app, self.mode)}
 
 
 @dataclass

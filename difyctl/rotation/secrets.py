@@ -39,6 +39,8 @@ class SecretChange:
     error: str | None = None
     hint: str | None = None
     exit_code: int = int(ExitCode.OK)
+    app_id: str | None = None
+    app_mode: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -48,7 +50,10 @@ class SecretChange:
         self.steps.append({"step": name, "ok": ok, **({"error": error} if error else {})})
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        from difyctl.jsonshape import app_fields
+
+        doc = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("app_id", "app_mode")}
+        return {**doc, **app_fields(self.app_id, self.app, self.app_mode)}
 
 
 @dataclass
@@ -60,7 +65,9 @@ class SecretDeps:
 
 def list_secrets(console: ConsoleClient, app: App) -> list[dict[str, Any]]:
     draft = console.get_draft(app.id)
-    return [v.to_dict() for v in draft.environment_variables]  # secrets masked
+    from difyctl.jsonshape import app_fields_of
+
+    return [{**v.to_dict(), **app_fields_of(app)} for v in draft.environment_variables]  # secrets masked
 
 
 def secret_values(console: ConsoleClient, app_id: str, workflow_id: str | None) -> dict[str, Any]:
@@ -217,7 +224,7 @@ def res_fail(res: SecretChange, error: str, hint: str | None = None, status: str
 def change_secret(
     deps: SecretDeps, app: App, name: str, value: str, *, publish: bool = True, create: bool = False
 ) -> SecretChange:
-    res = SecretChange(app=app.name, name=name)
+    res = SecretChange(app=app.name, name=name, app_id=app.id, app_mode=app.mode)
     if app.mode not in ("workflow", "advanced-chat"):
         res_fail(res, f"app {app.name!r} is a {app.mode} app: only workflow and chatflow apps have variables")
         return res

@@ -104,7 +104,8 @@ class SnapshotOutcome:
         return self.result is not None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"app_id": self.app.id, "app_name": self.app.name, "ok": self.ok}
+        out: dict[str, Any] = {"app_id": self.app.id, "app_name": self.app.name, "app_mode": self.app.mode}
+        out["ok"] = self.ok
         if self.result is not None:
             out.update(status=self.result.status, tag=self.result.snapshot.tag, path=str(self.result.path))
         else:

@@ -9,6 +9,7 @@ from typing import Any
 from difyctl.change.secrets import SecretPlan
 from difyctl.client.models import App
 from difyctl.exit_codes import ExitCode
+from difyctl.jsonshape import app_fields_of
 from difyctl.snapshots.diff import DslDiff
 from difyctl.snapshots.dsl import content_hash, parse_dsl
 from difyctl.snapshots.store import LoadedSnapshot, SnapshotMeta
@@ -116,6 +117,7 @@ class RollbackPlan:
     def to_dict(self) -> dict[str, Any]:
         return {
             "app": {"id": self.app.id, "name": self.app.name, "mode": self.app.mode},
+            **app_fields_of(self.app),
             "target": self.target.to_dict(),
             "pre_rollback": (
                 {"tag": self.pre_rollback.tag, "path": str(self.pre_rollback_path)}
@@ -156,6 +158,7 @@ class RollbackResult:
             "status": self.status,
             "ok": self.ok,
             "app": {"id": self.plan.app.id, "name": self.plan.app.name, "mode": self.plan.app.mode},
+            **app_fields_of(self.plan.app),
             "target": self.plan.target.label,
             "pre_rollback": self.plan.pre_rollback.tag if self.plan.pre_rollback else None,
             "pre_rollback_path": str(self.plan.pre_rollback_path) if self.plan.pre_rollback_path else None,

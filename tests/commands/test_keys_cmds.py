@@ -14,6 +14,8 @@ from difyctl.rotation.journal import JournalStore
 
 from .conftest import Cli
 
+NEW_KEYS = {"created_at_iso", "last_used_at_iso", "app_id", "app_name", "app_mode"}  # issue 15
+
 
 def _tokens(emu: Any, name: str) -> list[str]:
     with emu.state.lock:
@@ -25,7 +27,7 @@ def test_keys_list_json_shape_and_masking(cli: Cli, logged_in: Any) -> None:
     res = cli("keys", "list", "echo-chat", "-o", "json")
     assert res.code == 0, res.stderr
     (doc,) = res.json()
-    assert set(doc) == {"id", "token", "created_at", "last_used_at"}
+    assert set(doc) == {"id", "token", "created_at", "last_used_at"} | NEW_KEYS  # issue 15: keys only added
     assert doc["token"] != token and doc["token"].endswith(token[-4:])
     assert token not in cli("keys", "list", "echo-chat").stdout
     assert cli("keys", "list", "echo-chat", "--show-secret", "-o", "json").json()[0]["token"] == token
@@ -150,6 +152,9 @@ def test_secrets_and_credentials_cli(cli: Cli, logged_in: Any) -> None:
             "value": "*" * 20,
             "value_type": "secret",
             "description": "",
+            "app_id": logged_in.app_id("echo-workflow"),  # issue 15: a result about an app
+            "app_name": "echo-workflow",  # carries its identity
+            "app_mode": "workflow",
         }
     ]
     res = cli(

@@ -132,7 +132,12 @@ def test_versions_list_and_rollback_to_version(cli: Cli, logged_in: Any, store: 
     res = cli("-o", "json", "versions", "list", "echo-workflow")
     assert res.code == 0, res.stderr
     (seeded,) = res.json()
-    assert set(seeded) == {"id", "created_at", "marked_name", "marked_comment", "current"}
+    assert set(seeded) == {"id", "created_at", "marked_name", "marked_comment", "current"} | {
+        "created_at_iso",
+        "app_id",
+        "app_name",
+        "app_mode",  # issue 15: keys only added
+    }
     assert seeded["current"] is True and seeded["marked_name"] == "v1"
     change_app(cli, tmp_path)
     rows = cli("-o", "json", "versions", "list", "echo-workflow").json()

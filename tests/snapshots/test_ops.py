@@ -97,6 +97,7 @@ async def test_snapshot_all_bounded_concurrency_errors_as_data(
     assert outcomes[-1].to_dict() == {
         "app_id": "missing-app",
         "app_name": "ghost",
+        "app_mode": "workflow",
         "ok": False,
         "error": "App not found",
     }

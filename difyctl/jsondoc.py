@@ -1,0 +1,250 @@
+"""docs/json.md: the `-o json` shape of each command, generated from the result classes.
+
+    python -m difyctl.jsondoc > docs/json.md
+
+Each example below is the `to_dict()` of a result class (or the `difyctl.jsonshape` function the
+command itself calls) on sample values, so the document cannot drift from the code: a test fails when
+docs/json.md and this rendering disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+APP_ID = "6540a9d1-bac0-4969-a906-089884e9a6d6"
+WF_ID = "e8f0dff5-970a-4a94-934e-abe8387db1c7"
+T0 = 1763630000  # 2025-11-20T09:13:20Z
+
+
+def _app() -> Any:
+    from difyctl.client.models import App
+
+    return App(
+        id=APP_ID,
+        name="echo-chat",
+        mode="advanced-chat",
+        description="Start -> Answer echoing sys.query.",
+        published_workflow_id=WF_ID,
+        created_at=T0,
+        updated_at=T0 + 60,
+        enable_api=True,
+    )
+
+
+def _key() -> Any:
+    from difyctl.client.models import ApiKey
+
+    return ApiKey(id="7151e0c0-f7fc-4fc2-ac69-9ae120ec3515", token="app-AbCdEfGhIjKlWkCF", created_at=T0)
+
+
+def apps_list() -> Any:
+    import dataclasses
+
+    return [dataclasses.replace(_app(), enable_api=None).to_dict()]
+
+
+def apps_show() -> Any:
+    return _app().to_dict()
+
+
+def run() -> Any:
+    from difyctl.client.models import RunResult, Usage
+    from difyctl.context import ServiceTarget
+    from difyctl.jsonshape import run_doc
+
+    target = ServiceTarget("echo-chat", APP_ID, "echo-chat", "https://dify.example.com", "app-x", "stored")
+    usage = Usage(
+        prompt_tokens=9, completion_tokens=1, total_tokens=10, total_price="0.0000020", currency="USD"
+    )
+    result = RunResult(
+        mode="advanced-chat",
+        answer="hi",
+        conversation_id="59b662ba-9477-432b-b0ce-f35cf65e719f",
+        message_id="7e414137-eb35-403d-bc68-ef1292c96833",
+        task_id="3679af30-9f3b-490a-b48a-3256e007d257",
+        usage=usage,
+        latency_ms=36.74922,
+    )
+    return run_doc("echo-chat", target, result)
+
+
+def export() -> Any:
+    from difyctl.jsonshape import export_doc
+
+    return {
+        **export_doc(_app(), draft=False, include_secret=False),
+        "dsl": "app:\n  mode: advanced-chat\n...",
+    }
+
+
+def keys_list() -> Any:
+    from difyctl.jsonshape import key_doc
+
+    return [key_doc(_key(), _app())]
+
+
+def versions_list() -> Any:
+    from difyctl.client.models import Workflow
+    from difyctl.jsonshape import version_doc
+
+    workflow = Workflow(WF_ID, "2025-11-20 09:13:20", "h", {}, {}, marked_name="v1", created_at=T0)
+    return [version_doc(workflow, _app())]
+
+
+def health() -> Any:
+    from difyctl.rotation.health import HealthCheck, HealthReport
+
+    check = HealthCheck("echo-chat", APP_ID, "app-********WkCF", "stored", ok=True, status="ok")
+    check.mode, check.latency_ms = "advanced-chat", 16.24999
+    check.probes = [{"query": "ping", "ok": True, "latency_ms": 120.04, "error": None}]
+    return HealthReport([check], wall_ms=38.2, resolve_ms=2.6).to_dict()
+
+
+def keys_rotate() -> Any:
+    from difyctl.rotation.engine import KeyRotation
+
+    res = KeyRotation(app="echo-chat", app_id=APP_ID, app_mode="advanced-chat", status="waiting")
+    res.old_key_id, res.old_key, res.grace_until = "7151e0c0", "app-********WkCF", float(T0 + 3600)
+    return {"results": [res.to_dict()], "ok": True}
+
+
+def secrets_list() -> Any:
+    from difyctl.client.models import EnvVar
+    from difyctl.jsonshape import app_fields_of
+
+    var = EnvVar("0f3c", "CRM_TOKEN", "s3cret", "secret")
+    return [{**var.to_dict(), **app_fields_of(_app())}]
+
+
+def secrets_rotate() -> Any:
+    from difyctl.rotation.secrets import SecretChange
+
+    res = SecretChange(app="echo-chat", name="CRM_TOKEN", app_id=APP_ID, app_mode="advanced-chat")
+    res.status, res.published = "changed", True
+    return res.to_dict()
+
+
+def snapshot_create() -> Any:
+    from pathlib import Path
+
+    from difyctl.snapshots.ops import SnapshotOutcome
+    from difyctl.snapshots.store import SaveResult
+
+    saved = SaveResult("created", _meta(), Path("snapshots/echo-chat-6540a9d1/20251120T091320Z.yml"))
+    docs = [SnapshotOutcome(_app(), result=saved).to_dict()]
+    return {"snapshots": docs, "created": 1, "unchanged": 0, "failed": 0}
+
+
+def _meta() -> Any:
+    from difyctl.snapshots.store import SnapshotMeta
+
+    return SnapshotMeta(
+        tag="20251120T091320Z",
+        created_at="2025-11-20T09:13:20Z",
+        app_id=APP_ID,
+        app_name="echo-chat",
+        app_mode="advanced-chat",
+        sha256="d028aa3e...",
+        content_hash="sha256:4334bb69...",
+        server_version="1.16.0",
+        dsl_version="0.7.0",
+        workflow_id=WF_ID,
+    )
+
+
+def snapshot_list() -> Any:
+    return [_meta().to_dict()]
+
+
+def broadcast() -> Any:
+    from difyctl.broadcast.results import BroadcastResult, TargetResult
+
+    target = TargetResult(0, "echo-chat", "echo-chat", mode="advanced-chat", status="ok", app_id=APP_ID)
+    target.answer, target.latency_ms, target.elapsed_ms, target.attempts = "hi", 93.2999, 93.41, 1
+    target.tokens = {"prompt": 9, "completion": 1, "total": 10}
+    return BroadcastResult([target], wall_ms=114.7).to_dict()
+
+
+# (command, what it is, its example): the order of docs/json.md
+SECTIONS: list[tuple[str, str, Callable[[], Any]]] = [
+    (
+        "apps list",
+        "A list of app objects (an app itself is `id`, `name`, `mode`). `enable_api` is null here: Dify's"
+        " app list does not return it (api/fields/app_fields.py, app_partial_fields); `apps show` does.",
+        apps_list,
+    ),
+    ("apps show", "One app object.", apps_show),
+    ("run", "One run: the answer (chat, completion) or `outputs` (workflow), usage, latency.", run),
+    ("export", "The DSL (`dsl`), or `path` and `bytes` with `--file`.", export),
+    ("versions list", "The published versions of a workflow app, newest first.", versions_list),
+    ("snapshot create", "The list key is `snapshots`; one row per app.", snapshot_create),
+    ("snapshot list", "Sidecars of the store (`snapshot show` adds `path` and `verified`).", snapshot_list),
+    (
+        "keys list",
+        "The service API keys of an app (tokens masked; `keys create` adds `app`, `stored`).",
+        keys_list,
+    ),
+    ("keys rotate", "The list key is `results`; one rotation per app.", keys_rotate),
+    ("health", "The list key is `results`; `summary` counts them.", health),
+    ("secrets list", "The environment variables of an app's draft (secrets masked).", secrets_list),
+    (
+        "secrets rotate",
+        "One change (`secrets set` is the same shape); `name` is the variable.",
+        secrets_rotate,
+    ),
+    ("broadcast", "The list key is `targets`; `summary` aggregates latency, tokens, price.", broadcast),
+]
+
+
+def _type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _keys(value: Any, prefix: str, out: list[tuple[str, str]]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{prefix}.{key}" if prefix else key
+            out.append((path, _type(item)))
+            _keys(item, path, out)
+    elif isinstance(value, list) and value and isinstance(value[0], dict):
+        _keys(value[0], f"{prefix}[]", out)
+
+
+def render() -> str:
+    from difyctl import jsonshape
+
+    out = [
+        "# JSON output\n",
+        "Generated by `python -m difyctl.jsondoc > docs/json.md`; do not edit by hand.\n",
+        "Every command takes `-o json`: one document on stdout. The rules (`difyctl/jsonshape.py`):\n",
+        (jsonshape.__doc__ or "").split("\n\n")[1] + "\n",
+        "The examples are the result classes' own `to_dict()` on sample values.\n",
+    ]
+    for command, what, example in SECTIONS:
+        doc = example()
+        top = "a list" if isinstance(doc, list) else "an object"
+        rows: list[tuple[str, str]] = []
+        _keys(doc, "", rows)
+        out.append(f"## `difyctl {command} -o json`\n\n{what} The document is {top}.\n")
+        out.append(f"```json\n{json.dumps(doc, indent=2, ensure_ascii=False)}\n```\n")
+        out.append("| key | type in the example |\n|---|---|")
+        out.append("\n".join(f"| `{path}` | {kind} |" for path, kind in rows) + "\n")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(render())
