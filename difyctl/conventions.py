@@ -59,11 +59,9 @@ PLACEHOLDERS: dict[str, str] = {
 
 def deprecation_notice(short: str, meant: str, path: tuple[str, ...]) -> str:
     now = SHORT_FLAGS.get(short)
-    later = f"; {short} will mean {now}" if now else ""
-    return (
-        f"`difyctl {' '.join(path)} {short}` is deprecated, use {meant}"
-        f" ({short} will stop meaning {meant} in the next release{later})"
-    )
+    elsewhere = f"; {short} is {now} in every other command" if now else ""
+    command = " ".join(("difyctl", *path, short))
+    return f"`{command}` is deprecated and goes in the next release: use {meant}{elsewhere}"
 
 
 def rewrite_deprecated(args: list[str], path: tuple[str, ...], notice: Any = None) -> list[str]:

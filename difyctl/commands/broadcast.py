@@ -107,7 +107,7 @@ def broadcast(
     output: OutputOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Send one QUERY to many apps concurrently; wall time is the slowest app's, not the sum.
+    """Send one question (TEXT) to many apps concurrently; wall time is the slowest app's, not the sum.
 
     429 (Dify's per-app active-request limit) and 5xx are retried with backoff; a workflow that ends
     `failed` counts as a failure. Exit 0 all ok, 3 some failed, 1 all failed, 7 all rate limited,

@@ -201,7 +201,7 @@ def rotate(
         typer.Option(
             "--prune-unused",
             metavar="N",
-            help="At the 10-key limit, first delete keys unused for DAYS.",
+            help="At the 10-key limit, first delete keys unused for N days.",
             min=0,
         ),
     ] = None,  # noqa: UP045

@@ -87,7 +87,7 @@ def run(
     output: OutputOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Run an app once: chat apps answer QUERY, workflows run with --input values.
+    """Run an app once: chat apps answer the question (TEXT), workflows run with --input values.
 
     The endpoint follows the app's mode (from /v1/info); required inputs are checked first.
     A workflow run that ends `failed` exits 1 even though Dify answers HTTP 200.

@@ -416,7 +416,7 @@ def prune(
     output: OutputOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Delete all but the newest KEEP snapshots of an app (recent safety ones are kept; content stays
+    """Delete all but the newest N snapshots (--keep N) of an app (recent safety ones are kept; content stays
     while another tag points to it).
 
     \b
