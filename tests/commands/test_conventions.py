@@ -141,3 +141,23 @@ def test_verbose_is_accepted_offline(cli: Cli, tmp_path: Path) -> None:
     for argv in (("snapshot", "list", "-v"), ("snapshot", "verify", "-v"), ("profile", "list", "-v")):
         res = cli(*argv, env=env)
         assert res.code == 0, (argv, res.stderr)
+
+
+@pytest.mark.parametrize(
+    ("path", "argv", "param", "value"),
+    [
+        (("apps", "list"), ["-m", "workflow"], "mode", "workflow"),
+        (("run",), ["echo-chat", "hi", "-c", "conv-1"], "conversation", "conv-1"),
+        (("validate",), ["-s", "s.json", "-f", "answer"], "field", "answer"),
+    ],
+)
+def test_every_deprecated_short_still_parses_to_its_old_meaning(
+    path: tuple[str, ...], argv: list[str], param: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    by_path = {p: (cmd, ctx) for p, cmd, ctx in COMMANDS}
+    cmd, parent = by_path[path]
+    ctx = cmd.make_context(path[-1], list(argv), parent=parent.parent, resilient_parsing=True)
+    assert ctx.params[param] == value
+    assert capsys.readouterr().err.count("is deprecated") == len(
+        [a for a in argv if a in ("-m", "-c", "-s", "-f")]
+    )
