@@ -158,6 +158,22 @@ def snapshot_list() -> Any:
     return [_meta().to_dict()]
 
 
+def snapshot_diff() -> Any:
+    from difyctl.jsonshape import diff_doc, snapshot_app_fields
+    from difyctl.snapshots.diff import semantic_diff
+
+    old = {"app": {"name": "echo-chat", "mode": "advanced-chat"}, "kind": "app", "version": "0.7.0"}
+    new = {**old, "app": {"name": "echo-chat-2", "mode": "advanced-chat"}}
+    return diff_doc("20251120T091320Z", "live", semantic_diff(old, new), snapshot_app_fields([_meta()]))
+
+
+def snapshot_prune() -> Any:
+    from difyctl.jsonshape import prune_doc
+    from difyctl.snapshots.store import PruneResult
+
+    return prune_doc(PruneResult((), (_meta(),), ()), [_meta()])
+
+
 def broadcast() -> Any:
     from difyctl.broadcast.results import BroadcastResult, TargetResult
 
@@ -181,6 +197,12 @@ SECTIONS: list[tuple[str, str, Callable[[], Any]]] = [
     ("versions list", "The published versions of a workflow app, newest first.", versions_list),
     ("snapshot create", "The list key is `snapshots`; one row per app.", snapshot_create),
     ("snapshot list", "Sidecars of the store (`snapshot show` adds `path` and `verified`).", snapshot_list),
+    (
+        "snapshot diff",
+        "A semantic diff; its `app` key lists app-level changes (`summary.app` counts them).",
+        snapshot_diff,
+    ),
+    ("snapshot prune", "The tags removed, kept and protected.", snapshot_prune),
     (
         "keys list",
         "The service API keys of an app (tokens masked; `keys create` adds `app`, `stored`).",

@@ -89,3 +89,22 @@ def run_doc(label: str, target: Any, result: Any) -> dict[str, Any]:
     doc: dict[str, Any] = {"app": label, **result.to_dict()}
     doc.update(app_fields(target.app_id, target.name, result.mode or target.mode))
     return doc
+
+
+def snapshot_app_fields(metas: list[Any]) -> dict[str, str | None]:
+    """`app_fields` of an app known only from its snapshots (the newest one's sidecar); Nones without."""
+    newest = metas[-1] if metas else None
+    if newest is None:
+        return app_fields(None, None, None)
+    return app_fields(newest.app_id, newest.app_name, newest.app_mode)
+
+
+def diff_doc(old_label: str, new_label: str, diff: Any, ident: dict[str, str | None]) -> dict[str, Any]:
+    """`snapshot diff`: the two sides, the semantic diff (its `app` key lists app-level changes) and
+    the app's identity."""
+    return {"from": old_label, "to": new_label, **diff.to_dict(), **ident}
+
+
+def prune_doc(result: Any, metas: list[Any]) -> dict[str, Any]:
+    """`snapshot prune`: the tags removed, kept and protected, and the app's identity."""
+    return {**result.to_dict(), **snapshot_app_fields(metas)}

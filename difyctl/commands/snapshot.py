@@ -337,6 +337,7 @@ def diff(
       difyctl snapshot diff echo-workflow v2.4.0 ./echo-workflow.yml
     """
     from difyctl.commands._dsl import open_store
+    from difyctl.jsonshape import app_fields_of, diff_doc, snapshot_app_fields
     from difyctl.output.diff import render_diff
     from difyctl.snapshots.diff import semantic_diff
     from difyctl.snapshots.ops import default_diff_refs, resolve_side
@@ -346,11 +347,13 @@ def diff(
     online = to_ref is None or bool({from_ref, to_ref} & {"live", "draft"})
     if not online:
         sides = [resolve_side(r, store=store, app_ref=app_ref) for r in (from_ref, to_ref) if r]
+        ident = snapshot_app_fields(store.list(app_ref) if store.find_app_dir(app_ref) else [])
     else:
         with actx.console() as console:
             live = actx.resolve_app(console, app_ref)
             refs = default_diff_refs(store, live.id, from_ref, to_ref, include_safety=include_safety)
             sides = [resolve_side(r, store=store, app_ref=live.id, console=console, app=live) for r in refs]
+        ident = app_fields_of(live)
     old, new = sides
     result = semantic_diff(old.doc, new.doc)
     for side in (old, new):
@@ -358,7 +361,7 @@ def diff(
             actx.out.warn(
                 f"snapshot {side.label} does not match its recorded sha256 (edited by hand or corrupt)"
             )
-    doc = {"from": old.label, "to": new.label, **result.to_dict()}
+    doc = diff_doc(old.label, new.label, result, ident)
     actx.out.emit(doc, text=lambda o: render_diff(o, result, old_label=old.label, new_label=new.label))
     raise typer.Exit(0 if result.is_empty else 1)
 
@@ -425,10 +428,12 @@ def prune(
     """
     from difyctl.commands._dsl import open_store
     from difyctl.commands.confirm import confirm
+    from difyctl.jsonshape import prune_doc
 
     actx = app_context(ctx, output, verbose=verbose)
     store = open_store(actx, directory)
-    count = len(store.list(app_ref)) - keep
+    metas = store.list(app_ref)
+    count = len(metas) - keep
     if count > 0:
         confirm(f"Delete up to {count} snapshot(s) of {app_ref!r}?", yes=yes)
     result = store.prune(app_ref, keep, force=force)
@@ -443,4 +448,4 @@ def prune(
             )
         )
 
-    actx.out.emit(result.to_dict(), text=text)
+    actx.out.emit(prune_doc(result, metas), text=text)

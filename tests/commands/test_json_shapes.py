@@ -52,7 +52,7 @@ def _objects(doc: Any) -> list[dict[str, Any]]:
 def check_rules(command: str, doc: Any) -> None:
     """The item-5 rules, on one command's document."""
     for obj in _objects(doc):
-        if "app" in obj or "app_id" in obj:  # a result about an app
+        if isinstance(obj.get("app"), str) or "app_id" in obj:  # a result about an app
             assert APP_KEYS <= set(obj), f"{command}: {sorted(obj)} lacks {APP_KEYS - set(obj)}"
         for key, value in obj.items():
             if key.endswith("_at") and isinstance(value, int) and not isinstance(value, bool):
