@@ -51,6 +51,8 @@ class CreateResult:
             "verified": self.ok,
             "app": self.app.to_dict() if self.app is not None else None,
             "app_id": self.app_id,
+            "app_name": self.app.name if self.app is not None else None,
+            "app_mode": self.app.mode if self.app is not None else None,
             "steps": [s.to_dict() for s in self.steps],
             "error": self.error,
             "hint": self.hint,
