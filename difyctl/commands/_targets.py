@@ -36,7 +36,7 @@ def with_resolver(
             ref = next(iter(refs))
             raise NotLoggedInError(
                 f"no service API key for app {ref!r}",
-                hint=f"set {alias_env_name(ref)} or DIFY_API_KEY, run `difyctl keys set {ref} --key-stdin`, "
+                hint=f"set {alias_env_name(ref)} or DIFY_API_KEY, run `difyctl keys set {ref} --stdin`, "
                 "or `difyctl login` to use the app's existing key",
             )
         with actx.console() as sync:  # logs in (env password) or loads the session once
