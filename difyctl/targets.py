@@ -110,26 +110,31 @@ class ResolvedApp:
     status: int | None = None  # the HTTP status of a failed key lookup
 
 
-async def list_all_apps(client: ConsoleReader, *, mode: str | None = None, concurrency: int = 8) -> list[App]:
-    """Every app: page 1 gives the total, the other pages are fetched concurrently."""
-    first = await client.list_apps(page=1, limit=PAGE_LIMIT, mode=mode)
-    apps = list(first.items)
-    if not first.has_more or not first.items:
-        return apps
-    if first.total <= len(first.items):  # a server that does not count: one page after another
-        page = first
-        while page.has_more and page.items:
-            page = await client.list_apps(page=page.page + 1, limit=PAGE_LIMIT, mode=mode)
-            apps.extend(page.items)
-        return apps
+async def list_all_apps(
+    client: ConsoleReader, *, mode: str | None = None, concurrency: int = 8, ahead: int = 0
+) -> list[App]:
+    """Every app: page 1 gives the total, the other pages are fetched concurrently. `ahead` pages are
+    asked for together with page 1, before the total is known: one round trip less when the
+    workspace has more than one page, one empty page more when it has not (the resolver asks 1)."""
     slot = asyncio.Semaphore(max(concurrency, 1))
 
     async def one(number: int) -> AppPage:
         async with slot:
             return await client.list_apps(page=number, limit=PAGE_LIMIT, mode=mode)
 
+    first, *early = await asyncio.gather(*(one(n) for n in range(1, ahead + 2)))
+    apps = list(first.items)
+    if not first.has_more or not first.items:
+        return apps
+    if first.total <= len(first.items):  # a server that does not count: one page after another
+        page = first
+        while page.has_more and page.items:
+            page = early.pop(0) if early else await one(page.page + 1)
+            apps.extend(page.items)
+        return _unique(apps)
     last = math.ceil(first.total / PAGE_LIMIT)
-    for page in await asyncio.gather(*(one(n) for n in range(2, last + 1))):
+    pages = [*early[: last - 1], *await asyncio.gather(*(one(n) for n in range(ahead + 2, last + 1)))]
+    for page in pages:
         apps.extend(page.items)
     return _unique(apps)
 
@@ -182,7 +187,7 @@ class Resolver:
         return self._client
 
     async def all_apps(self, mode: str | None = None) -> list[ResolvedApp]:
-        apps = await list_all_apps(self.console, mode=mode, concurrency=self.concurrency)
+        apps = await list_all_apps(self.console, mode=mode, concurrency=self.concurrency, ahead=1)
         return await self._with_keys(apps, [a.name for a in apps], single=False)
 
     async def refs(self, refs: Sequence[str]) -> list[ResolvedApp]:
@@ -193,7 +198,7 @@ class Resolver:
         rest = [r for r in refs if early[r] is None]
         found: dict[str, ResolvedApp] = {}
         if rest:
-            listing = await list_all_apps(self.console, concurrency=self.concurrency)
+            listing = await list_all_apps(self.console, concurrency=self.concurrency, ahead=1)
             apps = [match_ref(listing, ref, self.policy) for ref in rest]
             found = dict(zip(rest, await self._with_keys(apps, rest, single=single), strict=True))
         out = []

@@ -212,3 +212,27 @@ def test_each_lookup_is_retried_like_any_get() -> None:
     found = asyncio.run(go())
     assert [r.api_key for r in found] == ["app-app-0001", "app-app-0002"]
     assert hits["/console/api/apps/app-0002/api-keys"] == 2 and len(sleeps) == 1
+
+
+@pytest.mark.parametrize(("count", "pages"), [(450, [1, 2, 3, 4, 5]), (150, [1, 2]), (60, [1, 2])])
+def test_the_resolver_asks_page_two_together_with_page_one(count: int, pages: list[int]) -> None:
+    """One round trip less for a workspace of more than one page; every app once, in order."""
+    console = FakeConsole([app(i) for i in range(1, count + 1)])
+    found = resolve_all(console, policy())
+    assert [r.app_id for r in found] == [f"app-{i:04d}" for i in range(1, count + 1)]
+    assert console.pages[:2] == [1, 2] and sorted(console.pages) == pages
+    assert console.max_in_flight >= 2  # pages 1 and 2 were in flight together
+
+
+def test_a_server_that_does_not_count_is_read_page_after_page_with_the_early_page() -> None:
+    class Uncounted(FakeConsole):
+        async def list_apps(
+            self, page: int = 1, limit: int = 100, mode: str | None = None, name: str | None = None
+        ) -> AppPage:
+            full = await super().list_apps(page, limit, mode, name)
+            return AppPage(full.items, page, limit, len(full.items), full.has_more)
+
+    console = Uncounted([app(i) for i in range(1, 251)])
+    apps = asyncio.run(list_all_apps(console, ahead=1))
+    assert [a.id for a in apps] == [f"app-{i:04d}" for i in range(1, 251)]
+    assert console.pages == [1, 2, 3]  # page 2 asked once, not again

@@ -133,7 +133,7 @@ def console_apps(
     from difyctl.targets import list_all_apps
 
     async def work(resolver: Resolver) -> list[tuple[App, list[ApiKey] | DifyError | None]]:
-        apps = await list_all_apps(resolver.console, concurrency=concurrency)
+        apps = await list_all_apps(resolver.console, concurrency=concurrency, ahead=1)
         found = await resolver.lookup_keys([a.id for a in apps]) if with_keys else {}
         return [(a, found.get(a.id)) for a in apps]
 
