@@ -36,6 +36,8 @@ import aiohttp
 import httpx
 from yarl import URL
 
+from difyctl.client.transport import ssl_context_for
+
 _NO_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 _DROP_HEADERS = frozenset({"transfer-encoding"})  # the body is sent whole, with its Content-Length
 _KEEPALIVE_S = 5.0
@@ -94,7 +96,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:  # https only, built once (loading the CA bundle costs ~10-20 ms)
-            self._ssl = httpx.create_ssl_context(verify=self._verify, trust_env=self._trust_env)
+            self._ssl = ssl_context_for(self._verify, self._trust_env)
         return self._ssl
 
     def _get_session(self) -> aiohttp.ClientSession:

@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from difyctl.client.transport import ssl_context_for
+
 if TYPE_CHECKING:
     from difyctl.client.transport import ClientOptions
 
@@ -56,7 +58,7 @@ def striped_transport(
     concurrency: int, *, verify: bool | str = True, trust_env: bool = True
 ) -> StripedTransport:
     count = max(1, math.ceil(concurrency / STRIPE_CONNECTIONS))
-    ssl_context = httpx.create_ssl_context(verify=verify, trust_env=trust_env)  # one, shared
+    ssl_context = ssl_context_for(verify, trust_env)  # one per process, CA bundle loaded on first use
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     stripes: list[httpx.AsyncBaseTransport] = [
         httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits, trust_env=trust_env) for _ in range(count)

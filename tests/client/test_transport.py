@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import ssl
+from pathlib import Path
 
 import httpx
 import pytest
@@ -219,3 +221,61 @@ def test_runtime_defaults_are_real() -> None:
 
     runtime = Runtime()
     assert runtime.clock is time.monotonic and runtime.now is time.time and runtime.rng is random.random
+
+
+class TestSharedSslContext:
+    """One context per process and setting; the CA bundle loads at the first TLS handshake only."""
+
+    @pytest.fixture(autouse=True)
+    def _fresh(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from difyctl.client import transport
+
+        monkeypatch.setattr(transport, "_CONTEXTS", {})
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+
+    @staticmethod
+    def _handshake_starts(ctx: ssl.SSLContext) -> None:
+        ctx.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="dify.example.com")
+
+    def test_shared_and_loaded_only_when_a_handshake_needs_it(self) -> None:
+        from difyctl.client.transport import ssl_context_for
+
+        ctx = ssl_context_for(True, True)
+        assert ssl_context_for(True, True) is ctx and ssl_context_for(True, False) is not ctx
+        assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+        assert ctx.cert_store_stats()["x509_ca"] == 0  # an http:// command never pays for the bundle
+        self._handshake_starts(ctx)
+        loaded = ctx.cert_store_stats()["x509_ca"]
+        assert loaded > 1  # certifi's bundle
+        self._handshake_starts(ctx)
+        assert ctx.cert_store_stats()["x509_ca"] == loaded  # once
+
+    def test_ssl_cert_file_is_honoured_like_httpx(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import certifi
+
+        from difyctl.client.transport import ssl_context_for
+
+        bundle = Path(certifi.where()).read_text()
+        end = "-----END CERTIFICATE-----"
+        one = tmp_path / "one.pem"
+        one.write_text(bundle[bundle.index("-----BEGIN CERTIFICATE-----") : bundle.index(end) + len(end)])
+        monkeypatch.setenv("SSL_CERT_FILE", str(one))
+        ctx = ssl_context_for(True, True)
+        self._handshake_starts(ctx)
+        assert ctx.cert_store_stats()["x509_ca"] == 1
+        untrusting = ssl_context_for(True, False)  # trust_env off: the variable is ignored
+        self._handshake_starts(untrusting)
+        assert untrusting.cert_store_stats()["x509_ca"] > 1
+
+    def test_verify_off_and_the_clients_use_the_shared_context(self) -> None:
+        from difyctl.client.transport import ssl_context_for
+
+        assert ssl_context_for(False, True).verify_mode == ssl.CERT_NONE
+        with build_client("https://dify.example.com", ClientOptions(), Runtime()) as one:
+            with build_client("https://dify.example.com", ClientOptions(), Runtime()) as two:
+                pool_one = one._transport._pool  # type: ignore[attr-defined]
+                pool_two = two._transport._pool  # type: ignore[attr-defined]
+                assert pool_one._ssl_context is pool_two._ssl_context is ssl_context_for(True, True)
