@@ -71,6 +71,11 @@ def child_engine(url: str, keys: list[str], variant: str) -> dict[str, Any]:
         table = LiveTable(out, [t.name for t in targets])
         table.__enter__()
         hooks = {"on_start": table.start, "on_result": table.done}
+    # as the CLI does (pool.warm_up, while the keys resolve), and as the peers do: imports before the clock
+    from difyctl.broadcast.pool import fanout_transport, preload_async_backend
+
+    preload_async_backend()
+    fanout_transport(1)
     cpu0, t0 = time.process_time(), time.perf_counter()
     result = run_broadcast(targets, options, **hooks)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
