@@ -40,6 +40,7 @@ from benchmarks.bench_broadcast import (  # noqa: E402
     QUERY,
     Emulator,
     child_threads,
+    compile_package,
     echo_keys,
     one_call_ms,
     spawn,
@@ -166,6 +167,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--markdown", type=Path)
+    compile_package()
     run_sizes(parser.parse_args(), bench, markdown)
 
 
