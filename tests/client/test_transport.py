@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import sys
 from pathlib import Path
 
 import httpx
@@ -279,3 +280,18 @@ class TestSharedSslContext:
                 pool_one = one._transport._pool  # type: ignore[attr-defined]
                 pool_two = two._transport._pool  # type: ignore[attr-defined]
                 assert pool_one._ssl_context is pool_two._ssl_context is ssl_context_for(True, True)
+
+
+def test_httpx_command_line_client_is_never_imported() -> None:
+    """difyctl refuses httpx/_main.py (click, rich.syntax, pygments: ~60 ms and 6 MB per process).
+    In a child: pytest's plugins import httpx before difyctl in this process."""
+    import subprocess
+
+    probe = (
+        "import difyctl, httpx, sys; "
+        "print(callable(httpx.main), "
+        "sorted(m for m in sys.modules if m.startswith(('httpx._main', 'pygments'))))"
+    )
+    argv = [sys.executable, "-c", probe]
+    done = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.split() == ["True", "[]"]
