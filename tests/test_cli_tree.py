@@ -1,4 +1,4 @@
-"""The lazy root group (difyctl.lazy) must expose exactly the commands typer's eager build does."""
+"""The lazy root group (difyctl.cli.lazy) must expose exactly the commands typer's eager build does."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import typer
 
 from difyctl.cli import app
-from difyctl.lazy import LazyGroup, build_root
+from difyctl.cli.lazy import LazyGroup, build_root
 
 
 def _walk(group: object, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], list[str]]:

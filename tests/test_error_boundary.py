@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 import typer
 
-from difyctl import lazy
-from difyctl.cli import run
+from difyctl.cli import lazy, run
 from difyctl.commands.confirm import confirm
 from difyctl.errors import UsageError
 from difyctl.exit_codes import ExitCode

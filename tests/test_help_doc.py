@@ -1,17 +1,17 @@
-"""docs/help.md must match the commands (regenerate: python -m difyctl.helpdoc > docs/help.md)."""
+"""docs/help.md must match the commands (regenerate: python -m difyctl.cli.helpdoc > docs/help.md)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from difyctl.helpdoc import render
-from difyctl.lazy import _short
+from difyctl.cli.helpdoc import render
+from difyctl.cli.lazy import _short
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "help.md"
 
 
 def test_help_reference_is_current() -> None:
-    assert DOC.read_text(encoding="utf-8") == render(), "run: python -m difyctl.helpdoc > docs/help.md"
+    assert DOC.read_text(encoding="utf-8") == render(), "run: python -m difyctl.cli.helpdoc > docs/help.md"
 
 
 def test_short_help_ends_at_a_sentence_not_at_an_abbreviation() -> None:

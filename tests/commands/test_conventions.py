@@ -16,8 +16,8 @@ import typer
 
 from difyctl import conventions
 from difyctl.cli import HELP_ORDER, app
-from difyctl.helpdoc import render
-from difyctl.lazy import build_root
+from difyctl.cli.helpdoc import render
+from difyctl.cli.lazy import build_root
 from tests.commands.conftest import Cli
 
 

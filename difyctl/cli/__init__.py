@@ -173,8 +173,8 @@ HELP_ORDER = [
 
 def root_command() -> Any:
     """The click command of `difyctl`: lazy subcommands, each with the shared --timeout."""
+    from difyctl.cli.lazy import build_root
     from difyctl.commands._common import add_timeout_options
-    from difyctl.lazy import build_root
 
     return build_root(app, HELP_ORDER, add_timeout_options)
 
