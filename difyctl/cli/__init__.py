@@ -18,12 +18,12 @@ from difyctl import __version__
 from difyctl.commands import apply as apply_command
 from difyctl.commands import (
     apps,
-    auth,
     credentials,
     dsl,
     emulator,
     health,
     keys,
+    login,
     profile,
     quickstart,
     secrets,
@@ -138,10 +138,10 @@ def root(
 
 
 app.command("quickstart")(quickstart.quickstart)
-app.command("login")(auth.login)
-app.command("logout")(auth.logout)
-app.command("status")(auth.status)
-app.command("version")(auth.version)
+app.command("login")(login.login)
+app.command("logout")(login.logout)
+app.command("status")(login.status)
+app.command("version")(login.version)
 app.add_typer(profile.app, name="profile")
 app.add_typer(apps.app, name="apps")
 app.command("run")(run_command.run)

@@ -47,7 +47,7 @@ def login(
       difyctl login -p prod --base-url https://dify.prod.example.com
     """
     from difyctl.client import auth as client_auth
-    from difyctl.commands.session import ask, read_password, save_login
+    from difyctl.commands._login import ask, read_password, save_login
 
     actx = app_context(ctx, output, profile, verbose)
     stored = actx.profiles().profiles.get(actx.profile_name)
@@ -90,7 +90,7 @@ def logout(
     Example:
       difyctl logout -p staging
     """
-    from difyctl.commands.session import logout_profile
+    from difyctl.commands._login import logout_profile
 
     actx = app_context(ctx, output, profile, verbose)
     doc = logout_profile(actx)
@@ -115,7 +115,7 @@ def status(
     Example:
       difyctl status -o json
     """
-    from difyctl.commands.session import collect_status
+    from difyctl.commands._login import collect_status
 
     actx = app_context(ctx, output, profile, verbose)
     doc, code = collect_status(actx)
@@ -159,7 +159,7 @@ def version(
     actx: AppContext = app_context(ctx, output, profile, verbose)
     doc: dict[str, Any] = {"difyctl": __version__, "python": platform.python_version()}
     if not offline:
-        from difyctl.commands.session import server_version_or_none
+        from difyctl.commands._login import server_version_or_none
 
         doc.update(server_version_or_none(actx))
     actx.out.emit(
