@@ -39,8 +39,8 @@ def health(
 
     from difyctl.commands._targets import resolve
     from difyctl.errors import UsageError
-    from difyctl.rotation.health import check_all, health_targets
-    from difyctl.runs import default_user
+    from difyctl.health import check_all, health_targets
+    from difyctl.run.engine import default_user
 
     if refs and all_apps:
         raise UsageError("name the apps to check, or pass --all (not both)")

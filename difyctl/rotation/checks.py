@@ -35,7 +35,7 @@ def probe_key(
     user: str = "difyctl-rotation",
 ) -> str | None:
     """GET /v1/info (free), then each probe query; None when all pass, else the first error."""
-    from difyctl.runs import run_app
+    from difyctl.run.engine import run_app
 
     step = f"{label} /v1/info"
     try:
