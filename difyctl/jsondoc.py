@@ -94,7 +94,7 @@ def versions_list() -> Any:
 
 
 def health() -> Any:
-    from difyctl.rotation.health import HealthCheck, HealthReport
+    from difyctl.health import HealthCheck, HealthReport
 
     check = HealthCheck("echo-chat", APP_ID, "app-********WkCF", "stored", ok=True, status="ok")
     check.mode, check.latency_ms = "advanced-chat", 16.24999

@@ -44,7 +44,7 @@ from difyctl.client.retry import RetryPolicy, delay_for, was_sent
 from difyctl.client.service import ALWAYS_STREAM, AsyncServiceClient, parse_blocking, run_spec
 from difyctl.client.transport import ClientOptions, Runtime, build_async_client, wrap_transport_error
 from difyctl.errors import DifyctlError
-from difyctl.run.engine import check_inputs, fill_query_input
+from difyctl.run.inputs import check_inputs, fill_query_input
 
 if TYPE_CHECKING:
     from difyctl.client.models import RunResult

@@ -128,7 +128,7 @@ def broadcast(
     from difyctl.broadcast.targets import read_apps_file
     from difyctl.commands import _notify
     from difyctl.commands._targets import broadcast_targets
-    from difyctl.run.engine import default_user, parse_inputs
+    from difyctl.run.inputs import default_user, parse_inputs
 
     actx = app_context(ctx, output, profile, verbose).with_options(
         output=None, profile=None, verbose=False, timeout=timeout

@@ -40,7 +40,7 @@ def health(
     from difyctl.commands._targets import resolve
     from difyctl.errors import UsageError
     from difyctl.health import check_all, health_targets
-    from difyctl.run.engine import default_user
+    from difyctl.run.inputs import default_user
 
     if refs and all_apps:
         raise UsageError("name the apps to check, or pass --all (not both)")

@@ -101,7 +101,8 @@ def run(
     """
     from difyctl.commands import _notify
     from difyctl.jsonshape import run_doc
-    from difyctl.run.engine import default_user, parse_inputs, run_app, validate_run
+    from difyctl.run.engine import run_app, validate_run
+    from difyctl.run.inputs import default_user, parse_inputs
     from difyctl.validation.engine import validator_option
 
     actx = app_context(ctx, output, profile, verbose)

@@ -31,7 +31,7 @@ def service_factory(actx: AppContext) -> Callable[[str], ServiceClient]:
 
 
 def key_deps(actx: AppContext, console: ConsoleClient, hook: Callable[[str], None] | None = None) -> KeyDeps:
-    from difyctl.run.engine import default_user
+    from difyctl.run.inputs import default_user
 
     deps = KeyDeps(
         console=console,

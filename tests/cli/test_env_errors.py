@@ -109,12 +109,12 @@ def test_interrupted_snapshot_all_says_how_many_were_saved(
 def test_a_plain_ctrl_c_still_says_interrupted(
     emu: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import difyctl.run.engine
+    import difyctl.run.inputs
 
     def interrupted(*_: Any, **__: Any) -> Any:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(difyctl.run.engine, "parse_inputs", interrupted)
+    monkeypatch.setattr(difyctl.run.inputs, "parse_inputs", interrupted)
     code, err = invoke(["run", "echo-chat", "hi"], emu_env(emu, tmp_path), capsys)
     assert code == 130 and err == "error: interrupted\n"
 
