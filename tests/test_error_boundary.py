@@ -15,9 +15,9 @@ import pytest
 import typer
 
 from difyctl.cli import lazy, run
-from difyctl.commands.confirm import confirm
 from difyctl.errors import UsageError
 from difyctl.exit_codes import ExitCode
+from difyctl.output.prompt import confirm
 
 
 class Raising:

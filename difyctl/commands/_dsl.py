@@ -134,7 +134,7 @@ def run_change(
 ) -> int:
     """Plan (read-only) -> render -> stop on --dry-run or an empty plan -> confirm -> apply -> report.
     `sides`: the labels of the live and the target side (promote names both profiles)."""
-    from difyctl.commands.confirm import confirm
+    from difyctl.output.prompt import confirm
     from difyctl.output.rollback import render_plan, render_result
 
     out = actx.out

@@ -81,7 +81,7 @@ def rotate_many(
     prune_unused: float | None,
     yes: bool,
 ) -> tuple[list[dict[str, Any]], int]:
-    from difyctl.commands.confirm import confirm
+    from difyctl.output.prompt import confirm
     from difyctl.rotation.sinks import parse_sink
     from difyctl.rotation.wiring import key_deps
 

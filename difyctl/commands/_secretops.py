@@ -49,7 +49,7 @@ def run_change(
     probes: Sequence[str],
     rotate: bool = False,
 ) -> tuple[dict[str, Any], int]:
-    from difyctl.commands.confirm import confirm
+    from difyctl.output.prompt import confirm
     from difyctl.rotation.secrets import SecretDeps, change_secret
 
     value = read_value(actx, stdin, from_env, "--stdin")
@@ -73,7 +73,7 @@ def run_credential_rotation(
     probe_app: str | None,
     yes: bool,
 ) -> tuple[dict[str, Any], int]:
-    from difyctl.commands.confirm import confirm
+    from difyctl.output.prompt import confirm
     from difyctl.rotation.provider_creds import CredentialDeps, rotate_credential
 
     value = read_value(actx, stdin, from_env, "--stdin")

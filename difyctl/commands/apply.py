@@ -127,8 +127,8 @@ def _run(
     actx: AppContext, console: Any, store: SnapshotStore, files: Any, secrets: Mapping[str, str], f: _Flags
 ) -> int:
     from difyctl.commands._dsl import ask, make_probe
-    from difyctl.commands.confirm import confirm
     from difyctl.output.apply import plan_markdown, render_plan, render_result, result_markdown
+    from difyctl.output.prompt import confirm
     from difyctl.release.engine import ReleaseEngine
 
     engine = ReleaseEngine(

@@ -101,8 +101,8 @@ def revoke(
     Example:
       difyctl keys revoke echo-chat 3f2c0a4e-... --yes
     """
-    from difyctl.commands.confirm import confirm
     from difyctl.jsonshape import app_fields_of
+    from difyctl.output.prompt import confirm
 
     confirm(f"Revoke key {key_id} of app {ref}? Requests using it will fail at once.", yes=yes)
     actx = app_context(ctx, output, profile, verbose)

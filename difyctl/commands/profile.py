@@ -98,7 +98,7 @@ def delete(
     Example:
       difyctl profile delete staging --yes
     """
-    from difyctl.commands.confirm import confirm
+    from difyctl.output.prompt import confirm
 
     actx = app_context(ctx, output, verbose=verbose)
     profiles = actx.profiles()

@@ -427,8 +427,8 @@ def prune(
       difyctl snapshot prune echo-workflow --keep 10 --yes
     """
     from difyctl.commands._dsl import open_store
-    from difyctl.commands.confirm import confirm
     from difyctl.jsonshape import prune_doc
+    from difyctl.output.prompt import confirm
 
     actx = app_context(ctx, output, verbose=verbose)
     store = open_store(actx, directory)
