@@ -54,34 +54,6 @@ def open_store(actx: AppContext, directory: str | None) -> SnapshotStore:
     return SnapshotStore(directory or actx.env.get(SNAPSHOT_DIR_ENV) or "snapshots")
 
 
-def interactive() -> bool:
-    import sys
-
-    try:
-        return sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def require_consent(yes: bool, what: str) -> None:
-    """Fail (exit 2) before anything is sent when a confirmation would be needed but cannot be asked."""
-    from difyctl.errors import UsageError
-
-    if not yes and not interactive():
-        raise UsageError(
-            f"{what} needs confirmation and stdin is not a terminal", hint="pass --yes to confirm"
-        )
-
-
-def ask(question: str) -> bool:
-    """The engine's confirmation callback: ask on a TTY, refuse otherwise (never blocks a pipeline)."""
-    from difyctl.output import ask_yes_no
-
-    if not interactive():
-        return False
-    return ask_yes_no(question)
-
-
 def make_probe(actx: AppContext, app: App) -> Any:
     """A probe through the service API (GET /v1/info: no tokens spent), or None when the app has no
     usable key (then the step is skipped with a note)."""
@@ -105,12 +77,13 @@ def change_engine(
 ) -> ChangeEngine:
     """The one change engine (difyctl.change) wired to this command: probe, confirmation, labels."""
     from difyctl.change.engine import ChangeEngine
+    from difyctl.output.prompt import ask_consent
 
     return ChangeEngine(
         console,
         store,
         probe=make_probe(actx, app) if probe and app is not None else None,
-        confirm=ask,
+        confirm=ask_consent,
         base_url=console.base_url,
         server_version=console.last_server_version,
         verb=verb,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -15,22 +14,6 @@ if TYPE_CHECKING:
     from difyctl.context import AppContext
 
 
-def _stdin_is_tty() -> bool:
-    try:
-        return sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def ask(label: str, source: str) -> str:
-    if not _stdin_is_tty():
-        raise UsageError(f"{label} is required", hint=f"pass {source} (stdin is not a terminal to ask on)")
-    value = input(f"{label}: ").strip()
-    if not value:
-        raise UsageError(f"{label} is required")
-    return value
-
-
 def read_password(actx: AppContext, from_stdin: bool) -> str:
     """--stdin (--password-stdin) > DIFY_PASSWORD > a hidden prompt on a TTY. Never a flag value."""
     if from_stdin:
@@ -40,14 +23,9 @@ def read_password(actx: AppContext, from_stdin: bool) -> str:
         return password
     if actx.env.get("DIFY_PASSWORD"):
         return actx.env["DIFY_PASSWORD"]
-    if not _stdin_is_tty():
-        raise UsageError(
-            "no password", hint="use --stdin (--password-stdin) or DIFY_PASSWORD when stdin is not a terminal"
-        )
-    password = getpass.getpass("Password: ")
-    if not password:
-        raise UsageError("no password given")
-    return password
+    from difyctl.output.prompt import ask_secret
+
+    return ask_secret("Password", "--stdin (--password-stdin) or DIFY_PASSWORD")
 
 
 def save_login(actx: AppContext, base_url: str, email: str, result: LoginResult) -> dict[str, Any]:

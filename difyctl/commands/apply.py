@@ -90,8 +90,9 @@ def apply(
     """
     from pathlib import Path
 
-    from difyctl.commands._dsl import open_store, require_consent
+    from difyctl.commands._dsl import open_store
     from difyctl.errors import UsageError
+    from difyctl.output.prompt import require_consent
     from difyctl.release.files import load, pin
 
     if message is not None and len(message) > MAX_MESSAGE:
@@ -126,16 +127,16 @@ class _Flags(NamedTuple):
 def _run(
     actx: AppContext, console: Any, store: SnapshotStore, files: Any, secrets: Mapping[str, str], f: _Flags
 ) -> int:
-    from difyctl.commands._dsl import ask, make_probe
+    from difyctl.commands._dsl import make_probe
     from difyctl.output.apply import plan_markdown, render_plan, render_result, result_markdown
-    from difyctl.output.prompt import confirm
+    from difyctl.output.prompt import ask_consent, confirm
     from difyctl.release.engine import ReleaseEngine
 
     engine = ReleaseEngine(
         console,
         store,
         probe_for=(lambda app: make_probe(actx, app)) if f.probe and not f.dry_run else None,
-        confirm=ask,
+        confirm=ask_consent,
         base_url=console.base_url,
         server_version=console.last_server_version,
         allow_blank=f.allow_blank,

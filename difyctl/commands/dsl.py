@@ -106,8 +106,9 @@ def rollback(
       difyctl rollback echo-workflow v2.4.0 --yes
       difyctl rollback echo-workflow --version 5f0c...e1 --yes
     """
-    from difyctl.commands._dsl import open_store, require_consent, run_change
+    from difyctl.commands._dsl import open_store, run_change
     from difyctl.errors import UsageError
+    from difyctl.output.prompt import require_consent
     from difyctl.snapshots.results import RollbackTarget
 
     if (tag is None) == (version is None):
@@ -175,8 +176,9 @@ def promote(
       difyctl -p staging promote support-bot --to prod --yes
       difyctl promote new-bot --to prod --create --yes
     """
-    from difyctl.commands._dsl import change_engine, open_store, require_consent, resolve_on, run_change
+    from difyctl.commands._dsl import change_engine, open_store, resolve_on, run_change
     from difyctl.errors import UsageError
+    from difyctl.output.prompt import require_consent
     from difyctl.output.rollback import render_created
     from difyctl.snapshots.ops import export_app
     from difyctl.snapshots.results import RollbackTarget

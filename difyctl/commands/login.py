@@ -47,7 +47,8 @@ def login(
       difyctl login -p prod --base-url https://dify.prod.example.com
     """
     from difyctl.client import auth as client_auth
-    from difyctl.commands._login import ask, read_password, save_login
+    from difyctl.commands._login import read_password, save_login
+    from difyctl.output.prompt import ask_text as ask
 
     actx = app_context(ctx, output, profile, verbose)
     stored = actx.profiles().profiles.get(actx.profile_name)
