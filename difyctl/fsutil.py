@@ -7,6 +7,10 @@ import os
 import tempfile
 from pathlib import Path
 
+# Every temp file of a write in progress starts with this: listings (snapshots/paths.is_temp_file)
+# skip what a kill -9 between mkstemp and os.replace left behind.
+TEMP_PREFIX = ".tmp-"
+
 
 def ensure_private_dir(path: Path) -> Path:
     """Create `path` (and parents) with mode 0700 for the leaf; tighten an existing leaf."""
@@ -21,12 +25,13 @@ def atomic_write(
 ) -> None:
     """Write `data` to `path` so that readers see the old file or the new one, never half of either.
 
-    The temp file is created with `mode` from the start, so a 0600 file is never readable by others,
-    not even for a moment. `owner` (uid, gid) is given to the temp file before the rename (replacing a
-    file keeps its owner and group); a PermissionError when that is not allowed, nothing replaced."""
+    The temp file gets `mode` before the first byte is written and before the rename, so a 0600 file
+    is never readable by others, not even for a moment. `owner` (uid, gid) is given to the temp file
+    before the rename (replacing a file keeps its owner and group); a PermissionError when that is not
+    allowed, nothing replaced."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=f".{path.name}.tmp")
     try:
         if owner is not None and owner != (os.fstat(fd).st_uid, os.fstat(fd).st_gid):
             os.fchown(fd, *owner)

@@ -19,8 +19,9 @@ from typing import Any
 import yaml
 
 from difyctl.errors import UsageError
+from difyctl.fsutil import atomic_write
 from difyctl.snapshots.dsl import read_dsl_file, secret_variables
-from difyctl.snapshots.paths import atomic_write, write_flat
+from difyctl.snapshots.paths import write_flat
 from difyctl.snapshots.results import RollbackTarget
 
 MANIFEST = "difyctl.yaml"

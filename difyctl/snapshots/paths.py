@@ -3,13 +3,12 @@ system raw: no separators, no `..`, no leading dot, bounded length."""
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import unicodedata
 from pathlib import Path
 
 from difyctl.errors import UsageError
+from difyctl.fsutil import TEMP_PREFIX, atomic_write
 
 SLUG_MAX = 60
 TAG_MAX = 100
@@ -50,7 +49,6 @@ def validate_tag(tag: str) -> str:
     return tag
 
 
-TEMP_PREFIX = ".tmp-"
 
 
 def is_temp_file(path: Path) -> bool:
@@ -75,32 +73,6 @@ def check_user_tag(tag: str) -> str:
     return tag
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Temp file in the same folder, fsync, chmod, os.replace; the folder is fsynced where possible."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(dir_fd)
-
-
-# ------------------------------------------------------------------------------- flat layout
 def flat_filename(app_name: str, app_id: str, taken: set[str]) -> str:
     """`<slug>.yml` for a flat folder of one file per app (for `apply -f DIR`); the id breaks ties."""
     name = f"{slugify(app_name)}.yml"

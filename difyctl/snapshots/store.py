@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from difyctl.errors import UsageError, file_error
+from difyctl.fsutil import atomic_write
 from difyctl.snapshots.dsl import content_hash, dsl_version, parse_dsl
 from difyctl.snapshots.paths import (
     app_folder_name,
-    atomic_write,
     check_user_tag,
     id_suffix,
     is_safety,

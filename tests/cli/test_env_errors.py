@@ -58,7 +58,7 @@ def test_full_disk_fails_that_app_only_prints_the_table_and_leaves_no_folder(
     emu: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import difyctl.snapshots.store as store_module
-    from difyctl.snapshots.paths import atomic_write as real
+    from difyctl.fsutil import atomic_write as real
 
     def full(path: Path, data: bytes, *, mode: int = 0o644) -> None:
         if path.parent.name.startswith("echo-chat-") and path.suffix == ".json":

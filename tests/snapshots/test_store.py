@@ -255,7 +255,7 @@ def test_a_write_failing_half_way_keeps_the_previous_file_and_leaves_no_temp(
     first = save(store, tag="v1")
     before = first.path.read_bytes()
     folder = first.path.parent
-    import difyctl.snapshots.paths as paths
+    from difyctl import fsutil
 
     def boom(*_args: Any, **_kwargs: Any) -> Any:
         raise OSError(28, "No space left on device")
@@ -283,7 +283,7 @@ def test_a_write_failing_half_way_keeps_the_previous_file_and_leaves_no_temp(
     else:
         monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError, match="No space left"):
-        paths.atomic_write(first.path, EXPORT.replace("hello-env", "half").encode())
+        fsutil.atomic_write(first.path, EXPORT.replace("hello-env", "half").encode())
     monkeypatch.undo()
     assert first.path.read_bytes() == before  # the previous file survives, whole
     assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []  # no temp file left
