@@ -128,13 +128,16 @@ def cli_run(base_url: str, concurrency: int) -> tuple[float, int]:
 
 def sequential(base_url: str, auth: Any, apps: list[Any]) -> tuple[float, int]:
     from difyctl.client.console import ConsoleClient
-    from difyctl.snapshots.ops import SnapshotOptions, snapshot_app
+    from difyctl.snapshots.ops import export_app
     from difyctl.snapshots.store import SnapshotStore
 
     with tempfile.TemporaryDirectory() as tmp, ConsoleClient(base_url, auth) as console:
         store = SnapshotStore(tmp)
         t0 = time.perf_counter()
-        ok = sum(snapshot_app(console, store, app, SnapshotOptions()).created for app in apps)
+        ok = sum(
+            store.save(export_app(console, app), app_id=app.id, app_name=app.name, app_mode=app.mode).created
+            for app in apps
+        )
         return time.perf_counter() - t0, ok
 
 

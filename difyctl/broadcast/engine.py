@@ -60,8 +60,6 @@ DEFAULT_PER_APP = 4
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_RETRIES = 3
 
-Callback = Callable[[TargetResult], None]
-
 
 @dataclass(frozen=True)
 class BroadcastOptions:

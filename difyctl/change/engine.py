@@ -108,11 +108,6 @@ class ChangeEngine:
         """A stored snapshot; a hand-edited file (checksum) is refused unless `force`."""
         return RollbackTarget.from_snapshot(self.store.load_verified(app_ref, tag, force=force))
 
-    def target_from_version(self, app_id: str, version_id: str) -> RollbackTarget:
-        """A published version of the app (`rollback APP --version ID`)."""
-        text = self.console.export_dsl(app_id, workflow_id=version_id)
-        return RollbackTarget.from_text(f"version:{version_id}", text)
-
     # ------------------------------------------------------------------------------------ plan
     def plan(
         self,

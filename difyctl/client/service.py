@@ -30,7 +30,6 @@ ENDPOINTS: dict[str, str] = {
     "workflow": f"{V1}/workflows/run",
 }
 ALWAYS_STREAM = frozenset({"agent-chat"})  # "Agent Chat App does not support blocking mode"
-DELTA_EVENTS = frozenset({"message", "agent_message", "text_chunk"})
 _IDS = ("conversation_id", "message_id", "task_id", "workflow_run_id")
 
 EventCallback = Callable[[StreamEvent], None]

@@ -124,14 +124,14 @@ def rollback(
         else:
             from difyctl.client.errors import NotFoundError
 
+            assert version is not None  # exactly one of TAG / --version, checked above
             try:
-                exported = console.export_dsl(app.id, workflow_id=version)
+                target = RollbackTarget.from_version(console, app.id, version)
             except NotFoundError:
                 raise UsageError(
                     f"{app.name} has no published version {version!r}",
                     hint=f"list its versions with `difyctl versions list {app_ref}`",
                 ) from None
-            target = RollbackTarget.from_text(f"version:{version}", exported)
         code = run_change(
             actx,
             console,

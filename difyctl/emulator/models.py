@@ -11,7 +11,6 @@ import uuid
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-ROLES = ("owner", "admin", "editor", "normal")
 APP_MODES = ("chat", "advanced-chat", "agent-chat", "completion", "workflow")
 WORKFLOW_MODES = ("workflow", "advanced-chat")
 SECRET_MASK = "*" * 20

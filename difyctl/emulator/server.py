@@ -134,14 +134,6 @@ class EmulatorServer:
             raise KeyError(name)
         return app.id
 
-    def set_max_active_requests(self, name: str, limit: int | None) -> None:
-        """Cap concurrent runs of one app (Dify's per-app max_active_requests); None or 0 lifts it."""
-        with self.state.mutate():
-            app = self.state.app_by_name(name)
-            if app is None:
-                raise KeyError(name)
-            app.max_active_requests = limit or None
-
     def start(self) -> EmulatorServer:
         if self._thread is not None:
             return self

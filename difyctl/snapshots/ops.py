@@ -77,19 +77,6 @@ def _save(store: SnapshotStore, app: App, text: str, opts: SnapshotOptions, now:
     )
 
 
-def snapshot_app(
-    console: Exporter,
-    store: SnapshotStore,
-    app: App,
-    opts: SnapshotOptions,
-    *,
-    now: _dt.datetime | None = None,
-) -> SaveResult:
-    """One snapshot (`created`, or `unchanged` when the content hash equals the newest snapshot's)."""
-    text = export_app(console, app, draft=opts.draft, include_secret=opts.include_secret)
-    return _save(store, app, text, opts, now or store.clock())
-
-
 @dataclass(frozen=True)
 class SnapshotOutcome:
     """One app of `snapshot create --all`: a result or an error, as data."""

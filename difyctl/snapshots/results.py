@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from difyctl.change.secrets import SecretPlan
 from difyctl.client.models import App
@@ -13,6 +13,9 @@ from difyctl.jsonshape import app_fields_of
 from difyctl.snapshots.diff import DslDiff
 from difyctl.snapshots.dsl import content_hash, parse_dsl
 from difyctl.snapshots.store import LoadedSnapshot, SnapshotMeta
+
+if TYPE_CHECKING:
+    from difyctl.snapshots.ops import Exporter
 
 # RollbackResult.status
 APPLIED = "applied"  # the target is live and verified
@@ -48,6 +51,11 @@ class RollbackTarget:
         raw = content.encode("utf-8") if isinstance(content, str) else content
         doc = parse_dsl(raw, label)
         return cls(label, raw, doc, content_hash(doc))
+
+    @classmethod
+    def from_version(cls, console: Exporter, app_id: str, version_id: str) -> RollbackTarget:
+        """A published version of the app (`rollback APP --version ID`), exported by its workflow id."""
+        return cls.from_text(f"version:{version_id}", console.export_dsl(app_id, workflow_id=version_id))
 
     @property
     def text(self) -> str:

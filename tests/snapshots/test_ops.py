@@ -17,9 +17,8 @@ from difyctl.snapshots.ops import (
     export_workflow_id,
     resolve_side,
     snapshot_all,
-    snapshot_app,
 )
-from difyctl.snapshots.store import SnapshotStore
+from difyctl.snapshots.store import SaveResult, SnapshotStore
 from tests.snapshots.conftest import APP_ID, SECRET, Clock
 from tests.snapshots.fakes import FakeConsole
 
@@ -43,6 +42,13 @@ class AsyncFake:
             return self.fake.export_dsl(app_id, include_secret=include_secret, workflow_id=workflow_id)
         finally:
             self.in_flight -= 1
+
+
+def snapshot_app(fake: FakeConsole, store: SnapshotStore, app: App, opts: SnapshotOptions) -> SaveResult:
+    """One app through the engine of `snapshot create` (snapshot_all), over the sync fake."""
+    outcome = asyncio.run(snapshot_all(AsyncFake(fake), store, [app], opts))[0]
+    assert outcome.result is not None, outcome.error
+    return outcome.result
 
 
 @pytest.fixture

@@ -164,7 +164,7 @@ def test_rollback_to_the_live_content_is_unchanged(world: World) -> None:
 
 def test_rollback_to_a_version_id(world: World) -> None:
     engine = world.engine()
-    target = engine.target_from_version(APP_ID, world.v1_workflow_id)
+    target = RollbackTarget.from_version(world.fake, APP_ID, world.v1_workflow_id)
     assert target.label == f"version:{world.v1_workflow_id}"
     result = engine.apply(engine.plan(APP_ID, target))
     assert result.status == APPLIED
