@@ -61,6 +61,7 @@ class Invocation:
     context: Any = None
     transport: Any = None  # tests: an httpx.MockTransport for every client the command builds
     options: dict[str, Any] | None = None  # the root options, until a command builds its context
+    rerun: Any = None  # `run` itself, for a command that runs others (quickstart): no import back here
 
     def build_context(self) -> Any:
         """The AppContext, built when a command first asks (`commands._common.app_context`): a
@@ -209,7 +210,7 @@ def run(
     if args == ["--version"]:  # the fast path: no command tree to build (startup budget)
         sys.stdout.write(f"difyctl {__version__}\n")
         return 0
-    launch = Invocation(env=env, runtime=runtime, transport=transport)
+    launch = Invocation(env=env, runtime=runtime, transport=transport, rerun=run)
     command = root_command()
     try:
         result = command.main(args=args, prog_name="difyctl", standalone_mode=False, obj=launch)

@@ -172,12 +172,12 @@ def quickstart(
     import shlex
     import tempfile
 
-    from difyctl.cli import run as run_cli
     from difyctl.emulator import EmulatorConfig, EmulatorServer
     from difyctl.errors import DifyctlError
 
     actx = app_context(ctx, verbose=verbose)
     out = actx.out
+    run_cli = ctx.find_root().obj.rerun  # difyctl.cli.run, handed down (importing it is a cycle)
     with (
         tempfile.TemporaryDirectory(prefix="difyctl-quickstart-") as tmp,
         EmulatorServer(EmulatorConfig(seed="demo")) as emu,
