@@ -19,16 +19,19 @@ from difyctl.commands import apply as apply_command
 from difyctl.commands import (
     apps,
     credentials,
-    dsl,
     emulator,
+    export,
     health,
     keys,
     login,
     profile,
+    promote,
     quickstart,
+    rollback,
     secrets,
     snapshot,
     validate,
+    versions,
 )
 from difyctl.commands import broadcast as broadcast_command
 from difyctl.commands import run as run_command
@@ -147,12 +150,12 @@ app.add_typer(profile.app, name="profile")
 app.add_typer(apps.app, name="apps")
 app.command("run")(run_command.run)
 # 1. DSL: snapshots, diff, rollback, releases
-app.command("export")(dsl.export)
+app.command("export")(export.export)
 app.add_typer(snapshot.app, name="snapshot")
-app.command("rollback")(dsl.rollback)
-app.add_typer(dsl.versions_app, name="versions")
+app.command("rollback")(rollback.rollback)
+app.add_typer(versions.app, name="versions")
 app.command("apply")(apply_command.apply)
-app.command("promote")(dsl.promote)
+app.command("promote")(promote.promote)
 # 2. credentials
 app.add_typer(keys.app, name="keys")
 app.command("health")(health.health)

@@ -12,6 +12,7 @@ import typer
 if TYPE_CHECKING:
     from difyctl.context import AppContext
 
+AppArg = Annotated[str, typer.Argument(metavar="APP", help="App id, exact name or profile alias.")]
 OutputOpt = Annotated[
     Optional[str],  # noqa: UP045 - typer inspects the annotation at runtime
     typer.Option(
