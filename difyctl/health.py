@@ -60,11 +60,11 @@ class HealthReport:
     resolve_ms: float = 0.0
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         failed = sum(1 for r in self.results if not r.ok)
         if not failed:
-            return int(ExitCode.OK)
-        return int(ExitCode.FAILED if failed == len(self.results) else ExitCode.PARTIAL)
+            return ExitCode.OK
+        return ExitCode.FAILED if failed == len(self.results) else ExitCode.PARTIAL
 
     def to_dict(self) -> dict[str, Any]:
         ok = sum(1 for r in self.results if r.ok)

@@ -132,15 +132,15 @@ class BroadcastResult:
         return {"targets": [t.to_dict() for t in self.targets], "summary": self.summary()}
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         """0 all ok, 3 some failed, 1 all failed, 7 all rate limited, 130 interrupted."""
         if self.interrupted:
-            return int(ExitCode.INTERRUPTED)
+            return ExitCode.INTERRUPTED
         passed = sum(1 for t in self.targets if t.passed)
         if not self.targets or passed == len(self.targets):
-            return int(ExitCode.OK)
+            return ExitCode.OK
         if passed:
-            return int(ExitCode.PARTIAL)
+            return ExitCode.PARTIAL
         if all(t.status == RATE_LIMITED for t in self.targets):
-            return int(ExitCode.RATE_LIMITED)
-        return int(ExitCode.FAILED)
+            return ExitCode.RATE_LIMITED
+        return ExitCode.FAILED

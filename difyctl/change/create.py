@@ -20,6 +20,7 @@ from difyctl.change.steps import (
     run_step,
 )
 from difyctl.client.models import App
+from difyctl.exit_codes import ExitCode
 from difyctl.snapshots.dsl import WORKFLOW_MODES, dump_dsl, fill_secrets
 from difyctl.snapshots.results import FAILED, REFUSED, RollbackTarget, Step
 
@@ -43,6 +44,13 @@ class CreateResult:
     @property
     def ok(self) -> bool:
         return self.status == CREATED
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0 created; 2 a confirmation refused (nothing left behind); 1 failed."""
+        if self.ok:
+            return ExitCode.OK
+        return ExitCode.USAGE if self.status == REFUSED else ExitCode.FAILED
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from difyctl.exit_codes import ExitCode
+
 if TYPE_CHECKING:
     from difyctl.change.engine import ChangeEngine
     from difyctl.client.console import ConsoleClient
@@ -104,7 +106,7 @@ def run_change(
     probe: bool,
     sides: tuple[str, str] | None = None,
     allow_blank: bool = False,
-) -> int:
+) -> ExitCode:
     """Plan (read-only) -> render -> stop on --dry-run or an empty plan -> confirm -> apply -> report.
     `sides`: the labels of the live and the target side (promote names both profiles)."""
     from difyctl.output.prompt import confirm
@@ -128,12 +130,12 @@ def run_change(
             },
             text=lambda _o: None,
         )
-        return 0
+        return ExitCode.OK
     confirm(f"Apply {target.label} to {app.name!r} ({verb})?", yes=yes)
     result = engine.apply(plan, publish=publish, yes=yes, allow_blank=allow_blank)
     doc = {"dry_run": False, **extra, **result.to_dict(), "diff": plan.diff.to_dict()}
     out.emit(doc, text=lambda o: render_result(o, result, verb=verb))
-    return int(result.exit_code)
+    return result.exit_code
 
 
 def resolve_on(console: ConsoleClient, name: str) -> App | None:

@@ -80,7 +80,7 @@ def rotate_many(
     dry_run: bool,
     prune_unused: float | None,
     yes: bool,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[dict[str, Any]], ExitCode]:
     from difyctl.output.prompt import confirm
     from difyctl.rotation.sinks import parse_sink
     from difyctl.rotation.wiring import key_deps

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from difyctl.errors import UsageError
+from difyctl.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from difyctl.context import AppContext, ServiceTarget
@@ -48,7 +49,7 @@ def run_change(
     publish: bool,
     probes: Sequence[str],
     rotate: bool = False,
-) -> tuple[dict[str, Any], int]:
+) -> tuple[dict[str, Any], ExitCode]:
     from difyctl.output.prompt import confirm
     from difyctl.rotation.secrets import SecretDeps, change_secret
 
@@ -72,7 +73,7 @@ def run_credential_rotation(
     field: str | None,
     probe_app: str | None,
     yes: bool,
-) -> tuple[dict[str, Any], int]:
+) -> tuple[dict[str, Any], ExitCode]:
     from difyctl.output.prompt import confirm
     from difyctl.rotation.provider_creds import CredentialDeps, rotate_credential
 

@@ -8,6 +8,7 @@ import typer
 
 from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, YesOpt, app_context
 from difyctl.commands._dsl import AllowBlankOpt, DirOpt, DryRunOpt, NoPublishOpt, ProbeOpt
+from difyctl.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -73,7 +74,7 @@ def apply(
     profile: ProfileOpt = None,
     output: OutputOpt = None,
     verbose: VerboseOpt = False,
-) -> None:
+) -> ExitCode:
     """Apply DSL files from git: plan (semantic diff vs the live published app), then apply safely.
 
     Files match live apps by name, by the ids in a `difyctl.yaml` beside them, or by APP (one file).
@@ -109,7 +110,7 @@ def apply(
     with actx.console() as console:
         app_id = actx.resolve_app(console, app_ref).id if app_ref else None
         code = _run(actx, console, store, pin(files, manifest, console.base_url, app_id), secrets, flags)
-    raise typer.Exit(code)
+    return code
 
 
 class _Flags(NamedTuple):
@@ -126,7 +127,7 @@ class _Flags(NamedTuple):
 
 def _run(
     actx: AppContext, console: Any, store: SnapshotStore, files: Any, secrets: Mapping[str, str], f: _Flags
-) -> int:
+) -> ExitCode:
     from difyctl.commands._dsl import make_probe
     from difyctl.output.apply import plan_markdown, render_plan, render_result, result_markdown
     from difyctl.output.prompt import ask_consent, confirm
@@ -152,14 +153,14 @@ def _run(
     if f.dry_run or not plan.changes:
         out.emit({"dry_run": f.dry_run, **plan.to_dict()}, text=lambda _o: None)
         _append(f.summary, plan_markdown(plan))
-        return 1 if f.exit_code and f.dry_run and plan.changes else 0
+        return ExitCode.FAILED if f.exit_code and f.dry_run and plan.changes else ExitCode.OK
     confirm(f"Apply {plan.changes} change(s)?", yes=f.yes)
     result = engine.apply(
         plan, publish=f.publish, yes=f.yes, secrets=secrets, message=f.message, atomic=f.atomic
     )
     out.emit(result.to_dict(), text=lambda o: render_result(o, result))
     _append(f.summary, plan_markdown(plan) + "\n" + result_markdown(result))
-    return int(result.exit_code)
+    return result.exit_code
 
 
 def _secret_values(flags: list[str], env: Mapping[str, str]) -> dict[str, str]:

@@ -9,6 +9,7 @@ import typer
 
 from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, app_context
 from difyctl.commands._notify import NotifyOpt, NotifySecretOpt
+from difyctl.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from difyctl.broadcast.pool import warm_up
@@ -106,7 +107,7 @@ def broadcast(
     profile: ProfileOpt = None,
     output: OutputOpt = None,
     verbose: VerboseOpt = False,
-) -> None:
+) -> ExitCode:
     """Send one question (TEXT) to many apps concurrently; wall time is the slowest app's, not the sum.
 
     429 (Dify's per-app active-request limit) and 5xx are retried with backoff; a workflow that ends
@@ -154,7 +155,7 @@ def broadcast(
     result = _fan_out(actx, targets, options, jsonl, check)
     actx.out.emit(result.to_dict(), text=lambda o: render_text(o, result, full=full))
     _notify.send(actx, notify, secret, _notice(result))
-    raise typer.Exit(result.exit_code)
+    return result.exit_code
 
 
 def _checker(schema: Path | None, field: str | None) -> Any:
@@ -209,7 +210,7 @@ def _notice(result: BroadcastResult) -> dict[str, Any]:
     return {
         "event": "broadcast.completed",
         "ok": result.exit_code == 0,
-        "exit_code": result.exit_code,
+        "exit_code": int(result.exit_code),
         "summary": result.summary(),
         "targets": [{"app": t.app, "name": t.name, "status": t.status} for t in result.targets],
     }

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, YesOpt, app_context
+from difyctl.exit_codes import ExitCode
 
 app = typer.Typer(help="Model-provider credentials: list and rotate.", no_args_is_help=True)
 
@@ -69,7 +70,7 @@ def rotate(
     profile: ProfileOpt = None,
     output: OutputOpt = None,
     verbose: VerboseOpt = False,
-) -> None:
+) -> ExitCode:
     """Add the new credential (validated by Dify) -> switch -> probe an app -> delete the old one.
 
     On a failed switch or probe it switches back and deletes the new credential (exit 1).
@@ -84,4 +85,4 @@ def rotate(
     actx = app_context(ctx, output, profile, verbose)
     doc, code = run_credential_rotation(actx, provider, stdin, from_env, field, probe, yes)
     step_result(actx.out, doc)
-    raise typer.Exit(code)
+    return code

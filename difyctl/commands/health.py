@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, app_context
+from difyctl.exit_codes import ExitCode
 
 
 def health(
@@ -25,7 +26,7 @@ def health(
     profile: ProfileOpt = None,
     output: OutputOpt = None,
     verbose: VerboseOpt = False,
-) -> None:
+) -> ExitCode:
     """Check every app's service key: GET /v1/info (costs no tokens), then optional probe queries.
 
     Exit 0 all healthy, 3 some failed, 1 all failed. Suitable for cron with -o json.
@@ -66,4 +67,4 @@ def health(
 
     doc = report.to_dict()
     actx.out.emit(doc, text=lambda o: render(o, doc))
-    raise typer.Exit(report.exit_code)
+    return report.exit_code

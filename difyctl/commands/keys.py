@@ -7,6 +7,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, YesOpt, app_context
+from difyctl.exit_codes import ExitCode
 
 app = typer.Typer(help="Service API keys: list, create, revoke, store, rotate.", no_args_is_help=True)
 
@@ -209,7 +210,7 @@ def rotate(
     profile: ProfileOpt = None,
     output: OutputOpt = None,
     verbose: VerboseOpt = False,
-) -> None:
+) -> ExitCode:
     """Rotate service API keys: create -> test -> promote (keyring + sinks) -> finish (revoke old).
 
     Every phase is journalled with the sinks (config dir, 0600); one rotation per server + app at a
@@ -245,7 +246,7 @@ def rotate(
         yes=yes,
     )
     _render_rotations(actx.out, docs)
-    raise typer.Exit(code)
+    return code
 
 
 def _render_rotations(out: Any, docs: list[dict[str, Any]]) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, app_context
+from difyctl.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from difyctl.context import AppContext
@@ -109,7 +110,7 @@ def status(
     profile: ProfileOpt = None,
     output: OutputOpt = None,
     verbose: VerboseOpt = False,
-) -> None:
+) -> ExitCode:
     """Show the profile, server version, auth method and logged-in user. Exit 4 when not logged in.
 
     \b
@@ -121,7 +122,7 @@ def status(
     actx = app_context(ctx, output, profile, verbose)
     doc, code = collect_status(actx)
     actx.out.emit(doc, text=lambda o: _render_status(o, doc))
-    raise typer.Exit(code)
+    return code
 
 
 def _render_status(out: Any, doc: dict[str, Any]) -> None:

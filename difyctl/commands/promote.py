@@ -8,6 +8,7 @@ import typer
 
 from difyctl.commands._common import AppArg, OutputOpt, ProfileOpt, VerboseOpt, YesOpt, app_context
 from difyctl.commands._dsl import AllowBlankOpt, DirOpt, DryRunOpt, ProbeOpt
+from difyctl.exit_codes import ExitCode
 
 
 def promote(
@@ -25,7 +26,7 @@ def promote(
     profile: ProfileOpt = None,
     output: OutputOpt = None,
     verbose: VerboseOpt = False,
-) -> None:
+) -> ExitCode:
     """Copy an app's published DSL to the app of the same name on another profile (e.g. staging -> prod).
 
     The target gets the rollback treatment: diff (both profiles named), confirm, a pre-promote-*
@@ -73,7 +74,7 @@ def promote(
                 sides=sides,
                 allow_blank=allow_blank_secret,
             )
-            raise typer.Exit(code)
+            return code
         if not create:
             raise UsageError(
                 f"no app named {app.name!r} on profile {to!r}", hint="pass --create to create it"
@@ -84,7 +85,7 @@ def promote(
                 {"dry_run": True, "status": "would-create", **doc},
                 text=f"promote {sides[1]} -> {sides[0]}: would create {app.name!r} ({app.mode})",
             )
-            raise typer.Exit(0)
+            return ExitCode.OK
         engine = change_engine(dst, console, store, None, verb="promote", probe=False)
         from difyctl.commands._dsl import make_probe
 
@@ -98,4 +99,4 @@ def promote(
     src.out.emit(
         {"dry_run": False, **doc, **result.to_dict()}, text=lambda o: render_created(o, result, sides)
     )
-    raise typer.Exit(0 if result.ok else (2 if result.status == "refused" else 1))
+    return result.exit_code

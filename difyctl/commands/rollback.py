@@ -8,6 +8,7 @@ import typer
 
 from difyctl.commands._common import AppArg, OutputOpt, ProfileOpt, VerboseOpt, YesOpt, app_context
 from difyctl.commands._dsl import AllowBlankOpt, DirOpt, DryRunOpt, NoPublishOpt, ProbeOpt
+from difyctl.exit_codes import ExitCode
 
 
 def rollback(
@@ -35,7 +36,7 @@ def rollback(
     profile: ProfileOpt = None,
     output: OutputOpt = None,
     verbose: VerboseOpt = False,
-) -> None:
+) -> ExitCode:
     """Make a snapshot (or a published version) live again, safely.
 
     Steps: semantic diff and secret plan (--dry-run stops here and writes nothing), confirm,
@@ -88,4 +89,4 @@ def rollback(
             probe=probe,
             allow_blank=allow_blank_secret,
         )
-    raise typer.Exit(code)
+    return code

@@ -9,6 +9,7 @@ import typer
 
 from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, app_context
 from difyctl.commands._notify import NotifyOpt, NotifySecretOpt
+from difyctl.exit_codes import ExitCode
 
 
 def run(
@@ -86,7 +87,7 @@ def run(
     profile: ProfileOpt = None,
     output: OutputOpt = None,
     verbose: VerboseOpt = False,
-) -> None:
+) -> ExitCode:
     """Run an app once: chat apps answer the question (TEXT), workflows run with --input values.
 
     The endpoint follows the app's mode (from /v1/info); required inputs are checked first.
@@ -144,8 +145,7 @@ def run(
         from difyctl.client.errors import RunFailedError
 
         raise RunFailedError(result.status, result.error, workflow_run_id=result.workflow_run_id)
-    if checked is not None and not checked.ok:
-        raise typer.Exit(1)
+    return ExitCode.FAILED if checked is not None and not checked.ok else ExitCode.OK
 
 
 def _render(out: Any, doc: dict[str, Any], *, streamed: bool) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, YesOpt, app_context
+from difyctl.exit_codes import ExitCode
 
 app = typer.Typer(help="Secret environment variables of workflow and chatflow apps.", no_args_is_help=True)
 
@@ -56,7 +57,7 @@ def set_secret(
     profile: ProfileOpt = None,
     output: OutputOpt = None,
     verbose: VerboseOpt = False,
-) -> None:
+) -> ExitCode:
     """Set one secret variable (created when missing); other secrets are kept as they are.
 
     \b
@@ -70,7 +71,7 @@ def set_secret(
     actx = app_context(ctx, output, profile, verbose)
     doc, code = run_change(actx, ref, name, value_stdin, from_env, yes=yes, publish=not no_publish, probes=[])
     step_result(actx.out, doc)
-    raise typer.Exit(code)
+    return code
 
 
 @app.command("rotate")
@@ -88,7 +89,7 @@ def rotate_secret(
     profile: ProfileOpt = None,
     output: OutputOpt = None,
     verbose: VerboseOpt = False,
-) -> None:
+) -> ExitCode:
     """Rotate a secret: sync -> publish -> probe; on failure the previous value is restored and re-published.
 
     \b
@@ -103,4 +104,4 @@ def rotate_secret(
         actx, ref, name, value_stdin, from_env, yes=yes, publish=True, probes=probe or [], rotate=True
     )
     step_result(actx.out, doc)
-    raise typer.Exit(code)
+    return code

@@ -8,6 +8,7 @@ import typer
 
 from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, YesOpt, app_context
 from difyctl.commands._dsl import DirOpt
+from difyctl.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from difyctl.context import AppContext
@@ -57,7 +58,7 @@ def create(
     profile: ProfileOpt = None,
     output: OutputOpt = None,
     verbose: VerboseOpt = False,
-) -> None:
+) -> ExitCode:
     """Snapshot apps into the store: one DSL file + a sidecar per app; no duplicate when unchanged.
 
     Exit 3 when some apps of several failed (the others are saved).
@@ -84,7 +85,7 @@ def create(
         _create_flat(
             actx, apps or [], all_apps, directory, layout, draft=draft, extra=bool(tag or include_secret)
         )
-        return
+        return ExitCode.OK
     store = open_store(actx, directory)
     if include_secret:
         actx.out.warn(SECRET_WARNING)
@@ -95,7 +96,7 @@ def create(
             tag, message, draft, include_secret, console.base_url, console.server_version()
         )
         outcomes = _run_all(actx, console, store, targets, opts, concurrency)
-    _report_created(actx, outcomes)
+    return _report_created(actx, outcomes)
 
 
 def _create_flat(
@@ -178,7 +179,7 @@ def _run_all(
         ) from None
 
 
-def _report_created(actx: AppContext, outcomes: list[SnapshotOutcome]) -> None:
+def _report_created(actx: AppContext, outcomes: list[SnapshotOutcome]) -> ExitCode:
     from difyctl.errors import PartialFailure
 
     docs = [o.to_dict() for o in outcomes]
@@ -211,7 +212,6 @@ def _report_created(actx: AppContext, outcomes: list[SnapshotOutcome]) -> None:
     )
     if failed:
         from difyctl.errors import DifyctlError
-        from difyctl.exit_codes import ExitCode
 
         if any(o.exit_code == ExitCode.AUTH for o in outcomes if not o.ok):  # the session went away
             raise DifyctlError(
@@ -220,8 +220,9 @@ def _report_created(actx: AppContext, outcomes: list[SnapshotOutcome]) -> None:
                 exit_code=ExitCode.AUTH,
             )
         if failed == len(outcomes):
-            raise typer.Exit(1)
+            return ExitCode.FAILED
         raise PartialFailure(f"{failed} of {len(outcomes)} snapshots failed")
+    return ExitCode.OK
 
 
 @app.command("list")
@@ -323,7 +324,7 @@ def diff(
     profile: ProfileOpt = None,
     output: OutputOpt = None,
     verbose: VerboseOpt = False,
-) -> None:
+) -> ExitCode:
     """Semantic diff of two versions of an app (UI-only changes ignored, secrets never shown).
 
     Exit 0 when equal, 1 when different. Without FROM the newest snapshot you took is compared:
@@ -363,13 +364,13 @@ def diff(
             )
     doc = diff_doc(old.label, new.label, result, ident)
     actx.out.emit(doc, text=lambda o: render_diff(o, result, old_label=old.label, new_label=new.label))
-    raise typer.Exit(0 if result.is_empty else 1)
+    return ExitCode.OK if result.is_empty else ExitCode.FAILED
 
 
 @app.command("verify")
 def verify(
     ctx: typer.Context, directory: DirOpt = None, output: OutputOpt = None, verbose: VerboseOpt = False
-) -> None:
+) -> ExitCode:
     """Re-hash every snapshot: exit 1 naming each corrupt, missing or orphan file (aliases are checked
     against the file they name; a store that does not exist is exit 2).
 
@@ -398,7 +399,7 @@ def verify(
         )
 
     actx.out.emit(doc, text=text)
-    raise typer.Exit(1 if problems else 0)
+    return ExitCode.FAILED if problems else ExitCode.OK
 
 
 @app.command("prune")

@@ -8,6 +8,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from difyctl.commands._common import OutputOpt, app_context
+from difyctl.exit_codes import ExitCode
 from difyctl.validation.deadline import DEFAULT_TIME_LIMIT
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def validate(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Say which validator decides, and why (stderr).")
     ] = False,
-) -> None:
+) -> ExitCode:
     """Check JSON answers against a JSON Schema: valid documents on stdout, report on stderr.
 
     Each document is recorded on one rung: parsed (valid as is), repaired (valid
@@ -124,7 +125,7 @@ def validate(
         else:
             out.stdout.write(to_yaml({"documents": documents.collected, **data}))
         out.stdout.flush()
-    raise typer.Exit(summary.exit_code)
+    return summary.exit_code
 
 
 class _DocumentSink:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from difyctl.commands._common import OutputOpt, VerboseOpt, app_context
+from difyctl.exit_codes import ExitCode
 
 app = typer.Typer(help="Completion notices sent by --notify: verify their signature.", no_args_is_help=True)
 
@@ -44,7 +45,7 @@ def verify(
     ] = 300.0,
     output: OutputOpt = None,
     verbose: VerboseOpt = False,
-) -> None:
+) -> ExitCode:
     """Read the raw body on stdin; exit 0 when the signature is valid and fresh, 1 otherwise.
 
     Examples:
@@ -72,7 +73,7 @@ def verify(
     verdict = check(secret, body, signature, timestamp, now=actx.get_runtime().now(), tolerance=tolerance)
     doc = {"valid": verdict.ok, "reason": verdict.reason}
     actx.out.emit(doc, text=lambda o: _say(o, verdict.ok, verdict.reason))
-    raise typer.Exit(0 if verdict.ok else 1)
+    return ExitCode.OK if verdict.ok else ExitCode.FAILED
 
 
 def _say(out: Any, ok: bool, reason: str) -> None:

@@ -12,14 +12,14 @@ if TYPE_CHECKING:
     from difyctl.client.service import ServiceClient
 
 
-def overall_exit(results: Sequence[Any]) -> int:
+def overall_exit(results: Sequence[Any]) -> ExitCode:
     """0 all ok; one target: its own code; several: 3 when some failed, 1 when all did."""
     failed = [r for r in results if not r.ok]
     if not failed:
-        return int(ExitCode.OK)
+        return ExitCode.OK
     if len(results) == 1:
-        return int(failed[0].exit_code)
-    return int(ExitCode.FAILED if len(failed) == len(results) else ExitCode.PARTIAL)
+        return ExitCode(failed[0].exit_code)
+    return ExitCode.FAILED if len(failed) == len(results) else ExitCode.PARTIAL
 
 
 class _ProbeFailed(Exception):

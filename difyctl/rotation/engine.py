@@ -98,7 +98,7 @@ class KeyRotation:
     checks: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     hint: str | None = None
-    exit_code: int = int(ExitCode.OK)
+    exit_code: ExitCode = ExitCode.OK
     app_mode: str | None = None
 
     @property
@@ -106,7 +106,7 @@ class KeyRotation:
         return self.exit_code == ExitCode.OK
 
     def fail(self, error: str, hint: str | None = None, code: ExitCode = ExitCode.FAILED) -> _Stop:
-        self.status, self.error, self.hint, self.exit_code = "failed", error, hint, int(code)
+        self.status, self.error, self.hint, self.exit_code = "failed", error, hint, ExitCode(code)
         return _Stop(error)
 
     def to_dict(self) -> dict[str, Any]:
@@ -127,7 +127,7 @@ def rotate_key(deps: KeyDeps, app: App, opts: RotateOptions) -> KeyRotation:
             return _guard(lambda: _Run(deps, app, opts, res).dispatch(), res)
     except LockedError as exc:
         res.status, res.error, res.hint = "locked", exc.message, exc.hint
-        res.exit_code = int(ExitCode.FAILED)
+        res.exit_code = ExitCode.FAILED
         return res
 
 
@@ -426,7 +426,7 @@ class _Run:
         res.new_key = mask(token)
         if j.phase == "promoted" and j.grace_until and deps.now() < j.grace_until and not self.opts.force:
             left = j.grace_until - deps.now()
-            res.status, res.exit_code = "waiting", int(ExitCode.FAILED)
+            res.status, res.exit_code = "waiting", ExitCode.FAILED
             res.error = f"the grace period has {left:.0f} s left: refusing to revoke the old key yet"
             res.hint = "wait, or pass --force"
             return res
@@ -472,7 +472,7 @@ class _Run:
         if error is not None:
             raise res.fail(f"the new key does not work after the finish: {error}")
         self.journals.transition(j, "finished", deps.now())
-        res.status, res.phase, res.exit_code = "finished", "finished", int(ExitCode.OK)
+        res.status, res.phase, res.exit_code = "finished", "finished", ExitCode.OK
         return res
 
     # -- helpers ----------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ class CredentialRotation:
     steps: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     hint: str | None = None
-    exit_code: int = int(ExitCode.OK)
+    exit_code: ExitCode = ExitCode.OK
 
     @property
     def ok(self) -> bool:
@@ -46,7 +46,9 @@ class CredentialRotation:
     def step(self, name: str, ok: bool = True, error: str | None = None) -> None:
         self.steps.append({"step": name, "ok": ok, **({"error": error} if error else {})})
 
-    def fail(self, error: str, hint: str | None = None, status: str = "failed", code: int = 1) -> _Stop:
+    def fail(
+        self, error: str, hint: str | None = None, status: str = "failed", code: ExitCode = ExitCode.FAILED
+    ) -> _Stop:
         self.status, self.error, self.hint, self.exit_code = status, error, hint, code
         return _Stop(error)
 
@@ -104,9 +106,7 @@ def _rotate(
     console = deps.console
     found = find_provider(console, provider)
     if found is None:
-        raise res.fail(
-            f"no model provider {provider!r} is configured in this workspace", code=int(ExitCode.USAGE)
-        )
+        raise res.fail(f"no model provider {provider!r} is configured in this workspace", code=ExitCode.USAGE)
     res.provider = pid = found.provider
     res.old_credential_id = old = found.current_credential_id
     current = console.get_provider_credentials(pid, old) if old else {}

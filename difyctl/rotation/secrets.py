@@ -38,7 +38,7 @@ class SecretChange:
     steps: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     hint: str | None = None
-    exit_code: int = int(ExitCode.OK)
+    exit_code: ExitCode = ExitCode.OK
     app_id: str | None = None
     app_mode: str | None = None
 
@@ -217,7 +217,7 @@ class SecretEngine:
 
 
 def res_fail(res: SecretChange, error: str, hint: str | None = None, status: str = "failed") -> _Stop:
-    res.status, res.error, res.hint, res.exit_code = status, error, hint, int(ExitCode.FAILED)
+    res.status, res.error, res.hint, res.exit_code = status, error, hint, ExitCode.FAILED
     return _Stop(error)
 
 

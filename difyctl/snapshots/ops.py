@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from difyctl.client.errors import DifyError
 from difyctl.client.models import App
 from difyctl.errors import DifyctlError, UsageError
+from difyctl.exit_codes import ExitCode
 from difyctl.snapshots.dsl import WORKFLOW_MODES, parse_dsl, read_dsl_file
 from difyctl.snapshots.paths import is_safety
 from difyctl.snapshots.store import SaveResult, SnapshotStore
@@ -84,7 +85,8 @@ class SnapshotOutcome:
     app: App
     result: SaveResult | None = None
     error: str | None = None
-    exit_code: int = 1  # of the error: 4 tells the command the session was refused (not in to_dict)
+    # of the error: 4 tells the command the session was refused (not in to_dict)
+    exit_code: ExitCode = ExitCode.FAILED
 
     @property
     def ok(self) -> bool:
@@ -137,13 +139,13 @@ async def snapshot_all(
                     workflow_id=export_workflow_id(app, draft=opts.draft),
                 )
             except DifyError as exc:
-                return SnapshotOutcome(app, error=exc.message, exit_code=int(exc.exit_code))
+                return SnapshotOutcome(app, error=exc.message, exit_code=ExitCode(exc.exit_code))
         async with writer:  # the request slot is already free for the next export
             try:
                 saved = await asyncio.to_thread(_save, store, app, text, opts, when)
                 return SnapshotOutcome(app, result=saved)
             except DifyctlError as exc:
-                return SnapshotOutcome(app, error=exc.message, exit_code=int(exc.exit_code))
+                return SnapshotOutcome(app, error=exc.message, exit_code=ExitCode(exc.exit_code))
 
     async def tracked(app: App) -> SnapshotOutcome:
         outcome = await one(app)

@@ -21,6 +21,7 @@ from typing import IO, Any, Literal
 from referencing.exceptions import Unresolvable
 
 from difyctl.errors import UsageError
+from difyctl.exit_codes import ExitCode
 from difyctl.validation import deadline
 from difyctl.validation.deadline import TimeLimitExceeded, time_limit
 from difyctl.validation.inputs import (
@@ -424,8 +425,8 @@ class BatchSummary:
         return self.counts["invalid"] + self.counts["fallback"]
 
     @property
-    def exit_code(self) -> int:
-        return 1 if self.counts["invalid"] else 0
+    def exit_code(self) -> ExitCode:
+        return ExitCode.FAILED if self.counts["invalid"] else ExitCode.OK
 
     def samples(self) -> list[DocResult]:
         return sorted(self.error_samples + self.repair_samples, key=lambda d: d.line or 0)
