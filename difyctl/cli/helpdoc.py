@@ -32,8 +32,7 @@ def _walk(command: Any, path: list[str], parent: Any, out: list[str]) -> None:
 
 
 def render() -> str:
-    from difyctl import conventions
-    from difyctl.cli import root_command
+    from difyctl.cli import conventions, root_command
 
     out = [
         "# Command reference\n",

@@ -19,7 +19,7 @@ import typer
 import typer.main
 from typer.core import TyperGroup
 
-from difyctl import conventions
+from difyctl.cli import conventions
 
 
 def _short(text: str | None, limit: int) -> str:

@@ -1,4 +1,4 @@
-"""One spelling per concept (issue 15, item 4): the whole command tree against difyctl.conventions.
+"""One spelling per concept (issue 15, item 4): the whole command tree against difyctl.cli.conventions.
 
 These tests walk every command the root exposes, so a new command that brings its own short flag,
 stdin flag or `<str>` placeholder fails here before it reaches a user.
@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 import typer
 
-from difyctl import conventions
-from difyctl.cli import HELP_ORDER, app
+from difyctl.cli import HELP_ORDER, app, conventions
 from difyctl.cli.helpdoc import render
 from difyctl.cli.lazy import build_root
 from tests.commands.conftest import Cli

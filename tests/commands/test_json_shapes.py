@@ -1,6 +1,6 @@
 """One shape per concept in `-o json` (issue 15, item 5), and docs/json.md generated from the classes.
 
-Regenerate the document with: python -m difyctl.jsondoc > docs/json.md
+Regenerate the document with: python -m difyctl.cli.jsondoc > docs/json.md
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from difyctl import jsondoc
+from difyctl.cli import jsondoc
 from difyctl.jsonshape import iso, ms, with_iso
 from tests.commands.conftest import Cli
 
@@ -20,7 +20,7 @@ APP_KEYS = {"app_id", "app_name", "app_mode"}
 
 def test_json_doc_is_current() -> None:
     assert DOC.read_text(encoding="utf-8") == jsondoc.render(), (
-        "run: python -m difyctl.jsondoc > docs/json.md"
+        "run: python -m difyctl.cli.jsondoc > docs/json.md"
     )
 
 

@@ -1,7 +1,7 @@
 """One spelling per concept: the short flags, stdin flag and help placeholders of every command.
 
 This is the one place they are written down: `docs/help.md` opens with a table rendered from here,
-and `tests/test_conventions.py` walks the whole command tree against these rules, so a new command
+and `tests/commands/test_conventions.py` walks the whole command tree against these rules, so a new command
 keeps them. Only the standard library is imported (start-up budget).
 """
 
