@@ -33,11 +33,11 @@ def set_alias(actx: AppContext, alias: str, app_ref: str) -> dict[str, Any]:
         )
     profiles, profile = _stored(actx)
     if _looks_like_uuid(app_ref) and actx.console_auth_kind() == "none":
-        app_id, name = app_ref, ""  # offline: an id is enough
+        app_id, name, mode = app_ref, "", None  # offline: an id is enough
     else:
         with actx.console() as console:
             app = actx.resolve_app(console, app_ref)
-        app_id, name = app.id, app.name
+        app_id, name, mode = app.id, app.name, app.mode
     previous = profile.apps.get(alias)
     profile.apps[alias] = app_id
     profiles.save()
@@ -46,6 +46,7 @@ def set_alias(actx: AppContext, alias: str, app_ref: str) -> dict[str, Any]:
         "alias": alias,
         "app_id": app_id,
         "app_name": name,
+        "app_mode": mode,
         "replaced": previous if previous and previous != app_id else None,
         "key_env": alias_env_name(alias),
     }
