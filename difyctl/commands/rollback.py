@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from difyctl.commands._common import AppArg, OutputOpt, ProfileOpt, VerboseOpt, YesOpt, app_context
 from difyctl.commands._dsl import AllowBlankOpt, DirOpt, DryRunOpt, NoPublishOpt, ProbeOpt
 from difyctl.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from difyctl.client.console import ConsoleClient
+    from difyctl.client.models import App
+    from difyctl.snapshots.results import RollbackTarget
+    from difyctl.snapshots.store import SnapshotStore
 
 
 def rollback(
@@ -53,7 +59,6 @@ def rollback(
     from difyctl.commands._dsl import open_store, run_change
     from difyctl.errors import UsageError
     from difyctl.output.prompt import require_consent
-    from difyctl.snapshots.results import RollbackTarget
 
     if (tag is None) == (version is None):
         raise UsageError("give a snapshot TAG or --version VERSION_ID (exactly one)")
@@ -63,20 +68,8 @@ def rollback(
     store = open_store(actx, directory)
     with actx.console() as console:
         app = actx.resolve_app(console, app_ref)
-        if tag is not None:
-            target = RollbackTarget.from_snapshot(store.load_verified(app.id, tag, force=force))
-        else:
-            from difyctl.client.errors import NotFoundError
-
-            assert version is not None  # exactly one of TAG / --version, checked above
-            try:
-                target = RollbackTarget.from_version(console, app.id, version)
-            except NotFoundError:
-                raise UsageError(
-                    f"{app.name} has no published version {version!r}",
-                    hint=f"list its versions with `difyctl versions list {app_ref}`",
-                ) from None
-        code = run_change(
+        target = _target(console, store, app, app_ref, tag, version, force=force)
+        return run_change(
             actx,
             console,
             store,
@@ -89,4 +82,30 @@ def rollback(
             probe=probe,
             allow_blank=allow_blank_secret,
         )
-    return code
+
+
+def _target(
+    console: ConsoleClient,
+    store: SnapshotStore,
+    app: App,
+    app_ref: str,
+    tag: str | None,
+    version: str | None,
+    *,
+    force: bool,
+) -> RollbackTarget:
+    """The DSL to make live: the snapshot TAG (verified), else the published version (exit 2 if none)."""
+    from difyctl.client.errors import NotFoundError
+    from difyctl.errors import UsageError
+    from difyctl.snapshots.results import RollbackTarget
+
+    if tag is not None:
+        return RollbackTarget.from_snapshot(store.load_verified(app.id, tag, force=force))
+    assert version is not None  # exactly one of TAG / --version, checked by the command
+    try:
+        return RollbackTarget.from_version(console, app.id, version)
+    except NotFoundError:
+        raise UsageError(
+            f"{app.name} has no published version {version!r}",
+            hint=f"list its versions with `difyctl versions list {app_ref}`",
+        ) from None

@@ -12,7 +12,10 @@ from difyctl.exit_codes import ExitCode
 from difyctl.validation.deadline import DEFAULT_TIME_LIMIT
 
 if TYPE_CHECKING:
-    from difyctl.validation.engine import DocResult
+    from collections.abc import Iterable
+
+    from difyctl.output import Output
+    from difyctl.validation.engine import BatchSummary, DocResult
 
 SchemaOpt = Annotated[
     Path, typer.Option("--schema", metavar="FILE", help="JSON Schema (JSON or YAML).", show_default=False)
@@ -89,9 +92,9 @@ def validate(
       difyctl validate --schema out.json runs.jsonl --jsonl --field outputs.text \\
           --fallback default.json --report report.json
     """
-    from difyctl.output import to_json, to_yaml
+    from difyctl.output import to_json
     from difyctl.validation import engine
-    from difyctl.validation.report import report_dict, text_lines
+    from difyctl.validation.report import report_dict
 
     out = app_context(ctx, output, verbose=verbose).out
     validator = engine.load_validator(schema, fallback=fallback, repair=not no_repair, time_limit=time_limit)
@@ -99,32 +102,14 @@ def validate(
         for note in validator.compiled.notes:
             out.info(f"schema: {note}")
     documents = _DocumentSink(out.stdout, out.format)
-    import gc
-
-    gc.freeze()  # start-up's objects (typer, jsonschema...) stay: spare them the collector's walks (~4 %)
     with engine.open_input(file) as stream:
-        results = validator.iter_stream(stream, jsonl=jsonl, field=field)
-        if out.format == "text":
-            summary = engine.consume(results, write=documents.write_value)
-            documents.flush()
-        else:
-            summary = engine.consume(results, each=documents.add)
+        summary = documents.drain(validator.iter_stream(stream, jsonl=jsonl, field=field))
     if summary.total == 0:
         raise engine.InputError("input is empty (no JSON lines)")
     data = report_dict(summary, schema=str(schema), draft=validator.compiled.draft, source=file)
     if report is not None:
         engine.write_report(report, to_json(data))
-    if out.format == "text":
-        out.stdout.flush()
-        for level, message in text_lines(summary):
-            (out.error if level == "error" else out.info)(message)
-    else:
-        del data["documents"], data["documents_omitted"]  # all of them are in this report
-        if out.format == "json":
-            out.stdout.write(documents.close(data))
-        else:
-            out.stdout.write(to_yaml({"documents": documents.collected, **data}))
-        out.stdout.flush()
+    documents.finish(out, data, summary)
     return summary.exit_code
 
 
@@ -139,6 +124,36 @@ class _DocumentSink:
         self.pending: list[str] = []
         self.batch = 1 if _is_tty(stdout) else 32
         self.count = 0
+
+    def drain(self, results: Iterable[DocResult]) -> BatchSummary:
+        """Every result into the summary; text writes the usable values as they come."""
+        import gc
+
+        from difyctl.validation import engine
+
+        gc.freeze()  # start-up's objects (typer, jsonschema...) stay: spare them the collector's walks (~4 %)
+        if self.format != "text":
+            return engine.consume(results, each=self.add)
+        summary = engine.consume(results, write=self.write_value)
+        self.flush()
+        return summary
+
+    def finish(self, out: Output, data: dict[str, Any], summary: BatchSummary) -> None:
+        """The report: text lines on stderr, or the one json/yaml document on stdout."""
+        from difyctl.output import to_yaml
+        from difyctl.validation.report import text_lines
+
+        if out.format == "text":
+            out.stdout.flush()
+            for level, message in text_lines(summary):
+                (out.error if level == "error" else out.info)(message)
+            return
+        del data["documents"], data["documents_omitted"]  # all of them are in this report
+        if out.format == "json":
+            out.stdout.write(self.close(data))
+        else:
+            out.stdout.write(to_yaml({"documents": self.collected, **data}))
+        out.stdout.flush()
 
     def write_value(self, line: str) -> None:
         self.pending.append(line)
