@@ -24,7 +24,6 @@ ALLOWED: dict[str, int] = {
     "difyctl.commands.promote.promote": 59,
     "difyctl.commands.quickstart.quickstart": 54,
     "difyctl.commands.emulator.serve": 50,
-    "difyctl.commands.run.run": 42,
 }
 
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, app_context
 from difyctl.commands._notify import NotifyOpt, NotifySecretOpt
 from difyctl.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from difyctl.client.models import RunResult
+    from difyctl.output import Output
+    from difyctl.run.engine import ValidatedRun
 
 
 def run(
@@ -102,7 +107,7 @@ def run(
     """
     from difyctl.commands import _notify
     from difyctl.jsonshape import run_doc
-    from difyctl.run.engine import run_app, validate_run
+    from difyctl.run.engine import run_and_validate
     from difyctl.run.inputs import default_user, parse_inputs
     from difyctl.validation.engine import validator_option
 
@@ -111,36 +116,41 @@ def run(
     inputs = parse_inputs(input_pairs or [], inputs_file)
     validator = validator_option(schema, fallback=fallback, field=field, reask=reask)
     target = actx.service_target(app_ref)
-    live = stream and actx.out.format == "text"
-    shown: list[str] = []
-
-    def on_delta(text: str) -> None:
-        shown.append(text)
-        actx.out.stream(text)
-
+    echo = _Echo(actx.out) if stream and actx.out.format == "text" else None
     with actx.service(target) as service:
-        result = run_app(
+        result, checked = run_and_validate(
             service,
             query=query,
             inputs=inputs,
             user=user or default_user(),
             conversation_id=conversation,
             stream=stream,
-            on_delta=on_delta if live else None,
+            on_delta=echo,
+            validator=validator,
+            field=field,
+            reask=reask,
         )
-        checked = None
-        if validator is not None and result.ok:
-            user_id = user or default_user()
-            checked = validate_run(
-                service, result, validator, field=field, reask=reask, inputs=inputs, user=user_id
-            )
-            result = checked.last.result
-    doc = run_doc(target.name or app_ref, target, result)
-    if checked is not None:
-        doc["validation"] = checked.to_dict()
-    actx.out.emit(doc, text=lambda o: _render(o, doc, streamed=bool(shown)))
+    validation = {"validation": checked.to_dict()} if checked is not None else {}
+    doc = {**run_doc(target.name or app_ref, target, result), **validation}
+    actx.out.emit(doc, text=lambda o: _render(o, doc, streamed=echo is not None and echo.shown))
     notice = {k: doc.get(k) for k in ("app", "mode", "status", "error", "latency_ms", "usage")}
     _notify.send(actx, notify, secret, {"event": "run.completed", "ok": result.ok, **notice})
+    return _exit_code(result, checked)
+
+
+class _Echo:
+    """Writes the answer's deltas to the terminal as they come, and remembers whether any came."""
+
+    def __init__(self, out: Output) -> None:
+        self.out, self.shown = out, False
+
+    def __call__(self, text: str) -> None:
+        self.shown = True
+        self.out.stream(text)
+
+
+def _exit_code(result: RunResult, checked: ValidatedRun | None) -> ExitCode:
+    """A failed run raises (its exit code by the error); an answer still invalid after re-asks is 1."""
     if not result.ok:
         from difyctl.client.errors import RunFailedError
 

@@ -153,3 +153,33 @@ def validate_run(
             conversation_id=current.conversation_id,
         )
     return outcome
+
+
+def run_and_validate(
+    service: ServiceClient,
+    *,
+    query: str | None,
+    inputs: Mapping[str, Any],
+    user: str,
+    conversation_id: str | None = None,
+    stream: bool = False,
+    on_delta: Callable[[str], None] | None = None,
+    validator: Validator | None = None,
+    field: str | None = None,
+    reask: int = 0,
+) -> tuple[RunResult, ValidatedRun | None]:
+    """`difyctl run`: one run, then (with a validator, and when it succeeded) its answer checked and
+    re-asked. Returns the last result and the validation (None without a validator or on failure)."""
+    result = run_app(
+        service,
+        query=query,
+        inputs=inputs,
+        user=user,
+        conversation_id=conversation_id,
+        stream=stream,
+        on_delta=on_delta,
+    )
+    if validator is None or not result.ok:
+        return result, None
+    checked = validate_run(service, result, validator, field=field, reask=reask, inputs=inputs, user=user)
+    return checked.last.result, checked
