@@ -23,7 +23,6 @@ LIMIT = 30
 ALLOWED: dict[str, int] = {
     "difyctl.commands.promote.promote": 59,
     "difyctl.commands.quickstart.quickstart": 54,
-    "difyctl.commands.emulator.serve": 50,
 }
 
 

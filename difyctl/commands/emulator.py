@@ -93,29 +93,12 @@ def serve(
       difyctl emulator serve --state emulator.json   # keep apps, keys and versions across restarts
       difyctl emulator serve --dify-version 1.13.2   # DSL 0.6.0, streams of the older server
     """
-    import sys
     from pathlib import Path
 
-    from difyctl.emulator import EmulatorConfig, is_loopback, serve_forever
-    from difyctl.emulator.faults import LATENCY_DISTRIBUTIONS
-    from difyctl.errors import DifyctlError, UsageError
+    from difyctl.emulator import EmulatorConfig, serve_forever
+    from difyctl.errors import DifyctlError
 
-    if not is_loopback(host):
-        raise UsageError(
-            f"--host {host} is not a loopback address: the emulator only listens on this machine",
-            hint="use 127.0.0.1 (default), ::1 or localhost",
-        )
-    if dify_version not in SUPPORTED_VERSIONS:
-        raise UsageError(
-            f"--dify-version {dify_version}: choose one of {', '.join(SUPPORTED_VERSIONS)}",
-            hint="these are the versions whose real traffic the emulator is tested against",
-        )
-    if legacy_auth and dify_version != DIFY_VERSION:
-        raise UsageError("--legacy-auth already means Dify 1.8.1: drop --dify-version")
-    if seed not in ("demo", "none"):
-        raise UsageError(f"--seed {seed}: choose demo or none")
-    if latency_dist not in LATENCY_DISTRIBUTIONS:
-        raise UsageError(f"--latency-dist {latency_dist}: choose one of {', '.join(LATENCY_DISTRIBUTIONS)}")
+    _check_options(host, dify_version, legacy_auth=legacy_auth, seed=seed, latency_dist=latency_dist)
     config = EmulatorConfig(
         host=host,
         port=port,
@@ -136,15 +119,46 @@ def serve(
         rng_seed=rng_seed,
     )
 
-    def ready(base_url: str) -> None:
-        sys.stdout.write(base_url + "\n")
-        sys.stdout.flush()
-
-    def describe(lines: list[str]) -> None:
-        sys.stderr.write("".join(line + "\n" for line in lines))
-        sys.stderr.flush()
-
     try:
-        serve_forever(config, ready, describe)
+        serve_forever(config, _ready, _describe)
     except OSError as exc:
         raise DifyctlError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+def _check_options(host: str, dify_version: str, *, legacy_auth: bool, seed: str, latency_dist: str) -> None:
+    """Exit 2 on an option the emulator cannot honour, before anything listens."""
+    from difyctl.emulator import is_loopback
+    from difyctl.emulator.faults import LATENCY_DISTRIBUTIONS
+    from difyctl.errors import UsageError
+
+    if not is_loopback(host):
+        raise UsageError(
+            f"--host {host} is not a loopback address: the emulator only listens on this machine",
+            hint="use 127.0.0.1 (default), ::1 or localhost",
+        )
+    if dify_version not in SUPPORTED_VERSIONS:
+        raise UsageError(
+            f"--dify-version {dify_version}: choose one of {', '.join(SUPPORTED_VERSIONS)}",
+            hint="these are the versions whose real traffic the emulator is tested against",
+        )
+    if legacy_auth and dify_version != DIFY_VERSION:
+        raise UsageError("--legacy-auth already means Dify 1.8.1: drop --dify-version")
+    if seed not in ("demo", "none"):
+        raise UsageError(f"--seed {seed}: choose demo or none")
+    if latency_dist not in LATENCY_DISTRIBUTIONS:
+        raise UsageError(f"--latency-dist {latency_dist}: choose one of {', '.join(LATENCY_DISTRIBUTIONS)}")
+
+
+def _ready(base_url: str) -> None:
+    """The base URL on stdout, one line, once listening: what scripts wait for."""
+    import sys
+
+    sys.stdout.write(base_url + "\n")
+    sys.stdout.flush()
+
+
+def _describe(lines: list[str]) -> None:
+    import sys
+
+    sys.stderr.write("".join(line + "\n" for line in lines))
+    sys.stderr.flush()
