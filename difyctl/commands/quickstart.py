@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Union
+from typing import TYPE_CHECKING, Annotated, Union
 
 import typer
 
 from difyctl.commands._common import VerboseOpt, app_context
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from difyctl.output import Output
 
 DEMO_EMAIL = "admin@example.com"
 DEMO_PASSWORD = "DemoPass123"  # the emulator's public demo account, not a secret
@@ -169,11 +174,9 @@ def quickstart(
     (`difyctl emulator serve --seed demo`) or your own Dify.
     """
     import os
-    import shlex
     import tempfile
 
     from difyctl.emulator import EmulatorConfig, EmulatorServer
-    from difyctl.errors import DifyctlError
 
     actx = app_context(ctx, verbose=verbose)
     out = actx.out
@@ -187,41 +190,52 @@ def quickstart(
         out.success(f"Dify emulator running at {emu.base_url} (demo account {DEMO_EMAIL} / {DEMO_PASSWORD})")
         env["DIFYCTL_SNAPSHOT_DIR"] = os.path.join(tmp, "snapshots")
         for step in tour(emu.base_url, workdir=tmp):
-            out.line("")
-            if isinstance(step, Write):
-                out.info(f"# {step.title}")
-                out.command(f"cat > {shlex.quote(step.path)} <<'EOF'\n{step.content}EOF")
-                with open(step.path, "w", encoding="utf-8") as fh:
-                    fh.write(step.content)
-                continue
-            if isinstance(step, Edit):
-                out.info(f"# {step.title}")
-                out.command(shlex.join(["sed", "-i", f"s/{step.old}/{step.new}/", step.path]))
-                with open(step.path, encoding="utf-8") as fh:
-                    text = fh.read()
-                with open(step.path, "w", encoding="utf-8") as fh:
-                    fh.write(text.replace(step.old, step.new))
-                continue
-            title, argv, *accepted = step
-            out.info(f"# {title}")
-            prefix = f"DIFY_PASSWORD={DEMO_PASSWORD} " if argv[0] == "login" else ""
-            out.command(prefix + "difyctl " + shlex.join(argv))
-            code = run_cli(argv, env=env)
-            if code not in (accepted[0] if accepted else (0,)):
-                raise DifyctlError(
-                    f"quickstart step `difyctl {shlex.join(argv)}` failed with exit code {code}"
-                )
+            _play(out, step, run_cli, env)
         out.line("")
         out.success(
             "Tour finished. Next: `difyctl emulator serve --seed demo` in one terminal, "
             f"then `difyctl login --base-url URL --email {DEMO_EMAIL}` in another."
         )
         if keep_running:
-            import time
+            _wait_for_ctrl_c(out, emu.base_url)
 
-            out.info(f"emulator still running at {emu.base_url}; Ctrl-C to stop")
-            try:
-                while True:
-                    time.sleep(3600)
-            except KeyboardInterrupt:
-                return
+
+def _play(out: Output, step: TourStep, run_cli: Callable[..., int], env: dict[str, str]) -> None:
+    """Show one step of the tour as the user would type it, then do it (exit 1 if a command fails)."""
+    import shlex
+
+    from difyctl.errors import DifyctlError
+
+    out.line("")
+    if isinstance(step, Write):
+        out.info(f"# {step.title}")
+        out.command(f"cat > {shlex.quote(step.path)} <<'EOF'\n{step.content}EOF")
+        with open(step.path, "w", encoding="utf-8") as fh:
+            fh.write(step.content)
+        return
+    if isinstance(step, Edit):
+        out.info(f"# {step.title}")
+        out.command(shlex.join(["sed", "-i", f"s/{step.old}/{step.new}/", step.path]))
+        with open(step.path, encoding="utf-8") as fh:
+            text = fh.read()
+        with open(step.path, "w", encoding="utf-8") as fh:
+            fh.write(text.replace(step.old, step.new))
+        return
+    title, argv, *accepted = step
+    out.info(f"# {title}")
+    prefix = f"DIFY_PASSWORD={DEMO_PASSWORD} " if argv[0] == "login" else ""
+    out.command(prefix + "difyctl " + shlex.join(argv))
+    code = run_cli(argv, env=env)
+    if code not in (accepted[0] if accepted else (0,)):
+        raise DifyctlError(f"quickstart step `difyctl {shlex.join(argv)}` failed with exit code {code}")
+
+
+def _wait_for_ctrl_c(out: Output, base_url: str) -> None:
+    import time
+
+    out.info(f"emulator still running at {base_url}; Ctrl-C to stop")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return
