@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -58,64 +59,9 @@ def promote(
         raise UsageError(f"--to {to!r} is the current profile", hint="pick another profile, or -p SOURCE")
     app, target = _source(src, app_ref)
     store = open_store(src, directory)
-    sides = (f"{to}:{app.name}", target.label)
+    job = _Promotion(src, dst, store, app, target, to, create, dry_run, yes, probe, allow_blank_secret)
     with dst.console() as console:
-        return _into(
-            src,
-            dst,
-            console,
-            store,
-            app,
-            target,
-            sides,
-            to=to,
-            create=create,
-            dry_run=dry_run,
-            yes=yes,
-            probe=probe,
-            allow_blank=allow_blank_secret,
-        )
-
-
-def _into(
-    src: AppContext,
-    dst: AppContext,
-    console: ConsoleClient,
-    store: SnapshotStore,
-    app: App,
-    target: RollbackTarget,
-    sides: tuple[str, str],
-    *,
-    to: str,
-    create: bool,
-    dry_run: bool,
-    yes: bool,
-    probe: bool,
-    allow_blank: bool,
-) -> ExitCode:
-    """The app of the same name on the target profile gets the change; absent, `--create` makes it."""
-    from difyctl.commands._dsl import resolve_on, run_change
-    from difyctl.errors import UsageError
-
-    existing = resolve_on(console, app.name)
-    if existing is not None:
-        return run_change(
-            dst,
-            console,
-            store,
-            existing,
-            target,
-            verb="promote",
-            dry_run=dry_run,
-            yes=yes,
-            publish=True,
-            probe=probe,
-            sides=sides,
-            allow_blank=allow_blank,
-        )
-    if not create:
-        raise UsageError(f"no app named {app.name!r} on profile {to!r}", hint="pass --create to create it")
-    return _create(src, dst, console, store, app, target, sides, to=to, dry_run=dry_run, yes=yes, probe=probe)
+        return job.into(console)
 
 
 def _source(src: AppContext, app_ref: str) -> tuple[App, RollbackTarget]:
@@ -128,40 +74,76 @@ def _source(src: AppContext, app_ref: str) -> tuple[App, RollbackTarget]:
         return app, RollbackTarget.from_text(f"{src.profile_name}:{app.name}", export_app(console, app))
 
 
-def _create(
-    src: AppContext,
-    dst: AppContext,
-    console: ConsoleClient,
-    store: SnapshotStore,
-    app: App,
-    target: RollbackTarget,
-    sides: tuple[str, str],
-    *,
-    to: str,
-    dry_run: bool,
-    yes: bool,
-    probe: bool,
-) -> ExitCode:
-    """`--create`: a new app of that name on the target profile (a dry-run says so and stops)."""
-    from difyctl.commands._dsl import change_engine, make_probe
-    from difyctl.output.rollback import render_created
+@dataclass
+class _Promotion:
+    """One app's DSL (`target`, exported from `src`) on its way to the profile `to` (`dst`)."""
 
-    doc: dict[str, Any] = {"from": sides[1], "to": sides[0], "app_name": app.name, "profile": to}
-    if dry_run:
-        src.out.emit(
-            {"dry_run": True, "status": "would-create", **doc},
-            text=f"promote {sides[1]} -> {sides[0]}: would create {app.name!r} ({app.mode})",
+    src: AppContext
+    dst: AppContext
+    store: SnapshotStore
+    app: App
+    target: RollbackTarget
+    to: str
+    create: bool
+    dry_run: bool
+    yes: bool
+    probe: bool
+    allow_blank: bool
+
+    @property
+    def sides(self) -> tuple[str, str]:
+        """The labels of the live side and the source side, as the plan shows them."""
+        return (f"{self.to}:{self.app.name}", self.target.label)
+
+    def into(self, console: ConsoleClient) -> ExitCode:
+        """The app of the same name on the target profile gets the change; absent, `--create` makes it."""
+        from difyctl.commands._dsl import resolve_on, run_change
+        from difyctl.errors import UsageError
+
+        existing = resolve_on(console, self.app.name)
+        if existing is not None:
+            return run_change(
+                self.dst,
+                console,
+                self.store,
+                existing,
+                self.target,
+                verb="promote",
+                dry_run=self.dry_run,
+                yes=self.yes,
+                publish=True,
+                probe=self.probe,
+                sides=self.sides,
+                allow_blank=self.allow_blank,
+            )
+        if not self.create:
+            raise UsageError(
+                f"no app named {self.app.name!r} on profile {self.to!r}", hint="pass --create to create it"
+            )
+        return self.create_app(console)
+
+    def create_app(self, console: ConsoleClient) -> ExitCode:
+        """`--create`: a new app of that name on the target profile (a dry-run says so and stops)."""
+        from difyctl.commands._dsl import change_engine, make_probe
+        from difyctl.output.rollback import render_created
+
+        app, sides, dst = self.app, self.sides, self.dst
+        doc: dict[str, Any] = {"from": sides[1], "to": sides[0], "app_name": app.name, "profile": self.to}
+        if self.dry_run:
+            self.src.out.emit(
+                {"dry_run": True, "status": "would-create", **doc},
+                text=f"promote {sides[1]} -> {sides[0]}: would create {app.name!r} ({app.mode})",
+            )
+            return ExitCode.OK
+        engine = change_engine(dst, console, self.store, None, verb="promote", probe=False)
+        result = engine.create(
+            self.target,
+            app.name,
+            yes=self.yes,
+            comment=f"created from {self.target.label}",
+            probe_for=(lambda live: make_probe(dst, live)) if self.probe else None,
         )
-        return ExitCode.OK
-    engine = change_engine(dst, console, store, None, verb="promote", probe=False)
-    result = engine.create(
-        target,
-        app.name,
-        yes=yes,
-        comment=f"created from {target.label}",
-        probe_for=(lambda live: make_probe(dst, live)) if probe else None,
-    )
-    src.out.emit(
-        {"dry_run": False, **doc, **result.to_dict()}, text=lambda o: render_created(o, result, sides)
-    )
-    return result.exit_code
+        self.src.out.emit(
+            {"dry_run": False, **doc, **result.to_dict()}, text=lambda o: render_created(o, result, sides)
+        )
+        return result.exit_code
