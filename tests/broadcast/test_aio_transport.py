@@ -396,3 +396,45 @@ async def test_refused_connections_are_retried_then_reported(transport_kind: str
     assert t.status == "error" and t.attempts == 3 and len(sleeps) == 2  # never sent: safe to re-send
     assert t.error is not None and "cannot connect" in t.error["message"]
     assert result.exit_code == 1  # every target failed (as with the httpx pool)
+
+
+# -- proxies from the environment --------------------------------------------------------------------
+
+
+def _proxy_env(monkeypatch: pytest.MonkeyPatch, proxy: str | None) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    if proxy is not None:
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+
+
+@pytest.mark.parametrize("http", ["aiohttp", "httpx"])
+async def test_a_broadcast_goes_through_the_environments_proxy(
+    http: str, monkeypatch: pytest.MonkeyPatch, sleeps: Sleeps
+) -> None:
+    """httpx ignores HTTP(S)_PROXY once a transport is handed to the client, so the fan-out transports
+    (aiohttp, striped pools) must not replace its proxy mounts: a proxied broadcast never goes direct."""
+    monkeypatch.setenv("DIFYCTL_HTTP", http)
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, req: dict[str, Any]) -> None:
+        writer.write(response(502, b""))
+        await writer.drain()
+
+    async with RawServer(answer) as proxy:
+        _proxy_env(monkeypatch, proxy.url)
+        target = Target("far", "far", f"http://127.0.0.1:{free_port()}", "app-k", mode="workflow")
+        options = BroadcastOptions(query="q", user="u", retries=0, timeout=5.0)
+        result = await broadcast([target], options, runtime=sleeps.runtime())
+    assert proxy.requests and proxy.requests[0]["target"].startswith(target.base_url)  # absolute form
+    assert "cannot connect" not in str(result.targets[0].error)
+
+
+def test_console_fanouts_keep_the_environments_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from difyctl.client.transport import ClientOptions
+
+    _proxy_env(monkeypatch, None)
+    assert pool_mod.fanout_options(ClientOptions(), 8).async_transport is not None
+    _proxy_env(monkeypatch, "http://127.0.0.1:9")
+    assert pool_mod.fanout_options(ClientOptions(), 8).async_transport is None  # httpx mounts the proxy
+    assert pool_mod.fanout_options(ClientOptions(trust_env=False), 8).async_transport is not None
