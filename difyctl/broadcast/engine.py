@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from difyctl.broadcast import results as R
-from difyctl.broadcast.pool import fanout_transport, preload_async_backend, quiet_gc
+from difyctl.broadcast.pool import env_proxied, fanout_transport, preload_async_backend, quiet_gc
 from difyctl.broadcast.results import BroadcastResult, TargetResult
 from difyctl.broadcast.targets import Target
 from difyctl.client.errors import (
@@ -208,7 +208,7 @@ class Fanout:
     def _pool(self, base_url: str) -> httpx.AsyncClient:
         """ONE AsyncClient for every target of this server (tests inject their own transport)."""
         options = self.client_options
-        if options.async_transport is None:
+        if options.async_transport is None and not env_proxied(options.trust_env):
             transport = fanout_transport(
                 self.options.concurrency, verify=options.verify, trust_env=options.trust_env
             )

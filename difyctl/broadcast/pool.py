@@ -83,6 +83,16 @@ def fanout_transport(
     return striped_transport(concurrency, verify=verify, trust_env=trust_env)
 
 
+def env_proxied(trust_env: bool) -> bool:
+    """HTTP(S)_PROXY / ALL_PROXY set (and honoured). httpx drops its proxy mounts once a transport is
+    handed to the client, so a fan-out then keeps httpx's own pool: slower, but never silently direct."""
+    if not trust_env:
+        return False
+    import urllib.request
+
+    return any(scheme in ("http", "https", "all") for scheme in urllib.request.getproxies())
+
+
 def fanout_options(options: ClientOptions, concurrency: int) -> ClientOptions:
     """Client options for an async fan-out of `concurrency` requests (broadcast, health, and every
     console fan-out: key lookups, app-list pages, snapshot --all): the pool sized to the concurrency
@@ -92,7 +102,7 @@ def fanout_options(options: ClientOptions, concurrency: int) -> ClientOptions:
     preload_async_backend()
     size = max(concurrency, 10)
     options = dataclasses.replace(options, max_connections=size, max_keepalive_connections=size)
-    if options.async_transport is None:
+    if options.async_transport is None and not env_proxied(options.trust_env):
         transport = fanout_transport(size, verify=options.verify, trust_env=options.trust_env)
         options = dataclasses.replace(options, async_transport=transport)
     return options
