@@ -180,3 +180,26 @@ def test_uri_format_with_a_broken_ipv6_host_is_invalid_not_a_crash() -> None:
     validator = Validator(compile_schema({"format": "uri"}))
     assert validator.validate_value("http://[x").errors[0]["keyword"] == "format"
     assert validator.validate_value("https://example.com/a?b=1").ok
+
+
+@pytest.mark.parametrize(
+    ("schema", "doc"),
+    [
+        # re's `$` also matches before a final newline: "a\n" is one of ^a$'s keys for jsonschema, not
+        # for Rust, which then never applies the subschema. In patternProperties, any difference in
+        # which keys a pattern matches can make Rust more lenient (stricter matching included).
+        ({"patternProperties": {"^a$": {"type": "integer"}}}, {"a\n": "x"}),
+        # ECMA's \s takes U+FEFF (and U+180E...), re's does not: Rust matches where jsonschema fails
+        ({"pattern": "^\\s$"}, "\ufeff"),
+        ({"patternProperties": {"^\\s$": {}}, "additionalProperties": False}, {"\ufeff": 1}),
+        # Rust's stricter `$` turns lenient under a negation: not, if, oneOf, maxContains
+        ({"not": {"pattern": "^a$"}}, "a\n"),
+        ({"oneOf": [{"pattern": "^a$"}, {"const": "a\n"}]}, "a\n"),
+        ({"if": {"pattern": "^a$"}, "then": {"maxLength": 1}}, "a\n"),
+        ({"contains": {"pattern": "^a$"}, "maxContains": 1}, ["a", "a\n"]),
+    ],
+)
+def test_regexes_rust_reads_more_leniently_leave_the_verdict_to_jsonschema(schema: dict[str, Any], doc: Any) -> None:
+    compiled = compile_schema(schema)
+    assert compiled.validator.is_valid(doc) is False
+    assert Validator(compiled).validate_value(doc, parsed=True).ok is False
