@@ -11,8 +11,13 @@ be, the schema gets no Rust check at all (the reason is shown under ``--verbose`
   does exact arithmetic (it is);
 - a ``pattern``/``patternProperties`` regex using a construct whose meaning differs between Python's
   ``re`` and the ECMA-262 dialect jsonschema-rs implements: negated classes (``\\D``, ``\\W``,
-  ``\\S``, ``[^\\d]``), ``\\b``, group extensions ``(?...)``, back-references, POSIX classes;
-  plain ``\\d``/``\\w``/``\\s`` are ASCII in ECMA and Unicode in Python, so Rust is only stricter;
+  ``\\S``, ``[^\\d]``), ``\\s`` (ECMA's takes U+FEFF, Python's does not), ``\\b``, group extensions
+  ``(?...)``, back-references, POSIX classes; plain ``\\d``/``\\w`` are ASCII in ECMA and Unicode in
+  Python and ``$`` does not match before a final newline in ECMA, so a pattern is only stricter in
+  Rust, which is safe only where a stricter match means a stricter verdict;
+- so any regex together with a keyword that turns a match around (``not``, ``if``, ``oneOf``,
+  ``maxContains``), and any ``patternProperties`` (which keys a subschema applies to, and which are
+  "additional", changes with the match in both directions);
 - ``$ref`` to other files (jsonschema resolves them through difyctl's file retriever);
 - draft 3 (jsonschema-rs has no draft 3).
 
@@ -31,8 +36,9 @@ _DRAFTS = frozenset(  # jsonschema's class names, which jsonschema-rs shares
     {"Draft4Validator", "Draft6Validator", "Draft7Validator", "Draft201909Validator", "Draft202012Validator"}
 )
 _DATA_KEYWORDS = frozenset({"const", "enum", "examples", "default"})
-_SAFE_ESCAPES = frozenset("dwsntrf")  # beside escaped punctuation
+_SAFE_ESCAPES = frozenset("dwntrf")  # beside escaped punctuation
 _NEGATED_CLASS = re.compile(r"\[\^[^\]]*\\[dws]")
+_NEGATING = ("not", "if", "oneOf", "maxContains")  # a stricter match can make these more lenient
 
 
 def pattern_blocker(pattern: str) -> str | None:
@@ -68,16 +74,23 @@ def blocker(schema: Any, draft: str, *, external: bool) -> str | None:
         return f"{draft} is not supported by jsonschema-rs"
     if external:
         return "$ref to other files"
+    has_pattern = negating = False
     for node in _schema_nodes(schema):
+        negating = negating or any(key in node for key in _NEGATING)
+        if "patternProperties" in node:
+            return "patternProperties (Rust's regexes may pick other keys than Python's re)"
         if "multipleOf" in node:
             return "multipleOf (jsonschema-rs divides numbers exactly, jsonschema in floating point)"
         patterns = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
         if isinstance(node.get("patternProperties"), dict):
             patterns.extend(node["patternProperties"])
         for pattern in patterns:
+            has_pattern = True
             why = pattern_blocker(pattern)
             if why:
                 return f"pattern {pattern!r} uses {why}, which Python's re reads differently"
+    if has_pattern and negating:
+        return "a pattern under not/if/oneOf/maxContains (Rust's stricter regexes could accept more)"
     return None
 
 

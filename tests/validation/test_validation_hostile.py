@@ -29,7 +29,8 @@ def _pattern_schema(**extra: Any) -> dict[str, Any]:
     [
         (_pattern_schema(), {"a": EVIL}, True),  # Rust rejects at once; jsonschema's `re` then backtracks
         (_pattern_schema(multipleOf=1), {"a": EVIL}, False),  # no Rust: the Python fast path backtracks
-        ({"patternProperties": {REDOS: True}, "additionalProperties": False}, {EVIL: 1}, True),
+        # no Rust (it may pick other keys than re): the time limit alone ends it
+        ({"patternProperties": {REDOS: True}, "additionalProperties": False}, {EVIL: 1}, False),
     ],
     ids=["pattern", "pattern-without-rust", "patternProperties"],
 )
