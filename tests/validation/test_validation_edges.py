@@ -78,3 +78,20 @@ def test_in_place_applicators_without_a_cycle_compile(schema: dict[str, Any]) ->
 
 def test_uri_with_a_broken_ipv6_host_is_not_a_uri() -> None:
     assert _is_uri("http://[x") is False and _is_uri("https://[::1]/a") is True and _is_uri(3) is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"y": 1e400}', '{"y": -1e400}', "{'y': 1e400}", '{"y": 1e400,}', '```json\n{"y": [1e999]}\n```'],
+)
+def test_a_number_beyond_a_double_is_not_turned_into_infinity(text: str) -> None:
+    """json.loads reads 1e400 as inf, and the document would go out as {"y":Infinity}: not JSON, so
+    `validate | jq` breaks on a line validate passed. Out-of-range numbers fail like NaN/Infinity."""
+    result = Validator(compile_schema({"type": "object"})).validate_text(text)
+    assert result.rung == "invalid"
+    assert "Infinity" in result.errors[0]["message"]
+
+
+def test_a_jsonl_line_beyond_a_double_is_invalid_too() -> None:
+    validator = Validator(compile_schema({"type": "object"}))
+    assert [d.rung for d in validator.iter_jsonl(['{"y": 1e400}\n', '{"y": 1.5}\n'])] == ["invalid", "parsed"]
