@@ -49,7 +49,16 @@ def _reject_constant(name: str) -> Any:
     raise NonFiniteError(f"{name}: {_NON_FINITE}")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+def _finite_float(text: str) -> float:
+    """A JSON number as a double; one beyond a double's range (1e400) is refused rather than read as
+    inf, which would go out as Infinity (not JSON). Called by the C scanner for fractions/exponents only."""
+    value = float(text)
+    if value - value != 0.0:  # inf (nan cannot come from a JSON number)
+        raise NonFiniteError(f"{text[:40]} is beyond a double's range, read as Infinity: {_NON_FINITE}")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 # ``json.loads`` that refuses NaN/Infinity. Raises ValueError (or RecursionError for deep nesting).
@@ -518,6 +527,8 @@ def _audit(value: Any, span: str, audit: _Scan, expected: type) -> str | None:
                 return 'repair refused: it would invent an empty string "" for a missing value'
         elif kind == "s" and leaf not in source and leaf not in span:
             return f"repair refused: it would invent the string {_short(leaf)}"
+        elif kind == "n" and isinstance(leaf, float) and leaf - leaf != 0.0:  # 1e400 read as inf
+            return _NON_FINITE
         elif kind == "n" and float(leaf) not in audit.numbers:
             return f"repair refused: it would invent the number {leaf!r}"
         elif kind == "l" and leaf not in audit.literals:
