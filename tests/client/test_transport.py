@@ -295,3 +295,10 @@ def test_httpx_command_line_client_is_never_imported() -> None:
     argv = [sys.executable, "-c", probe]
     done = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60)
     assert done.stdout.split() == ["True", "[]"]
+
+
+@pytest.mark.parametrize("path", ["/console/api/login", "/console/api/apps", "/v1/info", "/health"])
+def test_read_timeout_hint_speaks_of_runs_only_for_a_run(path: str) -> None:
+    """login, apps list, health...: a hint about a streaming run's missing input only misleads there."""
+    err = wrap_transport_error(httpx.ReadTimeout("x"), httpx.Request("GET", f"http://127.0.0.1{path}"))
+    assert err.hint is not None and "--timeout" in err.hint and "input" not in err.hint
