@@ -343,6 +343,9 @@ def _read_timeout(request: httpx.Request | None) -> str:
     return f"in {read:g} s" if isinstance(read, int | float) else "before the read timeout"
 
 
+_RUN_PATHS = ("/chat-messages", "/completion-messages", "/workflows/run")  # the service API's runs
+
+
 def wrap_transport_error(
     exc: httpx.TransportError, request: httpx.Request | None = None
 ) -> DifyConnectionError:
@@ -373,11 +376,14 @@ def wrap_transport_error(
             hint="raise --timeout (env DIFYCTL_TIMEOUT) if the server is only slow",
         )
     if isinstance(exc, httpx.ReadTimeout):
+        run = request is not None and request.url.path.endswith(_RUN_PATHS)
         return DifyTimeoutError(
             f"no answer from {where} {_read_timeout(request)}",
             url=where,
             hint="raise --timeout (env DIFYCTL_TIMEOUT); a streaming run that waits on a missing "
-            "required input never answers",
+            "required input never answers"
+            if run
+            else "raise --timeout (env DIFYCTL_TIMEOUT) if the server is only slow",
         )
     if isinstance(exc, httpx.TimeoutException):
         return DifyTimeoutError(f"timed out talking to {where}", url=where)

@@ -92,7 +92,8 @@ def test_wrap_uses_the_request_of_the_exception_or_none() -> None:
 
 
 def test_read_timeout_hint_mentions_silent_streams() -> None:
-    err = wrap_transport_error(httpx.ReadTimeout("x"), REQ)
+    run = httpx.Request("POST", "https://dify.example.com/v1/chat-messages")
+    err = wrap_transport_error(httpx.ReadTimeout("x"), run)
     assert err.hint is not None and "missing required input" in err.hint
 
 
