@@ -8,6 +8,7 @@ import pytest
 
 from difyctl.errors import UsageError
 from difyctl.exit_codes import ExitCode
+from difyctl.validation.engine import Validator
 from difyctl.validation.schema import SchemaLoadError, compile_schema, load_fallback, load_schema
 from tests.validation.conftest import WriteJson
 
@@ -178,3 +179,14 @@ def test_refs_under_properties_named_like_keywords_are_checked(write_json: Write
     )
     with pytest.raises(SchemaLoadError, match="gone.json"):
         load_schema(root)
+
+
+def test_a_draft_3_schema_compiles_with_its_own_formats() -> None:
+    """Draft 3's checker holds formats no other draft has (ip-address, host-name, color): copying it
+    through FormatChecker(names) looked them up in the global registry and died on a KeyError."""
+    compiled = compile_schema(
+        {"$schema": "http://json-schema.org/draft-03/schema#", "type": "string", "format": "ip-address"}
+    )
+    assert compiled.draft == "Draft3Validator"
+    assert Validator(compiled).validate_value("10.0.0.1").ok
+    assert not Validator(compiled).validate_value("999.0.0.1").ok
