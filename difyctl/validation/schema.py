@@ -396,7 +396,8 @@ _STDLIB_FORMATS: dict[str, Callable[[object], bool]] = {
 
 def _format_checker(cls: type[JsonValidator]) -> jsonschema.FormatChecker:
     base = cls.FORMAT_CHECKER
-    checker = jsonschema.FormatChecker(base.checkers.keys())  # a copy: never mutate the draft's own
+    checker = jsonschema.FormatChecker(())  # a copy: never mutate the draft's own; FormatChecker(names)
+    checker.checkers = dict(base.checkers)  # would look the names up globally, where draft 3's are not
     for name, func in _STDLIB_FORMATS.items():
         if name not in checker.checkers:
             checker.checks(name)(func)  # they never raise: called without a wrapper
