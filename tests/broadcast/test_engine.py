@@ -106,6 +106,9 @@ async def test_a_server_that_never_answers_is_cut_at_the_timeout(emu: Any, sleep
     assert loop.time() - t0 < 3.0
     assert [t.status for t in result.targets] == ["timeout", "timeout"]
     assert all(t.attempts == 1 for t in result.targets)  # a run that may be executing is never re-sent
+    for t in result.targets:  # one line saying what it waited for, not a bare "TimeoutError"
+        assert t.error is not None and t.error["code"] == "timeout"
+        assert t.error["message"] == "no complete answer in 0.3 s (--timeout)"
     assert result.exit_code == 1
 
 
