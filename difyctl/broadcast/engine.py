@@ -277,8 +277,9 @@ class Fanout:
     async def _attempt(self, service: AsyncServiceClient, prepared: _Prepared) -> _Outcome:
         try:
             run = await _within(self.options.timeout, self._send(service, prepared))
-        except asyncio.TimeoutError as exc:
-            return _Outcome(exc=exc)
+        except asyncio.TimeoutError:  # bare (no message): say what was waited for and which option bounds it
+            seconds = self.options.timeout
+            return _Outcome(exc=DifyTimeoutError(f"no complete answer in {seconds:g} s (--timeout)"))
         except (DifyError, DifyctlError) as exc:
             return _Outcome(exc=exc, retry=_retryable(exc))
         return _Outcome(run=run)
