@@ -506,7 +506,12 @@ SECTIONS: list[tuple[str, str, Callable[[], Any]]] = [
         " in or unreachable.",
         status,
     ),
-    ("version", "`base_url`, `server_version`, `reachable` only when a server is configured.", version),
+    (
+        "version",
+        "`base_url`, `server_version`, `reachable` only when a server is configured; `problem` (why the"
+        " version is unknown) only when it is unreachable.",
+        version,
+    ),
     (
         "profile list",
         "The profiles (no secrets); `apps` (alias -> app id) and `email` only when set.",

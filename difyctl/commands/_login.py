@@ -74,7 +74,10 @@ def server_version_or_none(actx: AppContext) -> dict[str, Any]:
     except ConfigError:
         return {}
     info = probe_server(profile.base_url, options=actx.client_options(), runtime=actx.get_runtime())
-    return {"base_url": profile.base_url, "server_version": info.version, "reachable": info.reachable}
+    doc = {"base_url": profile.base_url, "server_version": info.version, "reachable": info.reachable}
+    if not info.reachable:  # say why the version is unknown: "no answer ... in N s" / "cannot connect"
+        doc["problem"] = info.problem
+    return doc
 
 
 def collect_status(actx: AppContext) -> tuple[dict[str, Any], ExitCode]:

@@ -169,7 +169,12 @@ def version(
         text=lambda o: o.line(
             f"difyctl {__version__} (python {doc['python']})"
             + (
-                f"\nserver  {doc['base_url']}: Dify {doc.get('server_version') or 'unknown'}"
+                f"\nserver  {doc['base_url']}: "
+                + (
+                    f"Dify {doc.get('server_version') or 'unknown'}"
+                    if doc["reachable"]
+                    else str(doc["problem"])
+                )
                 if doc.get("base_url")
                 else ""
             )

@@ -394,3 +394,17 @@ def test_quickstart_runs_the_whole_tour(cli: Cli) -> None:
     assert result.code == 0, result.stderr
     assert "$ difyctl apps list" in result.stderr and "echo-workflow" in result.stdout
     assert "Tour finished" in result.stderr
+
+
+def test_version_says_why_an_unreachable_server_has_no_version(cli: Cli) -> None:
+    """A server that cannot be reached is named with the reason, never a bare 'Dify unknown'."""
+    import socket
+
+    with socket.socket() as sock:  # a port on loopback that nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    env = {"DIFY_BASE_URL": url}
+    text = cli("version", env=env)
+    assert text.code == 0 and "unknown" not in text.stdout and "cannot connect" in text.stdout
+    doc = cli("version", "-o", "json", env=env).json()
+    assert doc["reachable"] is False and "cannot connect" in doc["problem"]
