@@ -281,3 +281,26 @@ def test_promote_create(cli: Cli, prod: Any, store: Path) -> None:
     created = app_named("brand-new", "prod")
     assert created.published_workflow_id and created.mode == "advanced-chat"
     assert cli("promote", "brand-new", "--to", "default").code == 2  # the current profile itself
+
+
+@pytest.mark.xfail(strict=True, reason="review2: rollback --dry-run exits 0 on a plan the run refuses")
+def test_dry_run_refuses_a_missing_secret_like_the_real_run(
+    cli: Cli, logged_in: Any, store: Path, tmp_path: Path
+) -> None:
+    """Issue 12 item 4: a secret blank in the target and not live is refused unless
+    --allow-blank-secret. A dry run must say so with the same exit 2 as the run it previews
+    (`apply --dry-run` already does): exit 0 would tell a CI check that the rollback will work."""
+    doc = secret_app_doc(cli, tmp_path)
+    import_app(doc, "secret-flow")
+    assert cli("snapshot", "create", "secret-flow", "--tag", "s1").code == 0
+    doc["workflow"]["environment_variables"] = []
+    doc["app"]["name"] = "secret-flow"
+    bare = tmp_path / "bare.yml"
+    bare.write_text(yaml.safe_dump(doc))
+    assert cli("apply", "secret-flow", "-f", str(bare), "--yes").code == 0  # API_TOKEN removed
+    real = cli("rollback", "secret-flow", "s1", "--yes")
+    dry = cli("rollback", "secret-flow", "s1", "--dry-run")
+    assert real.code == 2 and "API_TOKEN" in real.stderr
+    assert dry.code == 2, dry.stdout + dry.stderr
+    assert "API_TOKEN" in dry.stderr and "--allow-blank-secret" in dry.stderr
+    assert cli("rollback", "secret-flow", "s1", "--dry-run", "--allow-blank-secret").code == 0
