@@ -23,7 +23,7 @@ value is supplied. The plan says per secret: kept, set, removed, missing (change
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +79,14 @@ def section_hash(method: str, doc: Mapping[str, Any]) -> str:
     if method == "import":
         return content_hash(doc)
     return "sha256:" + hashlib.sha256(canonical_json(normalise(doc).get("model_config")).encode()).hexdigest()
+
+
+def refuse_missing_secrets(label: str, missing: Sequence[str]) -> None:
+    if missing:
+        raise UsageError(
+            f"secret variables blank in {label} and not set on the live app: " + ", ".join(missing),
+            hint="supply their values, or pass --allow-blank-secret to create them blank",
+        )
 
 
 class ChangeEngine:
@@ -209,6 +217,12 @@ class ChangeEngine:
                 server_version=self.server_version,
             ).snapshot
 
+    def check(self, plan: RollbackPlan, *, allow_blank: bool = False) -> None:
+        """What apply() would refuse before sending anything, said at plan time (a dry run
+        must fail the way the run it previews fails): a secret with no value anywhere."""
+        if not plan.unchanged and not allow_blank:
+            refuse_missing_secrets(plan.target.label, plan.missing_secrets)
+
     # ----------------------------------------------------------------------------------- apply
     def apply(
         self,
@@ -232,12 +246,8 @@ class ChangeEngine:
         doc, text = plan.target.doc, plan.target.text
         if plan.method == "import":
             doc, missing = fill_secrets(plan.target.doc, {**plan.live_secrets, **(secret_values or {})})
-            if missing and not allow_blank:
-                raise UsageError(
-                    f"secret variables blank in {plan.target.label} and not set on the live app: "
-                    + ", ".join(missing),
-                    hint="supply their values, or pass --allow-blank-secret to create them blank",
-                )
+            if not allow_blank:
+                refuse_missing_secrets(plan.target.label, missing)
             text = plan.target.text if doc == plan.target.doc else dump_dsl(doc)
         if plan.pre_rollback is None:
             self.safety_snapshot(plan)  # before anything is sent: the way back is on disk first

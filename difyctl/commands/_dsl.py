@@ -118,6 +118,7 @@ def run_change(
     extra = {"from": sides[1], "to": sides[0]} if sides else {}
     if out.format == "text":
         render_plan(out, plan, verb=verb, sides=sides)
+    engine.check(plan, allow_blank=allow_blank)
     if dry_run or plan.unchanged:
         if plan.unchanged and out.format == "text":
             out.info(f"{app.name} already matches {target.label}: nothing to do")

@@ -283,7 +283,6 @@ def test_promote_create(cli: Cli, prod: Any, store: Path) -> None:
     assert cli("promote", "brand-new", "--to", "default").code == 2  # the current profile itself
 
 
-@pytest.mark.xfail(strict=True, reason="review2: rollback --dry-run exits 0 on a plan the run refuses")
 def test_dry_run_refuses_a_missing_secret_like_the_real_run(
     cli: Cli, logged_in: Any, store: Path, tmp_path: Path
 ) -> None:
