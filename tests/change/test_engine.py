@@ -201,3 +201,18 @@ def test_a_secret_with_no_value_anywhere_is_refused_unless_blank_is_allowed(
     assert fake.calls == [] and not store.root.exists()  # refused before anything was sent or written
     assert engine.apply(plan, allow_blank=True).status == APPLIED
     assert secret_values(fake.doc(APP_ID)) == {"API_TOKEN": SECRET}  # NEW_KEY exists, blank
+
+
+@pytest.mark.xfail(strict=True, reason="review2: a file without description: warns on every plan")
+def test_model_config_apps_warn_about_name_and_description_only_when_they_differ() -> None:
+    """A minimal hand-written chat file has no `description:`; the server exports `description: ''`.
+    That is not a description the apply would drop, so the plan must not warn (issue 12 item 5:
+    a minimal file plans clean). A real difference still warns."""
+    minimal: dict[str, Any] = {"app": {"name": "hand-chat", "mode": "chat"}, "model_config": {}}
+    live = {"app": {"name": "hand-chat", "mode": "chat", "description": ""}, "model_config": {}}
+    assert ChangeEngine._warnings(_target(minimal), "model-config", live) == []
+    other = copy.deepcopy(minimal)
+    other["app"]["description"] = "new words"
+    (warning,) = ChangeEngine._warnings(_target(other), "model-config", live)
+    assert "not applied" in warning
+    assert ChangeEngine._warnings(_target(other), "import", live) == []
