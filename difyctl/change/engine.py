@@ -178,8 +178,9 @@ class ChangeEngine:
         if not target.verified:
             out.append(f"{target.label} does not match its checksum; used because of --force")
         if method == "model-config":
-            meta = ("name", "description")
-            if any(target.doc["app"].get(k) != live_doc.get("app", {}).get(k) for k in meta):
+            mine, live = target.doc["app"], live_doc.get("app") or {}
+            # a key the file leaves out (a hand-written file has no description:) is not a change
+            if any(k in mine and (mine[k] or "") != (live.get(k) or "") for k in ("name", "description")):
                 out.append("name and description are not applied to chat/completion apps (model config only)")
         return out
 

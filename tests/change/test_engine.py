@@ -203,7 +203,6 @@ def test_a_secret_with_no_value_anywhere_is_refused_unless_blank_is_allowed(
     assert secret_values(fake.doc(APP_ID)) == {"API_TOKEN": SECRET}  # NEW_KEY exists, blank
 
 
-@pytest.mark.xfail(strict=True, reason="review2: a file without description: warns on every plan")
 def test_model_config_apps_warn_about_name_and_description_only_when_they_differ() -> None:
     """A minimal hand-written chat file has no `description:`; the server exports `description: ''`.
     That is not a description the apply would drop, so the plan must not warn (issue 12 item 5:
