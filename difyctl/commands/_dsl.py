@@ -135,7 +135,7 @@ def run_change(
     confirm(f"Apply {target.label} to {app.name!r} ({verb})?", yes=yes)
     result = engine.apply(plan, publish=publish, yes=yes, allow_blank=allow_blank)
     doc = {"dry_run": False, **extra, **result.to_dict(), "diff": plan.diff.to_dict()}
-    out.emit(doc, text=lambda o: render_result(o, result, verb=verb))
+    out.emit(doc, text=lambda o: render_result(o, result, verb=verb, sides=sides))
     return result.exit_code
 
 

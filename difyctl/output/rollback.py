@@ -80,20 +80,24 @@ def render_created(out: Output, result: CreateResult, sides: tuple[str, str]) ->
             out.line(f"hint: {result.hint}", style="dim")
 
 
-def render_result(out: Output, result: RollbackResult, *, verb: str = "rollback") -> None:
-    """One line per step (✓/✗), then the outcome."""
+def render_result(
+    out: Output, result: RollbackResult, *, verb: str = "rollback", sides: tuple[str, str] | None = None
+) -> None:
+    """One line per step (✓/✗), then the outcome. `sides` = (live side, target side) labels: a
+    promote names both profiles, source -> target, as its plan header does."""
     for step in result.steps:
         mark, style = _MARK.get(step.status, ("?", "dim"))
         detail = f"  {step.detail}" if step.detail else ""
         out.line(f"  {mark} {step.name}{detail}", style=style)
-    name = result.plan.app.name
+    name, label = result.plan.app.name, result.plan.target.label
+    what = f"{verb} {sides[1]} -> {sides[0]}" if sides else f"{verb} of {name}"
     messages = {
-        "applied": f"{verb} of {name} to {result.plan.target.label}: applied and verified",
-        "unchanged": f"{name} already matches {result.plan.target.label}: nothing sent",
-        "refused": f"{verb} of {name} refused: nothing applied",
-        "failed": f"{verb} of {name} failed before any change: {result.error}",
-        "restored": f"{verb} of {name} failed ({result.error}); the state before the {verb} was restored",
-        "restore-failed": f"{verb} of {name} failed and so did the restore: {result.error}",
+        "applied": f"{what}: applied and verified" if sides else f"{what} to {label}: applied and verified",
+        "unchanged": f"{sides[0] if sides else name} already matches {label}: nothing sent",
+        "refused": f"{what} refused: nothing applied",
+        "failed": f"{what} failed before any change: {result.error}",
+        "restored": f"{what} failed ({result.error}); the state before the {verb} was restored",
+        "restore-failed": f"{what} failed and so did the restore: {result.error}",
     }
     out.line(messages.get(result.status, result.status), style=_STATUS.get(result.status))
     if result.hint and result.status not in ("applied", "unchanged"):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import pytest
-
 from difyctl.change.engine import ChangeEngine
 from difyctl.output import Output
 from difyctl.output.rollback import render_result
@@ -17,7 +15,6 @@ from tests.snapshots.conftest import APP_ID, Clock
 from tests.snapshots.fakes import FakeConsole
 
 
-@pytest.mark.xfail(strict=True, reason="review2: promote's outcome line says 'to default:APP'")
 def test_a_promote_outcome_names_both_profiles_the_right_way_round(
     store: SnapshotStore, clock: Clock, v1: dict[str, Any], v2: dict[str, Any]
 ) -> None:
@@ -30,7 +27,7 @@ def test_a_promote_outcome_names_both_profiles_the_right_way_round(
     result = engine.apply(engine.plan(APP_ID, target), yes=True, allow_blank=True)
     assert result.status == APPLIED
     stdout = io.StringIO()
-    render_result(  # type: ignore[call-arg]  # review2: until fixed
+    render_result(
         Output(stdout=stdout, stderr=io.StringIO(), color=False),
         result,
         verb="promote",
