@@ -278,3 +278,20 @@ def test_alias_bombs_are_refused() -> None:
     bomb = "\n".join(lines) + "\napp: {mode: chat, name: boom, x: *a7}\n"
     with pytest.raises(UsageError, match="too large"):
         parse_dsl(bomb, "bomb.yml")
+
+
+@pytest.mark.xfail(strict=True, reason="review2: a .json DSL file is parsed as YAML")
+def test_a_json_dsl_file_is_read_as_json_and_sent_as_yaml(tmp_path: Any) -> None:
+    """Issue 12 item 6. `json.dumps` writes an emoji icon as a surrogate pair (\\ud83e\\udd16), which
+    YAML refuses ("invalid Unicode character escape code"), so a .json file is parsed as JSON; what
+    is sent to Dify (which reads YAML, api/services/app_dsl_service.py) is the YAML of that document.
+    Its JSON errors name line and column."""
+    doc = {"app": {"name": "emo", "mode": "chat", "icon": "\U0001f916"}, "kind": "app", "model_config": {}}
+    path = tmp_path / "emo.json"
+    path.write_text(json.dumps(doc))
+    assert "\\ud83e\\udd16" in path.read_text()
+    raw, parsed = read_dsl_file(path)
+    assert parsed["app"]["icon"] == "\U0001f916" and parse_dsl(raw) == parsed
+    (tmp_path / "bad.json").write_text('{"app": {"mode": "chat"},\n "kind": "app" "x": 1}')
+    with pytest.raises(UsageError, match=r"bad\.json: not valid JSON at line 2, column 16"):
+        read_dsl_file(tmp_path / "bad.json")
