@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -65,8 +65,11 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------------------------- parsing
-def parse_dsl(content: str | bytes, source: str = "<dsl>") -> dict[str, Any]:
-    """Parse DSL YAML through `yamlio` (bounded, no repeated keys). Not a Dify app document -> UsageError."""
+def parse_dsl(
+    content: str | bytes, source: str = "<dsl>", *, fmt: Literal["json", "yaml"] = "yaml"
+) -> dict[str, Any]:
+    """Parse DSL YAML (or JSON: `fmt`) through `yamlio` (bounded, no repeated keys). Not a Dify app
+    document -> UsageError."""
     if isinstance(content, bytes):
         try:
             content = content.decode("utf-8")
@@ -74,7 +77,7 @@ def parse_dsl(content: str | bytes, source: str = "<dsl>") -> dict[str, Any]:
             raise UsageError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     from difyctl import yamlio
 
-    doc = yamlio.load_text(content, source, fmt="yaml", max_nodes=MAX_NODES)
+    doc = yamlio.load_text(content, source, fmt=fmt, max_nodes=MAX_NODES)
     if not isinstance(doc, dict):
         raise UsageError(f"{source}: not a Dify DSL document (expected a mapping with an `app:` section)")
     app = doc.get("app")
@@ -90,12 +93,17 @@ def parse_dsl(content: str | bytes, source: str = "<dsl>") -> dict[str, Any]:
 
 
 def read_dsl_file(path: Path) -> tuple[bytes, dict[str, Any]]:
-    """Read a DSL file: (exact bytes, parsed document). Unreadable or malformed -> UsageError."""
+    """Read a DSL file: (exact bytes, parsed document). Unreadable or malformed -> UsageError.
+    A `.json` file is parsed as JSON (its `\\u` escapes are not all valid YAML) and its bytes are the
+    YAML of that document: Dify's import reads YAML."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return raw, parse_dsl(raw, str(path))
+    if path.suffix.lower() != ".json":
+        return raw, parse_dsl(raw, str(path))
+    doc = parse_dsl(raw, str(path), fmt="json")
+    return dump_dsl(doc).encode("utf-8"), doc
 
 
 def dump_dsl(doc: Mapping[str, Any]) -> str:

@@ -280,7 +280,6 @@ def test_alias_bombs_are_refused() -> None:
         parse_dsl(bomb, "bomb.yml")
 
 
-@pytest.mark.xfail(strict=True, reason="review2: a .json DSL file is parsed as YAML")
 def test_a_json_dsl_file_is_read_as_json_and_sent_as_yaml(tmp_path: Any) -> None:
     """Issue 12 item 6. `json.dumps` writes an emoji icon as a surrogate pair (\\ud83e\\udd16), which
     YAML refuses ("invalid Unicode character escape code"), so a .json file is parsed as JSON; what
