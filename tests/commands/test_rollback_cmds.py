@@ -303,3 +303,23 @@ def test_dry_run_refuses_a_missing_secret_like_the_real_run(
     assert dry.code == 2, dry.stdout + dry.stderr
     assert "API_TOKEN" in dry.stderr and "--allow-blank-secret" in dry.stderr
     assert cli("rollback", "secret-flow", "s1", "--dry-run", "--allow-blank-secret").code == 0
+
+
+@pytest.mark.xfail(strict=True, reason="review2: promote --create blanks the secrets silently")
+def test_promote_create_refuses_blank_secrets_like_apply(
+    cli: Cli, prod: Any, store: Path, tmp_path: Path
+) -> None:
+    """Issue 12 item 4: a secret with no value anywhere is refused unless --allow-blank-secret.
+    An export carries no secret values, so `promote --create` of an app with a secret creates it
+    blank; `apply` of a new file already refuses this (release/engine.py), promote did not."""
+    doc = secret_app_doc(cli, tmp_path)
+    doc["app"]["name"] = "secret-new"
+    import_app(doc, "secret-new")
+    for args in (("--dry-run",), ("--yes",)):
+        res = cli("promote", "secret-new", "--to", "prod", "--create", *args)
+        assert res.code == 2, res.stdout + res.stderr
+        assert "API_TOKEN" in res.stderr and "--allow-blank-secret" in res.stderr
+    assert cli("-p", "prod", "apps", "show", "secret-new").code == 2  # nothing created
+    ok = cli("promote", "secret-new", "--to", "prod", "--create", "--yes", "--allow-blank-secret")
+    assert ok.code == 0, ok.stderr
+    assert CANARY not in ok.stdout + ok.stderr
