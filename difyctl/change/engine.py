@@ -46,6 +46,7 @@ from difyctl.snapshots.defaults import server_filled
 from difyctl.snapshots.diff import semantic_diff
 from difyctl.snapshots.dsl import (
     WORKFLOW_MODES,
+    blank_secret_names,
     canonical_json,
     content_hash,
     dump_dsl,
@@ -398,6 +399,23 @@ class ChangeEngine:
             marked=(marked_name or f"difyctl {self.verb}")[:20],
             probe_for=probe_for,
         )
+
+    @staticmethod
+    def check_create(
+        target: RollbackTarget,
+        name: str,
+        *,
+        secret_values: Mapping[str, str] | None = None,
+        allow_blank: bool = False,
+    ) -> None:
+        """What create() must not do silently, said before anything is sent (a dry run too): a new
+        app whose secrets have no value anywhere (an export carries none) is refused unless allowed."""
+        blank = [n for n in blank_secret_names(target.doc) if n not in (secret_values or {})]
+        if blank and not allow_blank:
+            raise UsageError(
+                f"{target.label}: the new app {name!r} would get blank secrets: {', '.join(blank)}",
+                hint="pass --allow-blank-secret to create them blank, then `difyctl secrets set`",
+            )
 
     def uncreate(self, created: CreateResult, why: str) -> CreateResult:
         """Delete an app this run created (an --atomic release undone): before the run it did not exist."""

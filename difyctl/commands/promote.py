@@ -124,10 +124,12 @@ class _Promotion:
 
     def create_app(self, console: ConsoleClient) -> ExitCode:
         """`--create`: a new app of that name on the target profile (a dry-run says so and stops)."""
+        from difyctl.change.engine import ChangeEngine
         from difyctl.commands._dsl import change_engine, make_probe
         from difyctl.output.rollback import render_created
 
         app, sides, dst = self.app, self.sides, self.dst
+        ChangeEngine.check_create(self.target, app.name, allow_blank=self.allow_blank)
         doc: dict[str, Any] = {"from": sides[1], "to": sides[0], "app_name": app.name, "profile": self.to}
         if self.dry_run:
             self.src.out.emit(

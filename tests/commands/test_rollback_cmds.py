@@ -305,7 +305,6 @@ def test_dry_run_refuses_a_missing_secret_like_the_real_run(
     assert cli("rollback", "secret-flow", "s1", "--dry-run", "--allow-blank-secret").code == 0
 
 
-@pytest.mark.xfail(strict=True, reason="review2: promote --create blanks the secrets silently")
 def test_promote_create_refuses_blank_secrets_like_apply(
     cli: Cli, prod: Any, store: Path, tmp_path: Path
 ) -> None:
