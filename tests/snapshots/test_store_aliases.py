@@ -63,3 +63,21 @@ def test_reserved_tags(tag: str) -> None:
 
 def test_safety_tags() -> None:
     assert is_safety("pre-apply-20261201T000000Z") and not is_safety("v1-pre-apply")
+
+
+@pytest.mark.xfail(strict=True, reason="review2: an alias is recorded for content that is gone")
+@pytest.mark.parametrize("damage", ["deleted", "edited"])
+def test_a_new_tag_is_not_an_alias_of_content_that_is_gone_or_corrupt(
+    store: SnapshotStore, damage: str
+) -> None:
+    """The tag the user asks for must name usable content (issue 12 item 3). When the newest
+    snapshot's DSL file was deleted or edited by hand, an alias of it could never be rolled back to:
+    the unchanged export is stored again under the new tag instead."""
+    first = save(store, tag="v1")
+    if damage == "deleted":
+        first.path.unlink()
+    else:
+        first.path.write_bytes(first.path.read_bytes() + b"# edited\n")
+    second = save(store, tag="v2")
+    assert second.status == "created" and second.snapshot.alias_of is None
+    assert store.load_verified(second.snapshot.app_id, "v2").verified
