@@ -366,6 +366,7 @@ class SnapshotStore:
             and latest
             and latest.content_hash == chash
             and (latest.draft, latest.include_secret) == (draft, include_secret)
+            and self._intact(latest)  # a file deleted or edited by hand is stored again, not named
         ):
             if tag is None:
                 return SaveResult("unchanged", latest, self.path_of(latest))
@@ -418,6 +419,12 @@ class SnapshotStore:
             self._ensure_manifest()
         except OSError as exc:
             raise file_error(exc, self.root) from None
+
+    def _intact(self, meta: SnapshotMeta) -> bool:
+        try:
+            return sha256_hex(self.path_of(meta).read_bytes()) == meta.sha256
+        except OSError:
+            return False
 
     def _alias(self, of: SnapshotMeta, tag: str, message: str, when: _dt.datetime) -> SaveResult:
         """Record `tag` (and its message) for content already stored: a sidecar, no second DSL file."""

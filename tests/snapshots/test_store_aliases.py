@@ -65,7 +65,6 @@ def test_safety_tags() -> None:
     assert is_safety("pre-apply-20261201T000000Z") and not is_safety("v1-pre-apply")
 
 
-@pytest.mark.xfail(strict=True, reason="review2: an alias is recorded for content that is gone")
 @pytest.mark.parametrize("damage", ["deleted", "edited"])
 def test_a_new_tag_is_not_an_alias_of_content_that_is_gone_or_corrupt(
     store: SnapshotStore, damage: str
