@@ -194,6 +194,39 @@ def _yaml_error(exc: Exception, source: str) -> LoadError:
 def check_node(root: yaml.Node, source: str, *, max_nodes: int = MAX_NODES) -> None:
     """Refuse a recursive alias, a document over `max_nodes` values once aliases expand, and a mapping
     with a repeated key. Iterative and memoised: an alias bomb costs its *written* size."""
+    if _check_tree(root, source, max_nodes):
+        return
+    _check_graph(root, source, max_nodes)
+
+
+def _check_tree(root: yaml.Node, source: str, max_nodes: int) -> bool:
+    """The common case in one cheap pass: a document without aliases is a tree, so its expanded size is
+    its node count. Checks repeated keys on the way; False (nothing decided) as soon as a node is met
+    twice, i.e. an alias: `_check_graph` then does the memoised walk. A DSL export of ~1,500 nodes
+    took ~2 ms of CPU (under the GIL) in the two-pass walk, a third of `snapshot create`'s save."""
+    import yaml
+
+    mapping, sequence = yaml.MappingNode, yaml.SequenceNode
+    seen: set[int] = set()
+    stack: list[yaml.Node] = [root]
+    while stack:
+        node = stack.pop()
+        key = id(node)
+        if key in seen:
+            return False
+        seen.add(key)
+        if len(seen) > max_nodes:
+            return False  # the full walk names the limit the same way
+        if isinstance(node, mapping):
+            _check_duplicates(node, source)
+            for pair in node.value:
+                stack.extend(pair)
+        elif isinstance(node, sequence):
+            stack.extend(node.value)
+    return True
+
+
+def _check_graph(root: yaml.Node, source: str, max_nodes: int) -> None:
     import yaml
 
     sizes: dict[int, int] = {}

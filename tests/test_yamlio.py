@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +32,25 @@ def test_the_node_limit_counts_expanded_aliases_exactly() -> None:
     assert yamlio.load_text(text, "t.yaml", max_nodes=16) == {"a": [1, 2, 3], "b": [[1, 2, 3], [1, 2, 3]]}
     with pytest.raises(yamlio.LoadError, match="over 15 values"):
         yamlio.load_text(text, "t.yaml", max_nodes=15)
+
+
+def test_a_document_without_aliases_is_counted_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The common case (every DSL export) skips the memoised alias walk, with the same limit."""
+    walks: list[str] = []
+    full = yamlio._check_graph
+
+    def spy(*args: Any) -> None:
+        walks.append("graph")
+        full(*args)
+
+    monkeypatch.setattr(yamlio, "_check_graph", spy)
+    text = "a: [1, 2, 3]\nb: {c: 4}\n"  # root 1 + a 1 + [1,2,3] 4 + b 1 + {c: 4} 3 = 10
+    assert yamlio.load_text(text, "t.yaml", max_nodes=10) == {"a": [1, 2, 3], "b": {"c": 4}}
+    assert walks == []
+    with pytest.raises(yamlio.LoadError, match="over 9 values"):
+        yamlio.load_text(text, "t.yaml", max_nodes=9)
+    assert yamlio.load_text("a: &x [1]\nb: *x\n", "t.yaml") == {"a": [1], "b": [1]}
+    assert walks == ["graph", "graph"]  # over the limit, and an alias: the full walk decides
 
 
 def test_a_recursive_alias_is_refused() -> None:
