@@ -49,8 +49,6 @@ def validate_tag(tag: str) -> str:
     return tag
 
 
-
-
 def is_temp_file(path: Path) -> bool:
     """A write in progress, or left behind by a kill -9 between mkstemp and os.replace: never a snapshot."""
     return path.name.startswith(TEMP_PREFIX)

@@ -355,25 +355,30 @@ class SnapshotStore:
     ) -> SaveResult:
         """Store one export. Same content hash as the newest snapshot of the app -> `unchanged`, no file."""
         raw = content.encode("utf-8") if isinstance(content, str) else content
-        doc = parse_dsl(raw, f"export of {app_name or app_id}")
-        chash = content_hash(doc)
+        digest = sha256_hex(raw)
         when = (now or self.clock()).astimezone(_dt.timezone.utc)
         if tag is not None:
             check_user_tag(tag)
-        latest = self.latest(app_id)
+        found = self._dir_for_id(app_id)  # one folder scan per save (it ran twice)
+        metas = self._metas(found) if found else []
+        latest = metas[-1] if metas else None
+        same_kind = latest is not None and (latest.draft, latest.include_secret) == (draft, include_secret)
+        if dedupe and latest and same_kind and latest.sha256 == digest and self._intact(latest):
+            # the very bytes stored last time (the usual nightly run): same content hash, no parse
+            return self._unchanged(latest, tag, message, when)
+        doc = parse_dsl(raw, f"export of {app_name or app_id}")
+        chash = content_hash(doc)
         if (
             dedupe
             and latest
+            and same_kind
             and latest.content_hash == chash
-            and (latest.draft, latest.include_secret) == (draft, include_secret)
             and self._intact(latest)  # a file deleted or edited by hand is stored again, not named
         ):
-            if tag is None:
-                return SaveResult("unchanged", latest, self.path_of(latest))
-            return self._alias(latest, tag, message, when)
+            return self._unchanged(latest, tag, message, when)
         try:
             self._ensure_manifest()
-            folder = self._dir_for_id(app_id) or self.root / app_folder_name(app_name, app_id)
+            folder = found or self.root / app_folder_name(app_name, app_id)
             new_folder = not folder.exists()
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -385,7 +390,7 @@ class SnapshotStore:
             app_id=app_id,
             app_name=app_name,
             app_mode=app_mode,
-            sha256=sha256_hex(raw),
+            sha256=digest,
             content_hash=chash,
             message=message,
             base_url=base_url,
@@ -419,6 +424,14 @@ class SnapshotStore:
             self._ensure_manifest()
         except OSError as exc:
             raise file_error(exc, self.root) from None
+
+    def _unchanged(
+        self, latest: SnapshotMeta, tag: str | None, message: str, when: _dt.datetime
+    ) -> SaveResult:
+        """The newest snapshot has this content: nothing stored, or the new tag recorded as an alias."""
+        if tag is None:
+            return SaveResult("unchanged", latest, self.path_of(latest))
+        return self._alias(latest, tag, message, when)
 
     def _intact(self, meta: SnapshotMeta) -> bool:
         try:

@@ -111,6 +111,32 @@ def test_unchanged_content_is_not_duplicated(store: SnapshotStore, clock: Clock)
     assert forced.created and forced.snapshot.tag == "20261121T105012Z"
 
 
+def test_the_same_bytes_again_are_unchanged_without_a_parse(
+    store: SnapshotStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A nightly `snapshot create --all` mostly gets the bytes it stored last time: the sha256 of the
+    intact file decides, no YAML parse (the CPU that slowed the fan-out). Other flags are not the same."""
+    first = save(store)
+    import difyctl.snapshots.store as store_module
+
+    parsed: list[str] = []
+    real = store_module.parse_dsl  # type: ignore[attr-defined]
+
+    def spy(raw: bytes, source: str) -> dict[str, Any]:
+        parsed.append(source)
+        return real(raw, source)
+
+    monkeypatch.setattr(store_module, "parse_dsl", spy)
+    again = save(store)
+    assert again.status == "unchanged" and again.snapshot.tag == first.snapshot.tag
+    tagged = save(store, tag="nightly", message="m")
+    assert tagged.status == "tagged" and tagged.snapshot.alias_of == first.snapshot.tag
+    assert parsed == []
+    draft = save(store, draft=True)  # same bytes, but a draft export: a snapshot of its own
+    assert draft.created and parsed == ["export of echo-workflow"]
+    assert len(store.list()) == 3
+
+
 def test_default_tag_collision_gets_a_suffix(store: SnapshotStore) -> None:
     a = save(store, dedupe=False)
     b = save(store, dedupe=False)
