@@ -67,3 +67,23 @@ def test_a_private_file_replacing_a_public_one_is_private(tmp_path: Path) -> Non
     fsutil.atomic_write(target, b"token: x\n", mode=0o600)
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert target.read_bytes() == b"token: x\n"
+
+
+def test_missing_folders_are_created_and_an_existing_one_costs_no_mkdir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "a" / "b" / "f.json"
+    fsutil.atomic_write(target, "one")
+    assert target.read_text() == "one"
+    made: list[Path] = []
+    real = Path.mkdir
+
+    def spy(self: Path, *args: Any, **kwargs: Any) -> None:
+        made.append(self)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", spy)
+    fsutil.atomic_write(target, "two")
+    fsutil.atomic_write(tmp_path / "c" / "g.json", "three")
+    assert target.read_text() == "two" and (tmp_path / "c" / "g.json").read_text() == "three"
+    assert made == [tmp_path / "c"]  # one syscall saved per write: snapshot --all writes 400 files

@@ -183,15 +183,29 @@ def _files(folder: Path, suffix: str) -> list[Path]:
     return sorted(p for p in folder.glob(f"*{suffix}") if not is_temp_file(p))
 
 
+def _file_id(path: Path) -> tuple[int, int, int] | None:
+    """Inode, size and mtime: atomic_write replaces a file with a new inode, so any rewrite shows."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 class SnapshotStore:
     def __init__(self, root: Path | str, *, clock: Callable[[], _dt.datetime] = utcnow) -> None:
         self.root = Path(root)
         self.clock = clock
+        self._manifest_seen: tuple[int, int, int] | None = None  # the manifest file last checked
 
     # ----------------------------------------------------------------------------------- manifest
     def _ensure_manifest(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
+        """Checked once per save, but read only when the file changed since (one stat, not a mkdir, a
+        read and a parse per save: snapshot --all saves hundreds)."""
         path = self.root / MANIFEST
+        if self._manifest_seen is not None and _file_id(path) == self._manifest_seen:
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
         applied: list[str] = []
         if path.exists():
             try:
@@ -212,6 +226,7 @@ class SnapshotStore:
                 applied.append(name)
             body = {"store_version": STORE_VERSION, "migrations": applied}
             atomic_write(path, (json.dumps(body, indent=2) + "\n").encode())
+        self._manifest_seen = _file_id(path)
 
     # -------------------------------------------------------------------------------------- reads
     def app_dirs(self) -> list[Path]:

@@ -327,3 +327,25 @@ def test_stale_temp_files_of_a_killed_write_are_not_snapshots(store: SnapshotSto
     assert [m.tag for m in store.list(APP_ID)] == ["v1"]
     second = save(store, EXPORT.replace("hello-env", "next"), tag="v2")
     assert second.path.exists() and store.verify() == []
+
+
+def test_the_manifest_is_read_again_only_when_it_changed(
+    store: SnapshotStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[str] = []
+    real = Path.read_text
+
+    def spy(self: Path, *args: Any, **kwargs: Any) -> str:
+        if self.name == "store.json":
+            reads.append(self.name)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", spy)
+    save(store, dedupe=False)
+    save(store, dedupe=False)
+    save(store, dedupe=False)
+    assert reads == []  # written by the first save, unchanged since: not read per save
+    (store.root / "store.json").write_text(json.dumps({"store_version": STORE_VERSION + 1}))
+    with pytest.raises(UsageError, match="newer difyctl"):
+        save(store, dedupe=False)
+    assert reads == ["store.json"]
