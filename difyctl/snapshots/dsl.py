@@ -111,6 +111,9 @@ def dump_dsl(doc: Mapping[str, Any]) -> str:
     return yaml.safe_dump(dict(doc), allow_unicode=True, sort_keys=True)
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _jsonable(value: Any, budget: list[int] | None = None) -> Any:
     """A JSON-clean deep copy: string keys, lists for tuples, ISO text for YAML timestamps."""
     if budget is not None:
@@ -119,6 +122,8 @@ def _jsonable(value: Any, budget: list[int] | None = None) -> Any:
             raise UsageError(
                 f"document too large (more than {MAX_NODES} values once YAML aliases are expanded)"
             )
+    if type(value) in _PLAIN:  # most values of a DSL: one lookup, not four isinstance checks
+        return value
     if isinstance(value, dict):
         return {str(k): _jsonable(v, budget) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
