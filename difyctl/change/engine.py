@@ -82,11 +82,17 @@ def section_hash(method: str, doc: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical_json(normalise(doc).get("model_config")).encode()).hexdigest()
 
 
-def refuse_missing_secrets(label: str, missing: Sequence[str]) -> None:
+def refuse_missing_secrets(
+    label: str,
+    missing: Sequence[str],
+    *,
+    live: str = "the live app",
+    hint: str = "supply their values, or pass --allow-blank-secret to create them blank",
+) -> None:
+    """The one refusal of a secret that is blank in the target and has no value anywhere."""
     if missing:
         raise UsageError(
-            f"secret variables blank in {label} and not set on the live app: " + ", ".join(missing),
-            hint="supply their values, or pass --allow-blank-secret to create them blank",
+            f"secret variables blank in {label} and not set on {live}: " + ", ".join(missing), hint=hint
         )
 
 
@@ -407,14 +413,14 @@ class ChangeEngine:
         *,
         secret_values: Mapping[str, str] | None = None,
         allow_blank: bool = False,
+        hint: str = "pass --allow-blank-secret to create them blank, then `difyctl secrets set`",
     ) -> None:
         """What create() must not do silently, said before anything is sent (a dry run too): a new
         app whose secrets have no value anywhere (an export carries none) is refused unless allowed."""
         blank = [n for n in blank_secret_names(target.doc) if n not in (secret_values or {})]
         if blank and not allow_blank:
             raise UsageError(
-                f"{target.label}: the new app {name!r} would get blank secrets: {', '.join(blank)}",
-                hint="pass --allow-blank-secret to create them blank, then `difyctl secrets set`",
+                f"{target.label}: the new app {name!r} would get blank secrets: {', '.join(blank)}", hint=hint
             )
 
     def uncreate(self, created: CreateResult, why: str) -> CreateResult:

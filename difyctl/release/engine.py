@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from difyctl.change.create import CREATED as ENGINE_CREATED
 from difyctl.change.create import CreateResult
-from difyctl.change.engine import ChangeEngine
+from difyctl.change.engine import ChangeEngine, refuse_missing_secrets
 from difyctl.change.steps import Confirm, CreatingConsole, Probe, describe
 from difyctl.client.models import App
 from difyctl.errors import Interrupted, UsageError
@@ -47,6 +47,7 @@ from difyctl.snapshots.results import RESTORED, RollbackResult, Step
 from difyctl.snapshots.store import SnapshotStore, utcnow
 
 MARKED_NAME = "difyctl apply"
+_SECRET_HINT = "supply them with --secret NAME=ENV_VAR (or pass --allow-blank-secret)"
 
 
 class ReleaseConsole(CreatingConsole, Protocol):
@@ -107,13 +108,10 @@ class ReleaseEngine:
                     hint="Dify would accept it and silently corrupt the app; "
                     "apply it to an app of the same mode",
                 )
-            if app is None and not self.allow_blank:
-                blank = [n for n in blank_secret_names(f.target.doc) if n not in (secrets or {})]
-                if blank:
-                    raise UsageError(
-                        f"{f.label}: the new app {f.name!r} would get blank secrets: {', '.join(blank)}",
-                        hint="supply them with --secret NAME=ENV_VAR (or pass --allow-blank-secret)",
-                    )
+            if app is None:
+                ChangeEngine.check_create(
+                    f.target, f.name, secret_values=secrets, allow_blank=self.allow_blank, hint=_SECRET_HINT
+                )
             out.append((f, app))
         seen: dict[str, str] = {}
         for f, app in out:
@@ -140,12 +138,9 @@ class ReleaseEngine:
                 continue
             engine = self._engine(app)
             rp = engine.plan(app, f.target, secret_values=secrets)
-            missing = [n for n in rp.missing_secrets if n not in secrets]
-            if missing and not self.allow_blank:
-                raise UsageError(
-                    f"secret variables blank in {f.label} and not set on {app.name!r}: {', '.join(missing)}",
-                    hint="supply them with --secret NAME=ENV_VAR (or pass --allow-blank-secret)",
-                )
+            if not self.allow_blank:
+                missing = [n for n in rp.missing_secrets if n not in secrets]
+                refuse_missing_secrets(f.label, missing, live=repr(app.name), hint=_SECRET_HINT)
             updates = tuple(
                 n
                 for n in blank_secret_names(f.target.doc)
