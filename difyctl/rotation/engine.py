@@ -294,7 +294,8 @@ class _Run:
             self.journals.transition(self.j, "failed", self.deps.now(), "the create never reached the server")
             self.j = Journal(self.app.id, self.app.name, self.deps.profile, server=self.deps.server)
             return False
-        new = max(made, key=lambda k: k.created_at or 0)
+        new = newest_key(made)
+        assert new is not None  # `made` is not empty
         self.j.new_key_id = self.res.new_key_id = new.id
         self.journals.transition(self.j, "created", self.deps.now(), "found the key of an interrupted create")
         return True
