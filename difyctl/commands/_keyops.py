@@ -33,9 +33,9 @@ def read_secret_stdin(flag: str) -> str:
 
 def store_known_key(actx: AppContext, ref: str, key_stdin: bool) -> dict[str, Any]:
     from difyctl.client.errors import AuthenticationError
+    from difyctl.commands._rotation_wiring import service_factory
     from difyctl.context import _looks_like_uuid
     from difyctl.redact import mask
-    from difyctl.rotation.wiring import service_factory
 
     if not key_stdin:
         raise UsageError("pass the key on stdin with --stdin (never as a flag)")
@@ -81,9 +81,9 @@ def rotate_many(
     prune_unused: float | None,
     yes: bool,
 ) -> tuple[list[dict[str, Any]], ExitCode]:
+    from difyctl.commands._rotation_wiring import key_deps
     from difyctl.output.prompt import confirm
     from difyctl.rotation.sinks import parse_sink
-    from difyctl.rotation.wiring import key_deps
 
     if bool(refs) == all_apps:
         raise UsageError("name the apps to rotate, or pass --all (not both)")
@@ -162,9 +162,9 @@ def _interruptible(actx: AppContext, results: list[KeyRotation], current: list[A
 
 
 def _interrupted_line(actx: AppContext, results: list[KeyRotation], current: list[App]) -> str:
+    from difyctl.commands._rotation_wiring import journal_dir
     from difyctl.rotation.engine import describe_pending
     from difyctl.rotation.journal import JournalStore
-    from difyctl.rotation.wiring import journal_dir
 
     what = "interrupted" + (f" after {len(results)} app(s) were done" if results else "")
     if not current:

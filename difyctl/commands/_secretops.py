@@ -27,8 +27,8 @@ def read_value(actx: AppContext, stdin: bool, from_env: str | None, stdin_flag: 
 
 def app_probe(actx: AppContext, target: ServiceTarget, queries: Sequence[str]) -> Callable[[], str | None]:
     """A probe through the service API (the key was resolved before anything changes)."""
+    from difyctl.commands._rotation_wiring import service_factory
     from difyctl.rotation.checks import probe_key
-    from difyctl.rotation.wiring import service_factory
 
     service = service_factory(actx)
 

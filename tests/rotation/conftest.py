@@ -57,7 +57,7 @@ class Kit:
         check: Callable[[str], None] | None = None,
         **opts: Any,
     ) -> KeyRotation:
-        from difyctl.rotation.wiring import key_deps
+        from difyctl.commands._rotation_wiring import key_deps
 
         def hook(point: str) -> None:
             if check is not None:

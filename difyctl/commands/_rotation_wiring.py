@@ -1,4 +1,4 @@
-"""From the CLI's AppContext to the engines' injected dependencies (kept out of the commands)."""
+"""From the CLI's AppContext to the rotation engines' injected dependencies (CLI glue: commands/)."""
 
 from __future__ import annotations
 
