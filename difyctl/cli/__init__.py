@@ -6,11 +6,12 @@ command that needs them, so `difyctl --help` and `--version` stay fast.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 
@@ -260,4 +261,28 @@ def _print_traceback(launch: Invocation) -> None:
 
 
 def main() -> None:
-    sys.exit(run())
+    leave(run())
+
+
+def leave(code: int) -> NoReturn:
+    """End the process with `code` now. The interpreter's own teardown frees every module and object
+    one by one (~0.1 s after a broadcast to 100 apps) and does nothing a finished command needs; the
+    atexit handlers (logging, coverage) still run and both streams are flushed first. With another
+    non-daemon thread alive, or a stream that cannot be flushed, the ordinary exit."""
+    import atexit
+    import threading
+
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    run_exitfuncs = getattr(atexit, "_run_exitfuncs", None)
+    if others or run_exitfuncs is None:
+        sys.exit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe (`| head`): Python's own exit reports it as before
+        sys.exit(code)
+    run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)

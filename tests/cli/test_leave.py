@@ -1,0 +1,43 @@
+"""`difyctl.cli.leave`: the process ends without the interpreter's teardown, and loses nothing by it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CHILD = """
+import atexit, sys, threading
+from difyctl.cli import leave
+atexit.register(lambda: sys.stdout.write("[atexit]"))
+if sys.argv[1] == "thread":
+    def worker():
+        sys.stdin.readline()
+        sys.stdout.write("[thread done]")
+    threading.Thread(target=worker).start()
+sys.stdout.write("out")  # buffered: a pipe is not a terminal
+sys.stderr.write("err")
+leave(int(sys.argv[2]))
+"""
+
+
+def _child(kind: str, code: int, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", CHILD, kind, str(code)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_exit_code_buffered_output_and_atexit_handlers_survive() -> None:
+    done = _child("plain", 3)
+    assert (done.returncode, done.stdout, done.stderr) == (3, "out[atexit]", "err")
+
+
+def test_a_running_non_daemon_thread_is_waited_for() -> None:
+    # os._exit would kill the thread before it reads its line: the ordinary exit joins it.
+    done = _child("thread", 4, stdin="go\n")
+    assert done.returncode == 4
+    assert done.stdout == "out[thread done][atexit]"
