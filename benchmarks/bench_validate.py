@@ -133,8 +133,9 @@ def generate(tmp: Path, lines: int, seed: int) -> dict[str, Any]:
     """answers.jsonl (the 80/10/10 mix), strict.jsonl and broken.jsonl (its two parts)."""
     rng = random.Random(seed)
     counts: dict[str, int] = {}
-    files = {name: (tmp / f"{name}.jsonl").open("w", encoding="utf-8")
-             for name in ("answers", "strict", "broken")}
+    files = {
+        name: (tmp / f"{name}.jsonl").open("w", encoding="utf-8") for name in ("answers", "strict", "broken")
+    }
     try:
         for i in range(lines):
             roll = rng.random()
@@ -242,8 +243,14 @@ def run_engine(data: Path, schema: dict[str, Any], _: int) -> dict[str, Any]:
         summary = consume(validator.iter_jsonl(iter_lines(fh), field="answer"), lambda _: None)
     cpu, rss = _cpu_and_rss()
     c = summary.counts
-    return {"docs": summary.total, "cpu": cpu - cpu0, "rss_mb": rss, "counts": c,
-            "valid": c["parsed"] + c["repaired"], "invalid": c["invalid"]}
+    return {
+        "docs": summary.total,
+        "cpu": cpu - cpu0,
+        "rss_mb": rss,
+        "counts": c,
+        "valid": c["parsed"] + c["repaired"],
+        "invalid": c["invalid"],
+    }
 
 
 def run_cli(data: Path, schema_path: Path) -> dict[str, Any]:
@@ -255,9 +262,15 @@ def run_cli(data: Path, schema_path: Path) -> dict[str, Any]:
         _, status, usage = os.wait4(proc.pid, 0)
     report = json.loads(data.with_suffix(".report.json").read_text(encoding="utf-8"))
     c = report["summary"]
-    return {"docs": c["total"], "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
-            "exit": os.waitstatus_to_exitcode(status), "counts": c,
-            "valid": c["parsed"] + c["repaired"], "invalid": c["invalid"]}
+    return {
+        "docs": c["total"],
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "rss_mb": usage.ru_maxrss / 1024,
+        "exit": os.waitstatus_to_exitcode(status),
+        "counts": c,
+        "valid": c["parsed"] + c["repaired"],
+        "invalid": c["invalid"],
+    }
 
 
 def run_check_jsonschema(tmp: Path, data: Path, schema_path: Path, limit: int) -> dict[str, Any] | str:
@@ -274,15 +287,24 @@ def run_check_jsonschema(tmp: Path, data: Path, schema_path: Path, limit: int) -
         files.append(str(path))
     out_path = tmp / "cj-out.json"
     with out_path.open("wb") as out:
-        proc = subprocess.Popen([*exe, "--schemafile", str(schema_path), "-o", "json", *files],
-                                stdout=out, stderr=subprocess.DEVNULL, env=env)
+        proc = subprocess.Popen(
+            [*exe, "--schemafile", str(schema_path), "-o", "json", *files],
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
         _, _, usage = os.wait4(proc.pid, 0)
     try:
         errors = {e["filename"] for e in json.loads(out_path.read_text(encoding="utf-8"))["errors"]}
     except (ValueError, KeyError):
         errors = set()
-    return {"docs": len(files), "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
-            "valid": len(files) - len(errors), "invalid": len(errors)}
+    return {
+        "docs": len(files),
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "rss_mb": usage.ru_maxrss / 1024,
+        "valid": len(files) - len(errors),
+        "invalid": len(errors),
+    }
 
 
 def _find_check_jsonschema(tmp: Path) -> tuple[list[str], dict[str, str]] | str:
@@ -291,8 +313,11 @@ def _find_check_jsonschema(tmp: Path) -> tuple[list[str], dict[str, str]] | str:
     if exe:
         return [exe], env
     target = tmp / "cj-site"
-    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target),
-                           "check-jsonschema"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target), "check-jsonschema"],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         return f"could not be installed: {proc.stderr.strip().splitlines()[-1:]}"
     env["PYTHONPATH"] = str(target)
@@ -309,8 +334,18 @@ CHILDREN: dict[str, Callable[[Path, dict[str, Any], int], dict[str, Any]]] = {
 
 
 def in_child(tool: str, data: Path, schema: Path, naive_lines: int) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--child", tool, "--data", str(data), "--schema", str(schema),
-           "--naive-lines", str(naive_lines)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        tool,
+        "--data",
+        str(data),
+        "--schema",
+        str(schema),
+        "--naive-lines",
+        str(naive_lines),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
 
@@ -350,10 +385,14 @@ def main() -> None:
         schema.write_text(json.dumps(SCHEMA, indent=2), encoding="utf-8")
         mix = generate(tmp, args.lines, args.seed)
         size_mb = (tmp / "answers.jsonl").stat().st_size / 1e6
-        print(f"Input: {args.lines:,} records ({size_mb:.1f} MB), seed {args.seed}: "
-              + ", ".join(f"{k} {v:,}" for k, v in mix.items()))
-        print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
-              f"{os.getloadavg()[0]:.1f}; docs/s by CPU time (user + sys) of the tool's process\n")
+        print(
+            f"Input: {args.lines:,} records ({size_mb:.1f} MB), seed {args.seed}: "
+            + ", ".join(f"{k} {v:,}" for k, v in mix.items())
+        )
+        print(
+            f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
+            f"{os.getloadavg()[0]:.1f}; docs/s by CPU time (user + sys) of the tool's process\n"
+        )
         print("| tool | input | docs | CPU s | docs/s | peak RSS (MB) | valid | invalid | broken recovered |")
         print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
         rates: dict[tuple[str, str], list[float]] = {}
@@ -375,14 +414,20 @@ def main() -> None:
                 result = sorted(results, key=lambda r: r["cpu"])[len(results) // 2]  # the median run
                 rate = result["docs"] / result["cpu"] if result["cpu"] else 0.0
                 recovered = result["valid"] if part == "broken" else ""
-                print(f"| {tool} | {part} | {result['docs']:,} | {result['cpu']:.2f} | {rate:,.0f} "
-                      f"| {max(r['rss_mb'] for r in results):.0f} | {result['valid']:,} "
-                      f"| {result['invalid']:,} | {recovered} |", flush=True)
+                print(
+                    f"| {tool} | {part} | {result['docs']:,} | {result['cpu']:.2f} | {rate:,.0f} "
+                    f"| {max(r['rss_mb'] for r in results):.0f} | {result['valid']:,} "
+                    f"| {result['invalid']:,} | {recovered} |",
+                    flush=True,
+                )
         pairs = list(zip(rates.get(("cli", "strict"), []), rates.get(("rust", "strict"), []), strict=False))
         if pairs:
             ratios = sorted(c / r for c, r in pairs)
-            print("\nstrict lines, CLI / jsonschema-rs loop, per round: "
-                  + ", ".join(f"{x:.2f}" for x in ratios) + f" (median {ratios[len(ratios) // 2]:.2f})")
+            print(
+                "\nstrict lines, CLI / jsonschema-rs loop, per round: "
+                + ", ".join(f"{x:.2f}" for x in ratios)
+                + f" (median {ratios[len(ratios) // 2]:.2f})"
+            )
     finally:
         if args.keep:
             print(f"\nkept {tmp}")

@@ -148,4 +148,3 @@ def test_exit_code_table(
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
     if expected in (USAGE, AUTH, DOWN, LIMITED) and errors:
         assert len(errors) == 1, err
-
