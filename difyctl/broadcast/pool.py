@@ -24,6 +24,7 @@ import contextlib
 import importlib.util
 import math
 import os
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -99,13 +100,19 @@ def fanout_options(options: ClientOptions, concurrency: int) -> ClientOptions:
     over `fanout_transport` (unless a test injected its own transport)."""
     import dataclasses
 
-    preload_async_backend()
     size = max(concurrency, 10)
     options = dataclasses.replace(options, max_connections=size, max_keepalive_connections=size)
     if options.async_transport is None and not env_proxied(options.trust_env):
         transport = fanout_transport(size, verify=options.verify, trust_env=options.trust_env)
         options = dataclasses.replace(options, async_transport=transport)
+    if not _on_aiohttp(options.async_transport):
+        preload_async_backend()  # httpx's own pool runs on anyio; the aiohttp transport does not
     return options
+
+
+def _on_aiohttp(transport: object) -> bool:
+    aio = sys.modules.get("difyctl.broadcast.aio_transport")
+    return aio is not None and isinstance(transport, aio.AiohttpTransport)
 
 
 @contextlib.contextmanager
@@ -142,16 +149,30 @@ def preload_async_backend() -> None:
             pass
 
 
+_PREFETCH: list[str] = []
+
+
+def prefetch(*modules: str) -> None:
+    """Name modules for the next `warm_up` to import (a command that knows what its fan-out will need,
+    before the resolver knows when the network wait begins)."""
+    _PREFETCH.extend(modules)
+
+
 def warm_up(*modules: str) -> None:
     """Import the fan-out's modules in a background thread while the command waits on the network
-    (login, the app list): `import aiohttp` alone builds two TLS contexts and costs 0.1-0.4 s, which
-    would otherwise sit between the login and the first console fan-out. A later import of the same
-    module simply waits for this one (the import lock); a failure here is left for that import."""
+    (login, the app list): `import aiohttp` alone costs 0.1-0.4 s, which would otherwise sit between
+    the login and the first console fan-out. Call it when the main thread is about to wait: the
+    imports hold the GIL, so started earlier they slow down the main thread's own start-up (measured:
+    the first request of `broadcast --all` went out ~60 ms later). A later import of the same module
+    simply waits for this one (the import lock); a failure here is left for that import."""
     import threading
 
-    names = list(modules) + list(_ASYNC_BACKEND)
+    names = [*_PREFETCH, *modules]
+    _PREFETCH.clear()
     if aiohttp_enabled():
         names.append("difyctl.broadcast.aio_transport")
+    else:
+        names.extend(_ASYNC_BACKEND)
 
     def run() -> None:
         import importlib

@@ -26,7 +26,6 @@ def with_resolver(
     from difyctl.broadcast.pool import fanout_options, warm_up
     from difyctl.client.console import AsyncConsoleClient
 
-    warm_up()  # the fan-out transport loads while the console logs in
     opened: list[AsyncConsoleClient] = []
 
     def console() -> AsyncConsoleClient:
@@ -39,6 +38,9 @@ def with_resolver(
                 hint=f"set {alias_env_name(ref)} or DIFY_API_KEY, run `difyctl keys set {ref} --stdin`, "
                 "or `difyctl login` to use the app's existing key",
             )
+        import httpcore  # noqa: F401 - the login's transport: loaded BEFORE the warm-up takes the GIL
+
+        warm_up()  # the fan-out's modules load while the console logs in
         with actx.console() as sync:  # logs in (env password) or loads the session once
             base_url, auth = sync.base_url, sync.auth
         options = fanout_options(actx.client_options(), concurrency)

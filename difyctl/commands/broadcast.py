@@ -12,9 +12,6 @@ from difyctl.commands._notify import NotifyOpt, NotifySecretOpt
 from difyctl.exit_codes import ExitCode
 
 if TYPE_CHECKING:
-    from difyctl.broadcast.pool import warm_up
-
-    warm_up("difyctl.broadcast.engine", "difyctl.output.broadcast")  # loads while keys resolve
     from difyctl.broadcast.engine import BroadcastOptions
     from difyctl.broadcast.results import BroadcastResult
     from difyctl.broadcast.targets import Target
@@ -123,9 +120,9 @@ def broadcast(
       difyctl broadcast "ping" --apps-file targets.yaml --concurrency 50 --jsonl runs.jsonl
       difyctl broadcast "Reply as JSON" --all --schema answer.schema.json
     """
-    from difyctl.broadcast.pool import warm_up
+    from difyctl.broadcast.pool import prefetch
 
-    warm_up("difyctl.broadcast.engine", "difyctl.output.broadcast")  # loads while keys resolve
+    prefetch("difyctl.broadcast.engine", "difyctl.output.broadcast")  # loads while keys resolve
     from difyctl.broadcast.targets import read_apps_file
     from difyctl.commands import _notify
     from difyctl.commands._targets import broadcast_targets

@@ -438,3 +438,55 @@ def test_console_fanouts_keep_the_environments_proxy(monkeypatch: pytest.MonkeyP
     _proxy_env(monkeypatch, "http://127.0.0.1:9")
     assert pool_mod.fanout_options(ClientOptions(), 8).async_transport is None  # httpx mounts the proxy
     assert pool_mod.fanout_options(ClientOptions(trust_env=False), 8).async_transport is not None
+
+
+class _Threads:
+    """threading.Thread stand-in: records what warm_up would import, starts nothing."""
+
+    started: list[Any] = []
+
+    def __init__(self, target: Callable[[], None], name: str, daemon: bool) -> None:
+        self.target, self.name, self.daemon = target, name, daemon
+
+    def start(self) -> None:
+        _Threads.started.append(self)
+
+
+def _warm_names(monkeypatch: pytest.MonkeyPatch, http: str, *prefetched: str) -> list[str]:
+    import importlib
+    import threading
+
+    monkeypatch.setenv("DIFYCTL_HTTP", http)
+    monkeypatch.setattr(threading, "Thread", _Threads)
+    _Threads.started = []
+    pool_mod.prefetch(*prefetched)
+    pool_mod.warm_up("difyctl.broadcast.engine")
+    (thread,) = _Threads.started
+    imported: list[str] = []
+    monkeypatch.setattr(importlib, "import_module", imported.append)
+    thread.target()
+    return imported
+
+
+def test_warm_up_imports_the_prefetched_modules_once_and_anyio_only_for_httpx(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    names = _warm_names(monkeypatch, "aiohttp", "difyctl.output.broadcast")
+    expected = ["difyctl.output.broadcast", "difyctl.broadcast.engine", "difyctl.broadcast.aio_transport"]
+    assert names == expected
+    names = _warm_names(monkeypatch, "httpx")  # the prefetch list was used up by the first warm-up
+    assert names == ["difyctl.broadcast.engine", *pool_mod._ASYNC_BACKEND]
+
+
+def test_the_aiohttp_fan_out_never_loads_anyio(monkeypatch: pytest.MonkeyPatch) -> None:
+    from difyctl.client.transport import ClientOptions
+
+    _proxy_env(monkeypatch, None)
+    loaded: list[bool] = []
+    monkeypatch.setattr(pool_mod, "preload_async_backend", lambda: loaded.append(True))
+    monkeypatch.setenv("DIFYCTL_HTTP", "aiohttp")
+    assert isinstance(pool_mod.fanout_options(ClientOptions(), 8).async_transport, AiohttpTransport)
+    assert loaded == []
+    monkeypatch.setenv("DIFYCTL_HTTP", "httpx")
+    pool_mod.fanout_options(ClientOptions(), 8)
+    assert loaded == [True]
