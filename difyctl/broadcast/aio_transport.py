@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -171,6 +171,38 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         try:
             async with session.request(method, url, **kwargs) as response:
                 return response.status, list(response.raw_headers), await response.read()
+        except _MAPPED as exc:
+            raise _to_httpx(exc, httpx.Request(method, str(url))) from exc
+
+    async def send_checked(
+        self,
+        method: str,
+        url_text: str,
+        headers: dict[str, str],
+        timeout: dict[str, Any],
+        check: Callable[[], None],
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """A body-less request (the console client's direct path: key lookups, list pages, exports),
+        `timeout` as httpx's dict; the body is read chunk by chunk and `check()` runs when the headers
+        arrive and after every chunk (the caller's total deadline raises there, as `bound_body` does on
+        the httpx path). Errors are the httpx errors `handle_async_request` raises."""
+        session = self._get_session()
+        url = URL(url_text, encoded=True)
+        kwargs: dict[str, Any] = {
+            "headers": headers,
+            "allow_redirects": False,
+            "timeout": client_timeout(timeout),
+        }
+        if url.scheme == "https":
+            kwargs["ssl"] = self._ssl_context()
+        try:
+            async with session.request(method, url, **kwargs) as response:
+                check()
+                chunks = []
+                async for chunk in response.content.iter_any():
+                    check()
+                    chunks.append(chunk)
+                return response.status, list(response.raw_headers), b"".join(chunks)
         except _MAPPED as exc:
             raise _to_httpx(exc, httpx.Request(method, str(url))) from exc
 

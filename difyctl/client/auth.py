@@ -81,6 +81,10 @@ class _HeaderAuth(httpx.Auth):
         request.headers.update(self.headers())
         yield request
 
+    def direct_headers(self) -> dict[str, str]:
+        """The headers the flow adds (the async client's direct path sends them itself)."""
+        return self.headers()
+
 
 class ConsoleTokenAuth(_HeaderAuth):
     """A pasted `DIFY_CONSOLE_TOKEN`: a bare access token (Bearer; enough on Dify < 1.9) or the

@@ -20,6 +20,7 @@ from difyctl.client.errors import DifyProtocolError, make_status_error
 from difyctl.client.retry import delay_for, should_retry, was_sent
 from difyctl.client.transport import (
     ClientOptions,
+    DeadlineExceeded,
     Runtime,
     bound_body,
     build_async_client,
@@ -277,7 +278,77 @@ class AsyncAPIClient(BaseClient):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
+    def _direct_route(self, spec: RequestSpec) -> tuple[Any, dict[str, str]] | None:
+        """(the transport's `send_checked`, the request headers) when `spec` can skip httpx's client
+        layer (~0.2 ms of CPU per request of ~0.55: URL merging, the auth flow, hooks, cookie
+        extraction): a body-less request on the aiohttp fan-out transport, an auth with plain headers,
+        no --verbose trace (which lives in httpx's hooks). Anything else takes the httpx path."""
+        send = getattr(self.options.async_transport, "send_checked", None)
+        if send is None or spec.json is not None or logger.isEnabledFor(logging.DEBUG):
+            return None
+        headers = dict(self._client.headers)
+        auth = self.auth if spec.authenticated else None
+        if auth is not None:
+            direct_headers = getattr(auth, "direct_headers", None)
+            if direct_headers is None:
+                return None
+            headers.update(direct_headers())
+        return send, headers
+
+    async def _send_direct(self, spec: RequestSpec, send: Any, headers: dict[str, str]) -> httpx.Response:
+        """`_send` on the aiohttp session: the same retries, total deadline and errors, and the same
+        one refresh of a console session on a 401 (the auth's `direct_refresh`, under its lock)."""
+        query = _query(spec.params)
+        text = f"{self.base_url}{spec.path}" + (f"?{httpx.QueryParams(query)}" if query else "")
+        clock, deadline = self.runtime.clock, self.options.deadline
+        started = clock()
+        auth = self.auth if spec.authenticated else None
+        refresh = getattr(auth, "direct_refresh", None)
+        session = getattr(auth, "session", None)
+        used = getattr(session, "access_token", "")
+        replayed = False
+
+        def request() -> httpx.Request:  # for errors only: parsing the URL again costs ~0.1 ms
+            return httpx.Request(spec.method, text, headers=headers)
+
+        def check() -> None:
+            if deadline is not None and clock() - started > deadline:
+                raise DeadlineExceeded(deadline, request())
+
+        timeout = self.options.timeout.as_dict()
+        attempt = 0
+        while True:
+            try:
+                status, raw, body = await send(spec.method, text, headers, timeout, check)
+                if status == 401 and refresh is not None:
+                    if replayed:
+                        auth.direct_replayed(status)  # type: ignore[union-attr]
+                    headers = {**headers, **await refresh(used, request(), self._send_plain)}
+                    replayed = True
+                    continue
+            except httpx.TransportError as exc:
+                delay = self._retry_delay(spec, attempt, None, exc, started)
+                if delay is None:
+                    raise wrap_transport_error(exc, request()) from exc
+            else:
+                response = httpx.Response(status, headers=raw, content=body)
+                if not response.is_success:  # error messages name the request
+                    response.request = request()
+                self._record_version(response)
+                delay = self._retry_delay(spec, attempt, response, None, started)
+                if delay is None:
+                    return response
+            await self.runtime.asleep(delay)
+            attempt += 1
+
+    async def _send_plain(self, request: httpx.Request) -> httpx.Response:
+        """A request of the auth itself (the session refresh), as the auth flow would send it."""
+        return await self._client.send(request, auth=None)
+
     async def _send(self, spec: RequestSpec, *, stream: bool = False) -> httpx.Response:
+        route = None if stream else self._direct_route(spec)
+        if route is not None:
+            return await self._send_direct(spec, *route)
         request = self._client.build_request(
             spec.method, spec.path, params=_query(spec.params), json=spec.json
         )

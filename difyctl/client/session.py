@@ -10,7 +10,7 @@ is serialised by a lock, and a request that waited on it replays with the tokens
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Callable, Generator, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -128,6 +128,9 @@ class _RefreshingAuth(httpx.Auth):
     def _refresh_request(self, request: httpx.Request) -> httpx.Request:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def direct_headers(self) -> dict[str, str]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
     def _absorb(self, response: httpx.Response) -> bool:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -171,17 +174,13 @@ class _RefreshingAuth(httpx.Auth):
         self._replayed((yield request))
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncFlow:
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        if self._async_lock is None or self._lock_loop is not loop:  # a lock serves one event loop
-            self._async_lock, self._lock_loop = asyncio.Lock(), loop
+        lock = self._loop_lock()
         used = self.session.access_token
         self._apply(request)
         response = yield request
         if not self._rejected(request, response):
             return
-        async with self._async_lock:  # one refresh for a whole fan-out
+        async with lock:  # one refresh for a whole fan-out
             if self._must_refresh(used):
                 refreshed = yield self._refresh_request(request)
                 if self.requires_response_body:
@@ -190,14 +189,46 @@ class _RefreshingAuth(httpx.Auth):
         self._apply(request)
         self._replayed((yield request))
 
+    def _loop_lock(self) -> Any:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        if self._async_lock is None or self._lock_loop is not loop:  # a lock serves one event loop
+            self._async_lock, self._lock_loop = asyncio.Lock(), loop
+        return self._async_lock
+
+    # The async client's direct path (no httpx client layer) takes the same decisions ------------
+
+    async def direct_refresh(
+        self, used: str, request: httpx.Request, send: Callable[[httpx.Request], Awaitable[httpx.Response]]
+    ) -> dict[str, str]:
+        """`request`, sent with the access token `used`, was answered 401: refresh once for the whole
+        fan-out (not at all when another request already did), exactly as `async_auth_flow` does, and
+        return the headers to replay it with."""
+        async with self._loop_lock():
+            if self._must_refresh(used):
+                refreshed = await send(self._refresh_request(request))
+                if self.requires_response_body:
+                    await refreshed.aread()
+                self._refreshed(refreshed)
+        return self.direct_headers()
+
+    def direct_replayed(self, status: int) -> None:
+        if status == 401:
+            raise _expired("rejected again after a refresh")
+
 
 class SessionAuth(_RefreshingAuth):
     """Dify >= 1.9: the three cookies plus `X-CSRF-Token` on every console request, GET included."""
 
     def _apply(self, request: httpx.Request) -> None:
         request.headers.pop("Authorization", None)
-        request.headers["Cookie"] = self.session.cookie_header()
-        request.headers["X-CSRF-Token"] = self.session.csrf_token
+        request.headers.update(self.direct_headers())
+
+    def direct_headers(self) -> dict[str, str]:
+        """The headers the flow adds (the async client's direct path sends them itself; a 401 there
+        goes back through this flow, which refreshes)."""
+        return {"Cookie": self.session.cookie_header(), "X-CSRF-Token": self.session.csrf_token}
 
     def _refresh_request(self, request: httpx.Request) -> httpx.Request:
         # the refresh token travels as a cookie; the endpoint takes no body
@@ -217,7 +248,10 @@ class LegacyBearerAuth(_RefreshingAuth):
     requires_response_body = True  # the refresh answer is JSON
 
     def _apply(self, request: httpx.Request) -> None:
-        request.headers["Authorization"] = f"Bearer {self.session.access_token}"
+        request.headers.update(self.direct_headers())
+
+    def direct_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.session.access_token}"}
 
     def _refresh_request(self, request: httpx.Request) -> httpx.Request:
         return httpx.Request("POST", _refresh_url(request.url), json={REFRESH: self.session.refresh_token})

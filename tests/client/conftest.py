@@ -86,19 +86,47 @@ def fake() -> FakeRuntime:
     return FakeRuntime()
 
 
-def options(handler: Any, retry: RetryPolicy | None = None) -> ClientOptions:
-    transport = handler if isinstance(handler, httpx.MockTransport) else httpx.MockTransport(handler)
+class DirectMockTransport(httpx.MockTransport):
+    """A MockTransport that also offers the aiohttp transport's `send_checked`: the async client then
+    sends body-less requests on its direct path (no httpx client layer) to the same handler. Every
+    test marked BOTH runs a third time this way ("direct"); `direct_sent` counts what went direct."""
+
+    def __init__(self, handler: Any) -> None:
+        super().__init__(handler)
+        self.direct_sent = 0
+
+    async def send_checked(
+        self, method: str, url_text: str, headers: dict[str, str], timeout: dict[str, Any], check: Any
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        self.direct_sent += 1
+        request = httpx.Request(method, url_text, headers=headers, extensions={"timeout": timeout})
+        response = await self.handle_async_request(request)
+        check()
+        chunks = []
+        async for chunk in response.stream:  # type: ignore[union-attr]
+            check()
+            chunks.append(chunk)
+        return response.status_code, list(response.headers.raw), b"".join(chunks)
+
+
+def options(handler: Any, retry: RetryPolicy | None = None, direct: bool = False) -> ClientOptions:
+    if isinstance(handler, httpx.MockTransport):
+        transport = handler
+    else:
+        transport = DirectMockTransport(handler) if direct else httpx.MockTransport(handler)
     return ClientOptions(transport=transport, async_transport=transport, retry=retry or RetryPolicy())
 
 
-def console(handler: Any, auth: httpx.Auth | None, is_async: bool, fake: FakeRuntime, **kw: Any) -> Any:
+def console(handler: Any, auth: httpx.Auth | None, is_async: Any, fake: FakeRuntime, **kw: Any) -> Any:
     cls = AsyncConsoleClient if is_async else ConsoleClient
-    return cls(BASE, auth, options=options(handler, kw.get("retry")), runtime=fake.runtime())
+    opts = options(handler, kw.get("retry"), direct=is_async == "direct")
+    return cls(BASE, auth, options=opts, runtime=fake.runtime())
 
 
-def service(handler: Any, is_async: bool, fake: FakeRuntime, key: str = APP_KEY, **kw: Any) -> Any:
+def service(handler: Any, is_async: Any, fake: FakeRuntime, key: str = APP_KEY, **kw: Any) -> Any:
     cls = AsyncServiceClient if is_async else ServiceClient
-    return cls(BASE, key, options=options(handler, kw.get("retry")), runtime=fake.runtime())
+    opts = options(handler, kw.get("retry"), direct=is_async == "direct")
+    return cls(BASE, key, options=opts, runtime=fake.runtime())
 
 
 async def resolve(value: Any) -> Any:
@@ -123,4 +151,5 @@ def json_response(status: int, body: Any, **headers: str) -> httpx.Response:
     return httpx.Response(status, json=body, headers={"X-Version": "1.13.2", **headers})
 
 
-BOTH = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+# sync, async over httpx's client layer, async on the direct path (DirectMockTransport)
+BOTH = pytest.mark.parametrize("is_async", [False, True, "direct"], ids=["sync", "async", "direct"])

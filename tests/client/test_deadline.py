@@ -41,8 +41,8 @@ class Drip(httpx.SyncByteStream, httpx.AsyncByteStream):
             yield self._next()
 
 
-def client(handler: Any, is_async: bool, fake: FakeRuntime, deadline: float | None) -> Any:
-    opts = dataclasses.replace(options(handler), deadline=deadline)
+def client(handler: Any, is_async: Any, fake: FakeRuntime, deadline: float | None) -> Any:
+    opts = dataclasses.replace(options(handler, direct=is_async == "direct"), deadline=deadline)
     cls = AsyncConsoleClient if is_async else ConsoleClient
     return cls(BASE, None, options=opts, runtime=fake.runtime())
 
