@@ -9,21 +9,22 @@ CHILD = """
 import atexit, sys, threading
 from difyctl.cli import leave
 atexit.register(lambda: sys.stdout.write("[atexit]"))
+go = threading.Event()
 if sys.argv[1] == "thread":
     def worker():
-        sys.stdin.readline()
+        go.wait()
         sys.stdout.write("[thread done]")
     threading.Thread(target=worker).start()
 sys.stdout.write("out")  # buffered: a pipe is not a terminal
 sys.stderr.write("err")
+go.set()  # the thread finishes while (or before) leave() looks: never killed halfway
 leave(int(sys.argv[2]))
 """
 
 
-def _child(kind: str, code: int, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def _child(kind: str, code: int) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", CHILD, kind, str(code)],
-        input=stdin,
         capture_output=True,
         text=True,
         timeout=60,
@@ -37,7 +38,7 @@ def test_the_exit_code_buffered_output_and_atexit_handlers_survive() -> None:
 
 
 def test_a_running_non_daemon_thread_is_waited_for() -> None:
-    # os._exit would kill the thread before it reads its line: the ordinary exit joins it.
-    done = _child("thread", 4, stdin="go\n")
+    # os._exit would kill the thread before it writes: the ordinary exit joins it.
+    done = _child("thread", 4)
     assert done.returncode == 4
     assert done.stdout == "out[thread done][atexit]"
