@@ -26,7 +26,9 @@ DETAIL_KEYS = {
 
 
 def test_list_pagination_and_filters() -> None:
-    with EmulatorServer(apps=12) as server, logged_in(server.base_url) as console:
+    # one second for the whole seed: newest-first order must not depend on a second boundary
+    frozen = 1_795_000_000.0
+    with EmulatorServer(apps=12, clock=lambda: frozen) as server, logged_in(server.base_url) as console:
         page = console.get("/apps", params={"page": 1, "limit": 5}).json()
         assert (page["page"], page["limit"], page["total"], page["has_more"]) == (1, 5, 16, True)
         assert set(page["data"][0]) == LIST_ITEM_KEYS
