@@ -36,9 +36,9 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     for name in list(os.environ):
         if name.startswith(("DIFY_", "DIFYCTL_")) or name in ("XDG_CONFIG_HOME", "NO_COLOR"):
             monkeypatch.delenv(name, raising=False)
-    # the default install (`pip install .`) has no aiohttp: test that fan-out transport everywhere;
-    # tests/broadcast/test_aio_transport.py covers the optional [fast] one explicitly
-    monkeypatch.setenv("DIFYCTL_HTTP", "httpx")
+    # the fan-out transport of the default install: aiohttp (DIFYCTL_HTTP=httpx: httpx's own pools,
+    # covered by the tests that set it)
+    monkeypatch.setenv("DIFYCTL_HTTP", "aiohttp")
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
