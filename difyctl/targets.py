@@ -179,6 +179,7 @@ class Resolver:
         self._client: ConsoleReader | None = None
         self.concurrency = max(concurrency, 1)
         self.progress = progress
+        self.end_progress: Callable[[], None] = lambda: None  # a caller's own display takes over
 
     @property
     def console(self) -> ConsoleReader:
@@ -187,8 +188,12 @@ class Resolver:
         return self._client
 
     async def all_apps(self, mode: str | None = None) -> list[ResolvedApp]:
-        apps = await list_all_apps(self.console, mode=mode, concurrency=self.concurrency, ahead=1)
+        apps = await self.listed(mode)
         return await self._with_keys(apps, [a.name for a in apps], single=False)
+
+    async def listed(self, mode: str | None = None) -> list[App]:
+        """Every app of the workspace (of `mode`), keys not looked up yet."""
+        return await list_all_apps(self.console, mode=mode, concurrency=self.concurrency, ahead=1)
 
     async def refs(self, refs: Sequence[str]) -> list[ResolvedApp]:
         """Apps named by id, exact name or alias. A ref whose key is known needs no console (its mode
@@ -218,20 +223,38 @@ class Resolver:
         *,
         single: bool,
     ) -> list[ResolvedApp]:
+        return list(await asyncio.gather(*self.key_tasks(apps, refs, single=single)))
+
+    def key_tasks(
+        self, apps: Sequence[App], refs: Sequence[str], *, single: bool
+    ) -> list[asyncio.Task[ResolvedApp]]:
+        """One task per app, started now, resolving its key: the environment and the keyring first,
+        else its console lookup (`concurrency` lookups in flight). A fan-out can start each app's
+        run as soon as its own task is done instead of waiting for the slowest lookup."""
+        slot = asyncio.Semaphore(self.concurrency)
         known = [
             self.policy.known([ref, self.policy.alias_of(app.id) or ""], app.id, single)
             for app, ref in zip(apps, refs, strict=True)
         ]
-        todo = [app.id for app, k in zip(apps, known, strict=True) if k is None]
-        fetched = await self.lookup_keys(todo) if todo else {}
-        out = []
-        for app, ref, k in zip(apps, refs, known, strict=True):
+        total = sum(k is None for k in known)
+        done = 0
+
+        async def one(app: App, ref: str, found: tuple[str, str] | None) -> ResolvedApp:
+            nonlocal done
             base = ResolvedApp(ref, app.name, self.policy.base_url, app_id=app.id, mode=app.mode)
-            if k is not None:
-                out.append(_replace(base, api_key=k[0], key_source=k[1]))
-            else:
-                out.append(_keyed(base, fetched[app.id]))
-        return out
+            if found is not None:
+                return _replace(base, api_key=found[0], key_source=found[1])
+            async with slot:
+                try:
+                    keys: list[ApiKey] | DifyError = await self.console.list_api_keys(app.id)
+                except DifyError as exc:
+                    keys = exc
+            done += 1
+            if self.progress is not None:
+                self.progress(done, total)
+            return _keyed(base, keys)
+
+        return [asyncio.create_task(one(*item)) for item in zip(apps, refs, known, strict=True)]
 
     async def lookup_keys(self, app_ids: Sequence[str]) -> dict[str, list[ApiKey] | DifyError]:
         """Each app's keys (or the error of its lookup), `concurrency` lookups in flight."""

@@ -30,7 +30,13 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from difyctl.broadcast import results as R
-from difyctl.broadcast.pool import env_proxied, fanout_transport, preload_async_backend, quiet_gc
+from difyctl.broadcast.pool import (
+    aiohttp_enabled,
+    env_proxied,
+    fanout_transport,
+    preload_async_backend,
+    quiet_gc,
+)
 from difyctl.broadcast.results import BroadcastResult, TargetResult
 from difyctl.broadcast.targets import Target
 from difyctl.client.errors import (
@@ -161,7 +167,8 @@ class Fanout:
         """Set up (pools: TLS contexts; semaphores), then time the fan-out alone: first task created ->
         last target done. The process-level cost is the caller's to measure (benchmarks do)."""
         clock = self.runtime.clock
-        preload_async_backend()
+        if not self._direct_only():
+            preload_async_backend()  # httpx's own pool runs on anyio; the aiohttp transport does not
         global_slots = asyncio.Semaphore(self.options.concurrency)
         app_slots: dict[tuple[str, str], asyncio.Semaphore] = {}
         pools: dict[str, httpx.AsyncClient] = {}
@@ -197,6 +204,12 @@ class Fanout:
             await asyncio.gather(*(pool.aclose() for pool in pools.values()), return_exceptions=True)
         return self.result(interrupted=interrupted)
 
+    def _direct_only(self) -> bool:
+        transport = self.client_options.async_transport
+        if transport is None:
+            return aiohttp_enabled() and not env_proxied(self.client_options.trust_env)
+        return hasattr(transport, "send_direct")
+
     def result(self, *, interrupted: bool) -> BroadcastResult:
         for index, res in enumerate(self.results):
             if index not in self.done:
@@ -208,17 +221,18 @@ class Fanout:
     def _pool(self, base_url: str) -> httpx.AsyncClient:
         """ONE AsyncClient for every target of this server (tests inject their own transport)."""
         options = self.client_options
-        if options.async_transport is None and not env_proxied(options.trust_env):
+        transport = options.async_transport  # given: the console's (--all: its connections reused)
+        if transport is None and not env_proxied(options.trust_env):
             transport = fanout_transport(
                 self.options.concurrency, verify=options.verify, trust_env=options.trust_env
             )
             options = dataclasses.replace(options, async_transport=transport)
-            if hasattr(transport, "send_direct") and not logging.getLogger("difyctl.http").isEnabledFor(
-                logging.DEBUG  # --verbose: every request through the client's redacting trace
-            ):
-                from difyctl.broadcast.aio_transport import client_timeout
+        if hasattr(transport, "send_direct") and not logging.getLogger("difyctl.http").isEnabledFor(
+            logging.DEBUG  # --verbose: every request through the client's redacting trace
+        ):
+            from difyctl.broadcast.aio_transport import client_timeout
 
-                self._direct[base_url] = (transport, client_timeout(options.timeout.as_dict()))
+            self._direct[base_url] = (transport, client_timeout(options.timeout.as_dict()))
         return build_async_client(base_url, options, self.runtime)
 
     # -- one target --------------------------------------------------------------------------------
@@ -235,6 +249,8 @@ class Fanout:
         started: float | None = None
         cancelled = False
         try:
+            if target.pending is not None:  # --all: the key lookup of this target, run as soon as done
+                target = await target.pending()
             if target.preset_error:
                 res.status = R.ERROR
                 code, status = target.preset_code or "no_key", target.preset_status

@@ -19,7 +19,7 @@ keyring, console or file I/O happens inside it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ from difyctl.errors import UsageError
 from difyctl.targets import NO_KEY
 
 if TYPE_CHECKING:
+    from difyctl.client.models import App
     from difyctl.targets import ResolvedApp
 
 ENTRY_KEYS = ("app", "profile", "name", "key_env", "inputs", "mode", "base_url")
@@ -50,6 +51,9 @@ class Target:
     preset_error: str | None = None  # resolution failed for this target only: reported, never sent
     preset_code: str | None = None  # no_key | key_lookup_failed
     preset_status: int | None = None  # the HTTP status of a failed key lookup
+    # `--all`: the target as its key lookup will make it; the fan-out awaits it in the target's own
+    # task, so each run starts as soon as its key is known (name, app id and mode come from the list)
+    pending: Callable[[], Awaitable[Target]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def app_key(self) -> tuple[str, str]:
@@ -196,6 +200,15 @@ def from_resolved(
         code if app.error else None,
         app.status,
     )
+
+
+def pending_target(app: App, base_url: str, key: Awaitable[ResolvedApp], inputs: Mapping[str, Any]) -> Target:
+    """A listed app whose key is still being looked up (`Resolver.key_tasks`)."""
+
+    async def resolved() -> Target:
+        return from_resolved(await key, inputs)
+
+    return Target(app.name, app.name, base_url, "", inputs, app.mode, None, app.id, pending=resolved)
 
 
 def check_sources(apps: Sequence[str], entries: Sequence[Entry], all_apps: bool, mode: str | None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from difyctl.errors import NotLoggedInError, UsageError
@@ -48,20 +49,40 @@ def with_resolver(
         opened.append(client)
         return client
 
-    async def go(progress: Any) -> T:
-        resolver = Resolver(actx.key_policy(), console, concurrency=concurrency, progress=progress)
+    async def go(spinner: _Spinner) -> T:
+        resolver = Resolver(actx.key_policy(), console, concurrency=concurrency, progress=spinner.tick)
+        resolver.end_progress = spinner.close
         try:
             return await work(resolver)
         finally:
             for client in opened:
                 await client.aclose()
 
-    with actx.out.progress(None, "resolving apps") as bar:
+    with _Spinner(actx) as spinner:
+        return asyncio.run(go(spinner))
 
-        def tick(done: int, total: int) -> None:
-            bar.advance(label=f"resolving {total} apps ... {done}/{total}")
 
-        return asyncio.run(go(tick))
+class _Spinner:
+    """ "resolving N apps ... k/N" on a terminal, until the resolution ends or the work closes it
+    (broadcast --all: its live table takes over once the apps are listed)."""
+
+    def __init__(self, actx: AppContext) -> None:
+        self._stack = ExitStack()
+        self._bar: Any = self._stack.enter_context(actx.out.progress(None, "resolving apps"))
+
+    def tick(self, done: int, total: int) -> None:
+        if self._bar is not None:
+            self._bar.advance(label=f"resolving {total} apps ... {done}/{total}")
+
+    def close(self) -> None:
+        self._bar = None
+        self._stack.close()
+
+    def __enter__(self) -> _Spinner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def resolve(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -9,13 +12,15 @@ import typer
 
 from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, app_context
 from difyctl.commands._notify import NotifyOpt, NotifySecretOpt
+from difyctl.errors import UsageError
 from difyctl.exit_codes import ExitCode
 
 if TYPE_CHECKING:
-    from difyctl.broadcast.engine import BroadcastOptions
+    from difyctl.broadcast.engine import BroadcastOptions, Fanout
     from difyctl.broadcast.results import BroadcastResult
     from difyctl.broadcast.targets import Target
     from difyctl.context import AppContext
+    from difyctl.targets import Resolver
 
 
 def broadcast(
@@ -123,7 +128,7 @@ def broadcast(
     from difyctl.broadcast.pool import prefetch
 
     prefetch("difyctl.broadcast.engine", "difyctl.output.broadcast")  # loads while keys resolve
-    from difyctl.broadcast.targets import read_apps_file
+    from difyctl.broadcast.targets import check_sources, read_apps_file
     from difyctl.commands import _notify
     from difyctl.commands._targets import broadcast_targets
     from difyctl.run.inputs import default_user, parse_inputs
@@ -136,20 +141,22 @@ def broadcast(
     check = _checker(schema, field)
     entries = read_apps_file(apps_file) if apps_file is not None else []
     inputs = parse_inputs(input_pairs or [])
-    targets = broadcast_targets(
-        actx,
-        apps=app_refs or [],
-        entries=entries,
-        all_apps=all_apps,
-        mode=mode,
-        inputs=inputs,
-        concurrency=concurrency,
-    )
-    from difyctl.broadcast.engine import BroadcastOptions
+    check_sources(app_refs or [], entries, all_apps, mode)
+
+    def options() -> BroadcastOptions:  # the engine is imported once the login is under way
+        from difyctl.broadcast.engine import BroadcastOptions
+
+        return BroadcastOptions(query, user or default_user(), stream, concurrency, per_app, timeout, retries)
+
+    if all_apps:
+        result = _fan_out_all(actx, concurrency, mode, inputs, options, jsonl, check)
+    else:
+        targets = broadcast_targets(
+            actx, apps=app_refs or [], entries=entries, inputs=inputs, concurrency=concurrency
+        )
+        result = _fan_out(actx, targets, options(), jsonl, check)
     from difyctl.output.broadcast import render_text
 
-    options = BroadcastOptions(query, user or default_user(), stream, concurrency, per_app, timeout, retries)
-    result = _fan_out(actx, targets, options, jsonl, check)
     actx.out.emit(result.to_dict(), text=lambda o: render_text(o, result, full=full))
     _notify.send(actx, notify, secret, _notice(result))
     return result.exit_code
@@ -173,12 +180,66 @@ def _checker(schema: Path | None, field: str | None) -> Any:
     return check
 
 
+def _fan_out_all(
+    actx: AppContext,
+    concurrency: int,
+    mode: str | None,
+    inputs: dict[str, Any],
+    options: Callable[[], BroadcastOptions],
+    jsonl: Path | None,
+    check: Any,
+) -> BroadcastResult:
+    """`--all` on ONE event loop: list the apps, then each app's run starts as soon as its own key
+    lookup answers (not after the slowest one), on the console's connections."""
+    from difyctl.broadcast.targets import pending_target
+    from difyctl.commands._targets import with_resolver
+
+    started: list[Fanout] = []
+
+    async def work(resolver: Resolver) -> BroadcastResult:
+        from difyctl.broadcast.engine import Fanout  # loaded by the warm-up while the console logs in
+
+        apps = await resolver.listed(mode)
+        if not apps:
+            raise UsageError(f"no apps{f' of mode {mode}' if mode else ''} in this workspace")
+        resolver.end_progress()  # the live table takes over
+        keys = resolver.key_tasks(apps, [a.name for a in apps], single=False)
+        base_url = resolver.policy.base_url
+        targets = [pending_target(app, base_url, key, inputs) for app, key in zip(apps, keys, strict=True)]
+        shared = getattr(getattr(resolver.console, "options", None), "async_transport", None)
+        with _displays(actx, targets, jsonl, check) as hooks:
+            client_options = actx.client_options()
+            if shared is not None:
+                client_options = dataclasses.replace(client_options, async_transport=shared)
+            runtime = actx.get_runtime()
+            fanout = Fanout(targets, options(), client_options=client_options, runtime=runtime, **hooks)
+            started.append(fanout)
+            return await fanout.run()
+
+    try:
+        return with_resolver(actx, concurrency, work)
+    except KeyboardInterrupt:  # Python 3.10: the interrupt escapes the loop; what finished is kept
+        if not started:
+            raise
+        return started[0].result(interrupted=True)
+
+
 def _fan_out(
     actx: AppContext, targets: list[Target], options: BroadcastOptions, jsonl: Path | None, check: Any = None
 ) -> BroadcastResult:
-    from contextlib import ExitStack
-
     from difyctl.broadcast.engine import run_broadcast
+
+    with _displays(actx, targets, jsonl, check) as hooks:
+        return run_broadcast(
+            targets, options, client_options=actx.client_options(), runtime=actx.get_runtime(), **hooks
+        )
+
+
+@contextmanager
+def _displays(
+    actx: AppContext, targets: list[Target], jsonl: Path | None, check: Any
+) -> Iterator[dict[str, Any]]:
+    """The live table (a terminal), the JSONL sink and the --schema check, as the fan-out's hooks."""
     from difyctl.broadcast.jsonl import JsonlSink
     from difyctl.output.broadcast import LiveTable
 
@@ -193,14 +254,7 @@ def _fan_out(
             if sink is not None:
                 sink.write(res)
 
-        return run_broadcast(
-            targets,
-            options,
-            client_options=actx.client_options(),
-            runtime=actx.get_runtime(),
-            on_start=live.start,
-            on_result=on_result,
-        )
+        yield {"on_start": live.start, "on_result": on_result}
 
 
 def _notice(result: BroadcastResult) -> dict[str, Any]:

@@ -458,6 +458,7 @@ def _warm_names(monkeypatch: pytest.MonkeyPatch, http: str, *prefetched: str) ->
 
     monkeypatch.setenv("DIFYCTL_HTTP", http)
     monkeypatch.setattr(threading, "Thread", _Threads)
+    monkeypatch.setattr(pool_mod, "_PREFETCH", list(pool_mod._PREFETCH) if not prefetched else [])
     _Threads.started = []
     pool_mod.prefetch(*prefetched)
     pool_mod.warm_up("difyctl.broadcast.engine")
