@@ -3,14 +3,19 @@
     python benchmarks/bench_broadcast_all.py [--sizes 10,100,1000] [--latency-ms 200] [--concurrency 100]
                                              [--repeat 3] [--markdown FILE]
 
-A fresh emulator per N in its own process: `emulator serve --seed demo --apps N --latency-ms L`, so
-EVERY request is delayed L ms: login, the app list, each key lookup, each run. The workspace holds the
-N echo-chat apps and the 4 demo apps (N + 4 targets for `--all`).
+A fresh emulator per N in its own process: `emulator serve --seed demo --apps N-2 --latency-ms L`, so
+EVERY request is delayed L ms (login, the app list, each key lookup, each run; the emulator's /health,
+which a real server would delay too, is not). The workspace then holds N chatflows (N-2 echo-chat apps
+and the demo's echo-chat and json-chat) and two more demo apps: a workflow and a completion app.
 
-- `difyctl broadcast --all`: a child process from nothing (no session stored: it logs in with
-  DIFY_EMAIL / DIFY_PASSWORD), lists the apps, looks every key up, runs. Process wall, CPU and peak RSS
-  from wait4, and the fan-out wall it reports. Budget at N = 100, C = 100: <= 6 x one call (login, the
-  list, one round of key lookups and the run are four round trips, plus start-up).
+- `difyctl broadcast --all --mode advanced-chat`: the N chatflows, i.e. the same N apps the peers are
+  handed. A child process from nothing (no session stored: it logs in with DIFY_EMAIL /
+  DIFY_PASSWORD), lists the apps, looks every key up, runs. Process wall, CPU and peak RSS from wait4,
+  and the fan-out wall it reports. Budget at N = 100, C = 100: <= 6 x one call (login, the list, one
+  round of key lookups and the run are four round trips, plus start-up).
+- `difyctl broadcast --all`: the N + 2 apps. The workflow and the completion app take the question as
+  an input, so their input form (`/v1/parameters`) is read before their run: a fifth round trip for
+  those two, on the critical path.
 - peers, HANDED THE KEYS (they do no login, listing or lookups): requests + ThreadPoolExecutor(C), the
   official `dify-client` SDK (`ChatClient.create_chat_message`) in a ThreadPoolExecutor(C), and bare
   aiohttp + a semaphore of C + gather. Their figures are the fan-out alone plus their start-up.
@@ -90,11 +95,29 @@ def child_aiohttp(url: str, keys: list[str], concurrency: int) -> dict[str, Any]
 CHILDREN = {"threads": child_threads, "sdk": child_sdk, "aiohttp": child_aiohttp}
 
 
+def chat_keys(url: str, n: int) -> dict[str, str]:
+    """The N chatflows' keys: the echo-chat apps and the demo's two chatflows."""
+    keys = echo_keys(url, n - 2)
+    keys.update(demo_keys(url, ("echo-chat", "json-chat")))
+    return keys
+
+
+def demo_keys(url: str, names: tuple[str, ...]) -> dict[str, str]:
+    from difyctl.client.auth import SessionAuth, login
+    from difyctl.client.console import ConsoleClient
+
+    session = login(url, EMAIL, PASSWORD).session
+    with ConsoleClient(url, SessionAuth(session, on_refresh=None)) as console:
+        return {a.name: console.list_api_keys(a.id)[0].token for a in console.iter_apps() if a.name in names}
+
+
 def bench(n: int, args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
-    emu = Emulator(n, args.latency_ms)
+    if n < 3:
+        raise SystemExit("--sizes: N >= 3 (the workspace holds two demo chatflows)")
+    emu = Emulator(n - 2, args.latency_ms)
     rows: list[dict[str, Any]] = []
     try:
-        keys = echo_keys(emu.url, n)
+        keys = chat_keys(emu.url, n)
         single = one_call_ms(emu.url, next(iter(keys.values())))
         keys_file = tmp / f"keys-{n}.json"
         keys_file.write_text(json.dumps(list(keys.values())))
@@ -121,7 +144,12 @@ def bench(n: int, args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
         env = {"DIFY_BASE_URL": emu.url, "DIFY_EMAIL": EMAIL, "DIFY_PASSWORD": PASSWORD}
         env.update({"DIFYCTL_CONFIG_DIR": str(config), "DIFYCTL_KEYRING": "off", "DIFYCTL_HTTP": ""})
         argv = [PY, "-m", "difyctl", "broadcast", QUERY, "--all", "--concurrency", str(c), "-o", "json"]
-        measure("difyctl broadcast --all (login, list, key lookups, run)", argv, env)
+        measure(
+            "difyctl broadcast --all --mode advanced-chat (login, list, key lookups, run)",
+            [*argv, "--mode", "advanced-chat"],
+            env,
+        )
+        measure("difyctl broadcast --all (N + 2 apps: + a workflow and a completion app)", argv, env)
         child = [PY, __file__, "--child"]
         for name, label in (
             ("threads", "requests + ThreadPoolExecutor (keys handed)"),
