@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 CHILD = """
 import atexit, sys, threading
 from difyctl.cli import leave
@@ -42,3 +44,19 @@ def test_a_running_non_daemon_thread_is_waited_for() -> None:
     done = _child("thread", 4)
     assert done.returncode == 4
     assert done.stdout == "out[thread done][atexit]"
+
+
+def test_main_collects_young_cycles_every_20000_allocations_not_700(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    import difyctl.cli as cli
+
+    seen: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(cli, "run", lambda: 0)
+    monkeypatch.setattr(cli, "leave", lambda code: seen.append(gc.get_threshold()))
+    old = gc.get_threshold()
+    try:
+        cli.main()
+    finally:
+        gc.set_threshold(*old)
+    assert seen == [(20_000, 20, 20)]
