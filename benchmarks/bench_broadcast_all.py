@@ -13,6 +13,8 @@ and the demo's echo-chat and json-chat) and two more demo apps: a workflow and a
   DIFY_PASSWORD), lists the apps, looks every key up, runs. Process wall, CPU and peak RSS from wait4,
   and the fan-out wall it reports. Budget at N = 100, C = 100: <= 6 x one call (login, the list, one
   round of key lookups and the run are four round trips, plus start-up).
+- the same with a session stored by `difyctl login` once (a cron job's set-up): no /health and no login
+  round trip, the list, the lookups and the run only.
 - `difyctl broadcast --all`: the N + 2 apps. The workflow and the completion app take the question as
   an input, so their input form (`/v1/parameters`) is read before their run: a fifth round trip for
   those two, on the critical path.
@@ -29,6 +31,7 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -150,6 +153,25 @@ def bench(n: int, args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
             env,
         )
         measure("difyctl broadcast --all (N + 2 apps: + a workflow and a completion app)", argv, env)
+        stored = {
+            "DIFYCTL_CONFIG_DIR": str(tmp / f"session-{n}"),
+            "DIFYCTL_KEYRING": "off",
+            "DIFYCTL_HTTP": "",
+        }
+        login = [PY, "-m", "difyctl", "login", "--base-url", emu.url, "--email", EMAIL, "--password-stdin"]
+        subprocess.run(
+            login,
+            input=PASSWORD + "\n",
+            env={**os.environ, **stored},
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        measure(
+            "difyctl broadcast --all --mode advanced-chat, after `difyctl login` (list, lookups, run)",
+            [*argv, "--mode", "advanced-chat"],
+            stored,
+        )
         child = [PY, __file__, "--child"]
         for name, label in (
             ("threads", "requests + ThreadPoolExecutor (keys handed)"),

@@ -167,12 +167,10 @@ def warm_up(*modules: str) -> None:
     simply waits for this one (the import lock); a failure here is left for that import."""
     import threading
 
-    names = [*_PREFETCH, *modules]
+    # the transport first: the main thread needs it for its first console fan-out (the list)
+    names = ["difyctl.broadcast.aio_transport"] if aiohttp_enabled() else list(_ASYNC_BACKEND)
+    names += [*_PREFETCH, *modules]
     _PREFETCH.clear()
-    if aiohttp_enabled():
-        names.append("difyctl.broadcast.aio_transport")
-    else:
-        names.extend(_ASYNC_BACKEND)
 
     def run() -> None:
         import importlib

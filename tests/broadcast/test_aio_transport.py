@@ -473,10 +473,10 @@ def test_warm_up_imports_the_prefetched_modules_once_and_anyio_only_for_httpx(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     names = _warm_names(monkeypatch, "aiohttp", "difyctl.output.broadcast")
-    expected = ["difyctl.output.broadcast", "difyctl.broadcast.engine", "difyctl.broadcast.aio_transport"]
-    assert names == expected
+    expected = ["difyctl.broadcast.aio_transport", "difyctl.output.broadcast", "difyctl.broadcast.engine"]
+    assert names == expected  # the transport first: the main thread waits for it before the others
     names = _warm_names(monkeypatch, "httpx")  # the prefetch list was used up by the first warm-up
-    assert names == ["difyctl.broadcast.engine", *pool_mod._ASYNC_BACKEND]
+    assert names == [*pool_mod._ASYNC_BACKEND, "difyctl.broadcast.engine"]
 
 
 def test_the_aiohttp_fan_out_never_loads_anyio(monkeypatch: pytest.MonkeyPatch) -> None:
