@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -14,7 +15,7 @@ from difyctl.targets import ResolvedApp, Resolver
 if TYPE_CHECKING:
     from difyctl.broadcast.targets import Entry, Target
     from difyctl.client.errors import DifyError
-    from difyctl.client.models import ApiKey, App
+    from difyctl.client.models import ApiKey, App, AppPage
     from difyctl.context import AppContext
 
 T = TypeVar("T")
@@ -27,9 +28,9 @@ def with_resolver(
     from difyctl.broadcast.pool import fanout_options, warm_up
     from difyctl.client.console import AsyncConsoleClient
 
-    opened: list[AsyncConsoleClient] = []
+    opened: list[Any] = []
 
-    def console() -> AsyncConsoleClient:
+    def console() -> _Console:
         if refs and actx.console_auth_kind() == "none":
             from difyctl.config import alias_env_name
 
@@ -41,13 +42,17 @@ def with_resolver(
             )
         import httpcore  # noqa: F401 - the login's transport: loaded BEFORE the warm-up takes the GIL
 
-        warm_up()  # the fan-out's modules load while the console logs in
-        with actx.console() as sync:  # logs in (env password) or loads the session once
-            base_url, auth = sync.base_url, sync.auth
-        options = fanout_options(actx.client_options(), concurrency)
-        client = AsyncConsoleClient(base_url, auth, options, actx.get_runtime())
-        opened.append(client)
-        return client
+        warm_up()  # the fan-out's modules load while the console logs in and lists the apps
+        sync = actx.console()  # logs in (env password) or loads the session once
+        opened.append(sync)
+
+        def fan_out_client() -> AsyncConsoleClient:
+            options = fanout_options(actx.client_options(), concurrency)
+            client = AsyncConsoleClient(sync.base_url, sync.auth, options, actx.get_runtime())
+            opened.append(client)
+            return client
+
+        return _Console(sync, fan_out_client)
 
     async def go(spinner: _Spinner) -> T:
         resolver = Resolver(actx.key_policy(), console, concurrency=concurrency, progress=spinner.tick)
@@ -56,10 +61,72 @@ def with_resolver(
             return await work(resolver)
         finally:
             for client in opened:
-                await client.aclose()
+                await client.aclose() if isinstance(client, AsyncConsoleClient) else client.close()
 
     with _Spinner(actx) as spinner:
         return asyncio.run(go(spinner))
+
+
+class _Console:
+    """The resolver's console. The app list goes through the synchronous client, whose transport the
+    login (or a stored session) has loaded already, in a daemon thread: meanwhile the warm-up thread
+    loads the aiohttp transport (~0.1-0.2 s of imports that sat on the critical path before the first
+    page when no login wait hid them). The key lookups, and every fan-out after, go through the async
+    client on that transport; broadcast reuses its connections (`options.async_transport`)."""
+
+    def __init__(self, sync: Any, fan_out_client: Callable[[], Any]) -> None:
+        self.sync = sync
+        self._open = fan_out_client
+        self._async: Any = None
+
+    @property
+    def fan_out(self) -> Any:
+        if self._async is None:
+            self._async = self._open()
+        return self._async
+
+    @property
+    def options(self) -> Any:
+        return self.fan_out.options
+
+    async def list_apps(
+        self, page: int = 1, limit: int = 100, mode: str | None = None, name: str | None = None
+    ) -> AppPage:
+        result: AppPage = await off_loop(self.sync.list_apps, page, limit, mode, name)
+        return result
+
+    async def list_api_keys(self, app_id: str) -> list[ApiKey]:
+        result: list[ApiKey] = await self.fan_out.list_api_keys(app_id)
+        return result
+
+
+async def off_loop(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` in a daemon thread: unlike the loop's default executor, a Ctrl-C never waits for a
+    request still in flight there (asyncio.run joins the executor; the process exit joins non-daemon
+    threads), and the request keeps its own deadline."""
+    import threading
+
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: Any, exc: BaseException | None) -> None:
+        if future.cancelled():
+            return
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+
+    def run() -> None:
+        try:
+            result, exc = fn(*args), None
+        except BaseException as error:  # noqa: BLE001 - handed to the awaiting task as it is
+            result, exc = None, error
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile (Ctrl-C): nobody waits
+            loop.call_soon_threadsafe(settle, result, exc)
+
+    threading.Thread(target=run, name="difyctl-console", daemon=True).start()
+    return await future
 
 
 class _Spinner:
