@@ -275,13 +275,15 @@ def leave(code: int) -> NoReturn:
     """End the process with `code` now. The interpreter's own teardown frees every module and object
     one by one (~0.1 s after a broadcast to 100 apps) and does nothing a finished command needs; the
     atexit handlers (logging, coverage) still run and both streams are flushed first. With another
-    non-daemon thread alive, or a stream that cannot be flushed, the ordinary exit."""
+    non-daemon thread alive, a profiler or tracer attached, or a stream that cannot be flushed, the
+    ordinary exit."""
     import atexit
     import threading
 
     others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
     run_exitfuncs = getattr(atexit, "_run_exitfuncs", None)
-    if others or run_exitfuncs is None:
+    watched = sys.getprofile() is not None or sys.gettrace() is not None  # `-m cProfile` reports at exit
+    if others or watched or run_exitfuncs is None:
         sys.exit(code)
     try:
         sys.stdout.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +61,17 @@ def test_main_collects_young_cycles_every_20000_allocations_not_700(monkeypatch:
     finally:
         gc.set_threshold(*old)
     assert seen == [(20_000, 20, 20)]
+
+
+def test_a_profiled_run_still_writes_its_profile(tmp_path: Path) -> None:
+    # `python -m cProfile -o FILE -m difyctl ...` writes FILE after main() returns: os._exit would lose it
+    out = tmp_path / "run.prof"
+    done = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "difyctl", "nosuch-command"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0  # cProfile swallows the SystemExit(2) of the usage error
+    assert "No such command" in done.stderr and out.stat().st_size > 0
