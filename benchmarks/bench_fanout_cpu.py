@@ -9,8 +9,9 @@ but other sessions' load inflates them.
 
 A fresh emulator per N in its own process (`emulator serve --apps N --latency-ms L`), keys read once
 through the console. Each approach runs in its own child, concurrency = N (every request in flight
-at once), and reports its fan-out CPU ms per request; peak RSS is the whole child's (wait4). Techniques
-are switched one by one in the child (`--variant`), so each row changes one thing:
+at once), and reports its fan-out CPU ms per request; peak RSS is the whole child's (wait4), and
+the RSS before the fan-out (VmHWM just before the clock: imports and set-up) shows what the fan-out
+itself adds. Techniques are switched one by one in the child (`--variant`), so each row changes one thing:
 
 - `engine`            difyctl's broadcast engine (mode known: one POST per target), as shipped;
 - `engine-gc-on`      ... with the cyclic GC left as it is during the fan-out (no freeze, no thresholds);
@@ -72,17 +73,26 @@ def child_engine(url: str, keys: list[str], variant: str) -> dict[str, Any]:
         table.__enter__()
         hooks = {"on_start": table.start, "on_result": table.done}
     # as the CLI does (pool.warm_up, while the keys resolve), and as the peers do: imports before the clock
-    from difyctl.broadcast.pool import fanout_transport, preload_async_backend
+    # (the transport's own: aiohttp, or httpcore's async path with DIFYCTL_HTTP=httpx)
+    from difyctl.broadcast.pool import fanout_transport
 
-    preload_async_backend()
     fanout_transport(1)
+    rss0 = _hwm_mb()
     cpu0, t0 = time.process_time(), time.perf_counter()
     result = run_broadcast(targets, options, **hooks)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
     if table is not None:
         table.__exit__(None, None, None)
     ok = sum(1 for t in result.targets if t.ok)
-    return {"cpu_s": cpu, "wall_s": wall, "ok": ok, "n": n}
+    return {"cpu_s": cpu, "wall_s": wall, "ok": ok, "n": n, "rss0_mb": rss0}
+
+
+def _hwm_mb() -> float:
+    """Peak RSS so far (VmHWM): taken just before the clock, it is what the imports and set-up cost."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return 0.0
 
 
 def child_aiohttp(url: str, keys: list[str]) -> dict[str, Any]:
@@ -98,12 +108,14 @@ def child_aiohttp(url: str, keys: list[str]) -> dict[str, Any]:
                     await resp.json()
                     return resp.status == 200
 
+            rss0.append(_hwm_mb())
             cpu0, t0 = time.process_time(), time.perf_counter()
             done = await asyncio.gather(*(one(i, k) for i, k in enumerate(keys)))
             return sum(done), time.process_time() - cpu0, time.perf_counter() - t0
 
+    rss0: list[float] = []
     ok, cpu, wall = asyncio.run(main())
-    return {"cpu_s": cpu, "wall_s": wall, "ok": ok, "n": len(keys)}
+    return {"cpu_s": cpu, "wall_s": wall, "ok": ok, "n": len(keys), "rss0_mb": rss0[0]}
 
 
 def child_threads(url: str, keys: list[str]) -> dict[str, Any]:
@@ -119,10 +131,12 @@ def child_threads(url: str, keys: list[str]) -> dict[str, Any]:
         r = session.post(f"{url}/v1/chat-messages", json=_body(i), headers={"Authorization": f"Bearer {key}"})
         return r.status_code == 200
 
+    rss0 = _hwm_mb()
     cpu0, t0 = time.process_time(), time.perf_counter()
     with ThreadPoolExecutor(100) as pool:
         ok = sum(pool.map(one, enumerate(keys)))
-    return {"cpu_s": time.process_time() - cpu0, "wall_s": time.perf_counter() - t0, "ok": ok, "n": len(keys)}
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
+    return {"cpu_s": cpu, "wall_s": wall, "ok": ok, "n": len(keys), "rss0_mb": rss0}
 
 
 def run_child(variant: str, url: str, keys_file: str) -> None:
@@ -152,11 +166,12 @@ def bench(n: int, args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
                 doc, _wall, _cpu, rss = spawn(
                     [PY, __file__, "--child", variant, emu.url, str(keys_file)], env
                 )
-                runs.append((doc["cpu_s"] * 1000 / n, doc["wall_s"], rss, doc["ok"]))
-            cpu_ms, wall, rss, ok = sorted(runs)[len(runs) // 2]
+                runs.append((doc["cpu_s"] * 1000 / n, doc["wall_s"], rss, doc["ok"], doc["rss0_mb"]))
+            cpu_ms, wall, rss, ok, rss0 = sorted(runs)[len(runs) // 2]
             rows.append(
                 {"n": n, "variant": variant, "cpu_ms_per_req": cpu_ms, "fanout_wall_s": wall,
-                 "peak_rss_mb": rss, "ok": ok, "runs_cpu_ms": [round(r[0], 3) for r in runs]}
+                 "peak_rss_mb": rss, "rss_before_mb": rss0, "ok": ok,
+                 "runs_cpu_ms": [round(r[0], 3) for r in runs], "runs_rss_mb": [round(r[2], 1) for r in runs]}
             )  # fmt: skip
             print(json.dumps(rows[-1]), file=sys.stderr)
     finally:
@@ -166,15 +181,17 @@ def bench(n: int, args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| N | approach | client CPU ms / request (median) | x bare aiohttp | peak RSS MB | fan-out wall s* | ok | runs (CPU ms/req) |",  # noqa: E501
-        "|---|---|---|---|---|---|---|---|",
+        "| N | approach | client CPU ms / request (median) | x bare aiohttp | peak RSS MB "
+        "| RSS before the fan-out MB | fan-out wall s* | ok | runs (CPU ms/req) | runs (peak RSS MB) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         peer = next((p for p in rows if p["n"] == r["n"] and p["variant"] == "aiohttp-gather"), None)
         ratio = f"{r['cpu_ms_per_req'] / peer['cpu_ms_per_req']:.2f}" if peer else "-"
         lines.append(
             f"| {r['n']} | {r['variant']} | {r['cpu_ms_per_req']:.3f} | {ratio} | {r['peak_rss_mb']:.1f} | "
-            f"{r['fanout_wall_s']:.2f} | {r['ok']}/{r['n']} | {' '.join(map(str, r['runs_cpu_ms']))} |"
+            f"{r['rss_before_mb']:.1f} | {r['fanout_wall_s']:.2f} | {r['ok']}/{r['n']} | "
+            f"{' '.join(map(str, r['runs_cpu_ms']))} | {' '.join(map(str, r['runs_rss_mb']))} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -156,7 +156,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def send_direct(
         self, method: str, url: URL, headers: dict[str, str], body: bytes, timeout: aiohttp.ClientTimeout
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    ) -> tuple[int, Sequence[tuple[bytes, bytes]], bytes]:
         """One whole exchange on the session: (status, raw headers, body). Errors are the httpx errors
         `handle_async_request` raises, so the caller wraps them exactly as on the httpx path."""
         session = self._get_session()
@@ -170,7 +170,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             kwargs["ssl"] = self._ssl_context()
         try:
             async with session.request(method, url, **kwargs) as response:
-                return response.status, list(response.raw_headers), await response.read()
+                return response.status, response.raw_headers, await response.read()
         except _MAPPED as exc:
             raise _to_httpx(exc, httpx.Request(method, str(url))) from exc
 

@@ -23,7 +23,7 @@ import asyncio
 import dataclasses
 import json
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -80,16 +80,20 @@ class BroadcastOptions:
     max_delay: float = 8.0
 
 
-@dataclass
+@dataclass(slots=True)
 class _Prepared:
-    """What one target learnt on an earlier attempt (kept across retries)."""
+    """One target in flight: what it learnt on an earlier attempt (kept across retries), and its
+    service client, built only when a request needs it (the direct path sends without one)."""
 
+    target: Target
+    pool: httpx.AsyncClient
     mode: str | None
     inputs: dict[str, Any]
     checked: bool = False
+    service: AsyncServiceClient | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Outcome:
     run: RunResult | None = None
     exc: BaseException | None = None
@@ -232,7 +236,10 @@ class Fanout:
         ):
             from difyctl.broadcast.aio_transport import client_timeout
 
-            self._direct[base_url] = (transport, client_timeout(options.timeout.as_dict()))
+            # connect bounded as on the client path; no read timer per response: `asyncio.timeout`
+            # (the attempt's whole deadline) always ends first (the read timeout is timeout + 5 s)
+            timeout = {**options.timeout.as_dict(), "read": None}
+            self._direct[base_url] = (transport, client_timeout(timeout))
         return build_async_client(base_url, options, self.runtime)
 
     # -- one target --------------------------------------------------------------------------------
@@ -256,10 +263,7 @@ class Fanout:
                 code, status = target.preset_code or "no_key", target.preset_status
                 res.error = {"code": code, "message": target.preset_error, "http_status": status}
                 return
-            service = AsyncServiceClient(
-                target.base_url, target.api_key, self.client_options, self.runtime, http_client=pool
-            )
-            prepared = _Prepared(target.mode, dict(target.inputs))
+            prepared = _Prepared(target, pool, target.mode, dict(target.inputs))
             while True:
                 res.attempts += 1
                 async with app_slot, global_slot:
@@ -268,7 +272,7 @@ class Fanout:
                         if self.on_start is not None:
                             self.on_start(index)
                     attempt_t0 = clock()
-                    outcome = await self._attempt(service, prepared)
+                    outcome = await self._attempt(prepared)
                     res.latency_ms = (clock() - attempt_t0) * 1000.0
                 res.mode = prepared.mode or res.mode
                 if outcome.retry and res.attempts <= self.policy.max_retries:
@@ -290,9 +294,13 @@ class Fanout:
                 if self.on_result is not None:
                     self.on_result(res)
 
-    async def _attempt(self, service: AsyncServiceClient, prepared: _Prepared) -> _Outcome:
+    async def _attempt(self, prepared: _Prepared) -> _Outcome:
         try:
-            run = await _within(self.options.timeout, self._send(service, prepared))
+            if _timeout is None:  # pragma: no cover - Python 3.10
+                run = await asyncio.wait_for(self._send(prepared), self.options.timeout)
+            else:  # 3.11+: no extra task (nor coroutine) per attempt
+                async with _timeout(self.options.timeout):
+                    run = await self._send(prepared)
         except asyncio.TimeoutError:  # bare (no message): say what was waited for and which option bounds it
             seconds = self.options.timeout
             return _Outcome(exc=DifyTimeoutError(f"no complete answer in {seconds:g} s (--timeout)"))
@@ -300,40 +308,46 @@ class Fanout:
             return _Outcome(exc=exc, retry=_retryable(exc))
         return _Outcome(run=run)
 
-    async def _send(self, service: AsyncServiceClient, prepared: _Prepared) -> RunResult:
+    def _service(self, prepared: _Prepared) -> AsyncServiceClient:
+        if prepared.service is None:
+            target = prepared.target
+            prepared.service = AsyncServiceClient(
+                target.base_url, target.api_key, self.client_options, self.runtime, http_client=prepared.pool
+            )
+        return prepared.service
+
+    async def _send(self, prepared: _Prepared) -> RunResult:
+        """One attempt. A blocking run on the aiohttp transport goes straight to its session, from a
+        pre-parsed URL: the same request, answers and errors as `service.run` (parse_blocking,
+        make_status_error, the wrapped transport errors) without httpx's per-request client layer
+        (~half the client CPU), in this one coroutine (each frame in flight is memory x N)."""
         opts = self.options
         if prepared.mode is None:
-            prepared.mode = (await service.info()).mode
+            prepared.mode = (await self._service(prepared).info()).mode
         mode = prepared.mode
         # parameters cost one request: needed to put QUERY into a workflow/completion input, and to
         # refuse a missing required input that a streaming chatflow would silently hang on (fixture 039)
         if not prepared.checked and (mode not in CHAT_MODES or opts.stream):
-            params = await service.parameters()
+            params = await self._service(prepared).parameters()
             prepared.inputs = fill_query_input(params, mode, opts.query, prepared.inputs)
             check_inputs(params, mode, opts.query, prepared.inputs)
             prepared.checked = True
-        direct = self._direct.get(service.base_url)
-        if direct is not None and not opts.stream and mode not in ALWAYS_STREAM:
-            return await self._run_direct(direct, service, mode, prepared.inputs)
-        return await service.run(
-            mode, query=opts.query, inputs=prepared.inputs, user=opts.user, stream=opts.stream
-        )
-
-    async def _run_direct(
-        self, direct: tuple[Any, Any], service: AsyncServiceClient, mode: str, inputs: dict[str, Any]
-    ) -> RunResult:
-        """A blocking run on the aiohttp session itself, from a pre-parsed URL: the same request, the
-        same answers and errors as `service.run` (parse_blocking, make_status_error, the wrapped
-        transport errors), without httpx's per-request client layer (~half the client CPU)."""
+        base_url = prepared.target.base_url
+        direct = self._direct.get(base_url)
+        if direct is None or opts.stream or mode in ALWAYS_STREAM:
+            return await self._service(prepared).run(
+                mode, query=opts.query, inputs=prepared.inputs, user=opts.user, stream=opts.stream
+            )
         transport, timeout = direct
-        opts = self.options
+        inputs = prepared.inputs
         spec = run_spec(
             mode, query=opts.query, inputs=inputs, user=opts.user, conversation_id=None, streaming=False
         )
-        url = transport.url(service.base_url, spec.path)
+        url = transport.url(base_url, spec.path)
         body = json.dumps(spec.json, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-        headers = {**self._headers, "Authorization": f"Bearer {service.auth.key}"}  # type: ignore[union-attr]
-        t0 = self.runtime.clock()
+        headers = {**self._headers, "Authorization": f"Bearer {prepared.target.api_key}"}
+        clock = self.runtime.clock
+        t0 = clock()
         try:
             status, raw_headers, content = await transport.send_direct("POST", url, headers, body, timeout)
         except httpx.TransportError as exc:
@@ -344,13 +358,12 @@ class Fanout:
             except ValueError:
                 pass
             else:
-                return parse_blocking(mode, answer, (self.runtime.clock() - t0) * 1000.0)
+                return parse_blocking(mode, answer, (clock() - t0) * 1000.0)
         response = httpx.Response(
             status, headers=raw_headers, content=content, request=httpx.Request("POST", str(url))
         )
-        return parse_blocking(
-            mode, service._process_response(response, spec), (self.runtime.clock() - t0) * 1000.0
-        )
+        answer = self._service(prepared)._process_response(response, spec)
+        return parse_blocking(mode, answer, (clock() - t0) * 1000.0)
 
     def _delay(self, attempt: int, exc: BaseException | None) -> float:
         headers = getattr(exc, "retry_headers", None) or {}
@@ -388,13 +401,7 @@ class Fanout:
         res.status = _status_of(exc)
 
 
-async def _within(seconds: float, coro: Coroutine[Any, Any, RunResult]) -> RunResult:
-    """`asyncio.timeout` (3.11+: no extra task per attempt), else `asyncio.wait_for`."""
-    timeout = getattr(asyncio, "timeout", None)
-    if timeout is None:  # pragma: no cover - Python 3.10
-        return await asyncio.wait_for(coro, seconds)
-    async with timeout(seconds):
-        return await coro
+_timeout: Any = getattr(asyncio, "timeout", None)  # 3.11+
 
 
 def _status_of(exc: BaseException) -> str:

@@ -18,7 +18,7 @@ RATE_LIMITED = "rate_limited"
 CANCELLED = "cancelled"
 
 
-@dataclass
+@dataclass(slots=True)  # one per target, all kept to the end: no __dict__ each
 class TargetResult:
     index: int
     app: str

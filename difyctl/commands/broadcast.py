@@ -155,9 +155,9 @@ def broadcast(
             actx, apps=app_refs or [], entries=entries, inputs=inputs, concurrency=concurrency
         )
         result = _fan_out(actx, targets, options(), jsonl, check)
-    from difyctl.output.broadcast import render_text
+    from difyctl.output.broadcast import emit
 
-    actx.out.emit(result.to_dict(), text=lambda o: render_text(o, result, full=full))
+    emit(actx.out, result, full=full)
     _notify.send(actx, notify, secret, _notice(result))
     return result.exit_code
 

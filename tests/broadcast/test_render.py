@@ -40,6 +40,35 @@ def test_text_report_truncates_answers_unless_full() -> None:
     assert "x" * 100 in stdout.getvalue() and "== broken [partial] ==" in stdout.getvalue()
 
 
+def test_json_is_written_target_by_target_as_the_one_document_it_replaces() -> None:
+    """Byte for byte what `Output.emit` writes (indent 2, non-ASCII kept), target by target."""
+    tricky = results()
+    odd = TargetResult(3, "u", 'ünï\ncode \u2028 "q"', mode="workflow", status="ok", profile="prod")
+    odd.outputs = {"nested": {"list": [1, {"deep": None}], "empty": {}, "text": "line\nline"}}
+    odd.validation = {"ok": True, "rung": "parsed", "errors": []}
+    tricky.targets.append(odd)
+    for result in (tricky, BroadcastResult([results().targets[0]], wall_ms=1.0), BroadcastResult([], 0.0)):
+        streamed, whole = io.StringIO(), io.StringIO()
+        render.write_json(Output(format="json", stdout=streamed), result)
+        Output(format="json", stdout=whole).emit(result.to_dict())
+        assert streamed.getvalue() == whole.getvalue()
+        assert json.loads(streamed.getvalue()) == json.loads(json.dumps(result.to_dict()))
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml", "text"])
+def test_the_result_is_rendered_as_output_emit_would(fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    streamed = []
+    monkeypatch.setattr(render, "write_json", lambda out, result: streamed.append(result))
+    got, want = io.StringIO(), io.StringIO()
+    render.emit(Output(format=fmt, stdout=got, color=False), results())  # type: ignore[arg-type]
+    if fmt == "json":  # target by target
+        assert len(streamed) == 1 and got.getvalue() == ""
+        return
+    out = Output(format=fmt, stdout=want, color=False)  # type: ignore[arg-type]
+    out.emit(results().to_dict(), text=lambda o: render.render_text(o, results()))
+    assert streamed == [] and got.getvalue() == want.getvalue() != ""
+
+
 def test_live_table_only_on_a_tty(monkeypatch: pytest.MonkeyPatch) -> None:
     stderr = io.StringIO()
     out = Output(stdout=io.StringIO(), stderr=stderr, color=False)
