@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -174,7 +175,15 @@ class Fanout:
         if not self._direct_only():
             preload_async_backend()  # httpx's own pool runs on anyio; the aiohttp transport does not
         global_slots = asyncio.Semaphore(self.options.concurrency)
-        app_slots: dict[tuple[str, str], asyncio.Semaphore] = {}
+        # a per-app cap only where it can bite: an app with at most `per_app` targets never waits for
+        # it (each target sends one attempt at a time), so `--all` (one target per app) makes none
+        per_app: dict[tuple[str, str], int] = {}
+        for target in self.targets:
+            per_app[target.app_key] = per_app.get(target.app_key, 0) + 1
+        app_slots: dict[tuple[str, str], Any] = {
+            app: asyncio.Semaphore(self.options.per_app) if count > self.options.per_app else _NO_CAP
+            for app, count in per_app.items()
+        }
         pools: dict[str, httpx.AsyncClient] = {}
         interrupted = False
         t0 = clock()
@@ -182,8 +191,6 @@ class Fanout:
             for target in self.targets:
                 if target.base_url not in pools:
                     pools[target.base_url] = self._pool(target.base_url)
-                if target.app_key not in app_slots:
-                    app_slots[target.app_key] = asyncio.Semaphore(self.options.per_app)
             t0 = clock()
             tasks = [
                 asyncio.create_task(self._target(i, t, pools[t.base_url], app_slots[t.app_key], global_slots))
@@ -248,7 +255,7 @@ class Fanout:
         index: int,
         target: Target,
         pool: httpx.AsyncClient,
-        app_slot: asyncio.Semaphore,
+        app_slot: asyncio.Semaphore | contextlib.nullcontext[None],
         global_slot: asyncio.Semaphore,
     ) -> None:
         res = self.results[index]
@@ -402,6 +409,7 @@ class Fanout:
 
 
 _timeout: Any = getattr(asyncio, "timeout", None)  # 3.11+
+_NO_CAP: contextlib.nullcontext[None] = contextlib.nullcontext()  # stateless: one for every uncapped app
 
 
 def _status_of(exc: BaseException) -> str:

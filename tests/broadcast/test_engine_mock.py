@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 
 from difyctl.broadcast.engine import BroadcastOptions, broadcast
 from difyctl.broadcast.targets import Target
@@ -55,7 +56,8 @@ async def test_each_target_sends_its_own_key_over_the_shared_pool(sleeps: Sleeps
     assert result.summary()["price"] == {"USD": "0.005"} and result.summary()["tokens"]["total"] == 25
 
 
-async def test_global_and_per_app_caps(sleeps: Sleeps) -> None:
+@pytest.mark.parametrize("copies", [3, 6])  # 3: one over the per-app cap, the smallest count that needs it
+async def test_global_and_per_app_caps(sleeps: Sleeps, copies: int) -> None:
     in_flight: dict[str, int] = {}
     peak: dict[str, int] = {}
     total = {"now": 0, "peak": 0}
@@ -71,8 +73,8 @@ async def test_global_and_per_app_caps(sleeps: Sleeps) -> None:
         total["now"] -= 1
         return chat_answer(request)
 
-    # 3 apps x 6 copies each (same key = same app), concurrency 5, per-app 2
-    many = [Target(f"a{i}", f"a{i}-{j}", BASE, key(i), mode="chat") for i in range(3) for j in range(6)]
+    # 3 apps x `copies` copies each (same key = same app), concurrency 5, per-app 2
+    many = [Target(f"a{i}", f"a{i}-{j}", BASE, key(i), mode="chat") for i in range(3) for j in range(copies)]
     result = await broadcast(
         many, opts(concurrency=5, per_app=2), client_options=options(handler), runtime=sleeps.runtime()
     )
