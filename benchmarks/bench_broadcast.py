@@ -15,6 +15,9 @@ operator would. Then, each approach in its own child process (CPU time and peak 
 - requests + threads:    `requests.post` in a ThreadPoolExecutor(max_workers=concurrency) (blog scripts);
 - httpx async + gather:  one httpx.AsyncClient with its default (single) pool, a semaphore, gather: the
                          hand-rolled async script, without retries, per-target timeouts or aggregation;
+- bare aiohttp + gather: the same with one aiohttp.ClientSession: the fastest asyncio client, so what is
+                         left over one call in its row is the emulator's (accepting N connections and
+                         parsing N requests on one core) and the machine's;
 - for the largest N also difyctl at concurrency = N, to check the emulator is not the bottleneck.
 
 Concurrent approaches run --repeat times (default 3); the median run is shown, all runs are listed
@@ -96,6 +99,31 @@ def child_async_httpx(url: str, keys: list[str], concurrency: int) -> dict[str, 
                     headers = {"Authorization": f"Bearer {key}"}
                     r = await client.post("/v1/chat-messages", json=_body(i), headers=headers)
                     return r.status_code == 200
+
+            t0 = time.perf_counter()
+            ok = sum(await asyncio.gather(*(one(i, k) for i, k in enumerate(keys))))
+            return {"wall_s": time.perf_counter() - t0, "ok": ok}
+
+    return asyncio.run(main())
+
+
+def child_aiohttp(url: str, keys: list[str], concurrency: int) -> dict[str, Any]:
+    """Bare aiohttp: one ClientSession, a semaphore, gather (no retries, timeouts or aggregation): the
+    fastest asyncio client in the same run, so the emulator's own share of the wall time shows."""
+    import asyncio
+
+    import aiohttp
+
+    async def main() -> dict[str, Any]:
+        slots = asyncio.Semaphore(concurrency)
+        async with aiohttp.ClientSession(url, connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+
+            async def one(i: int, key: str) -> bool:
+                async with slots:
+                    headers = {"Authorization": f"Bearer {key}"}
+                    async with session.post("/v1/chat-messages", json=_body(i), headers=headers) as resp:
+                        await resp.read()
+                        return resp.status == 200
 
             t0 = time.perf_counter()
             ok = sum(await asyncio.gather(*(one(i, k) for i, k in enumerate(keys))))
@@ -244,6 +272,8 @@ def bench_size(n: int, args: argparse.Namespace, tmp: Path) -> list[dict[str, An
                 args.repeat, None)  # fmt: skip
         measure("httpx.AsyncClient + gather (one plain pool)", c,
                 [*child, "async-httpx", emu.url, str(keys_file), str(c)], args.repeat, None)  # fmt: skip
+        measure("bare aiohttp + gather", c, [*child, "aiohttp", emu.url, str(keys_file), str(c)],
+                args.repeat, None)  # fmt: skip
         if n <= args.sequential_max:
             measure("sequential httpx loop", 1, [*child, "sequential", emu.url, str(keys_file), "1"], 1, None)
     finally:
@@ -282,6 +312,8 @@ def main() -> None:
             doc = child_sequential(url, keys)
         elif kind == "threads":
             doc = child_threads(url, keys, int(conc))
+        elif kind == "aiohttp":
+            doc = child_aiohttp(url, keys, int(conc))
         else:
             doc = child_async_httpx(url, keys, int(conc))
         print(json.dumps(doc))

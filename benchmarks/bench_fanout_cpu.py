@@ -9,14 +9,17 @@ but other sessions' load inflates them.
 
 A fresh emulator per N in its own process (`emulator serve --apps N --latency-ms L`), keys read once
 through the console. Each approach runs in its own child, concurrency = N (every request in flight
-at once), and reports its fan-out CPU ms per request; peak RSS is the whole child's (wait4), and
-the RSS before the fan-out (VmHWM just before the clock: imports and set-up) shows what the fan-out
-itself adds. Techniques are switched one by one in the child (`--variant`), so each row changes one thing:
+at once; the threads peer: 100 workers, and `engine-c100`: 100), and reports its fan-out CPU ms per
+request; peak RSS is the whole child's (wait4), and the RSS before the fan-out (VmHWM just before the
+clock: imports and set-up) shows what the fan-out itself adds. Techniques are switched one by one in
+the child (`--variant`), so each row changes one thing:
 
 - `engine`            difyctl's broadcast engine (mode known: one POST per target), as shipped;
 - `engine-gc-on`      ... with the cyclic GC left as it is during the fan-out (no freeze, no thresholds);
 - `engine-httpx`      ... on the striped httpx pool instead of aiohttp (`DIFYCTL_HTTP=httpx`);
 - `engine-text`       ... with the live table on a (fake) terminal, as `broadcast` without `-o json`;
+- `engine-c100`       ... at concurrency 100: as many requests in flight as the threads peer's 100 workers
+                      (memory grows with what is in flight, not with N);
 - `aiohttp-gather`    bare aiohttp: one ClientSession, `asyncio.gather` of N POSTs (the budget's peer);
 - `requests-threads`  requests.post in a ThreadPoolExecutor(100) (the blog-post script).
 """
@@ -36,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_broadcast import PY, QUERY, Emulator, echo_keys, spawn  # noqa: E402
 
-VARIANTS = ("engine", "engine-gc-on", "engine-httpx", "engine-text", "aiohttp-gather", "requests-threads")
+VARIANTS: tuple[str, ...] = ("engine", "engine-gc-on", "engine-httpx", "engine-text", "engine-c100")
+VARIANTS += ("aiohttp-gather", "requests-threads")
 
 
 def _body(i: int) -> dict[str, Any]:
@@ -57,7 +61,7 @@ def child_engine(url: str, keys: list[str], variant: str) -> dict[str, Any]:
         engine.quiet_gc = contextlib.nullcontext  # type: ignore[attr-defined,assignment]
     targets = [Target(f"a{i}", f"a{i}", url, k, mode="advanced-chat") for i, k in enumerate(keys)]
     n = len(targets)
-    options = BroadcastOptions(QUERY, "bench", False, n, 4, 120.0, 0)
+    options = BroadcastOptions(QUERY, "bench", False, 100 if variant == "engine-c100" else n, 4, 120.0, 0)
     hooks: dict[str, Any] = {}
     table: Any = None
     if variant == "engine-text":
