@@ -247,7 +247,7 @@ class Fanout:
             # (the attempt's whole deadline) always ends first (the read timeout is timeout + 5 s)
             timeout = {**options.timeout.as_dict(), "read": None}
             self._direct[base_url] = (transport, client_timeout(timeout))
-        return build_async_client(base_url, options, self.runtime)
+        return build_async_client(_service_root(base_url), options, self.runtime)  # the service client's
 
     # -- one target --------------------------------------------------------------------------------
     async def _target(
@@ -339,8 +339,7 @@ class Fanout:
             prepared.inputs = fill_query_input(params, mode, opts.query, prepared.inputs)
             check_inputs(params, mode, opts.query, prepared.inputs)
             prepared.checked = True
-        base_url = prepared.target.base_url
-        direct = self._direct.get(base_url)
+        direct = self._direct.get(prepared.target.base_url)
         if direct is None or opts.stream or mode in ALWAYS_STREAM:
             return await self._service(prepared).run(
                 mode, query=opts.query, inputs=prepared.inputs, user=opts.user, stream=opts.stream
@@ -350,7 +349,7 @@ class Fanout:
         spec = run_spec(
             mode, query=opts.query, inputs=inputs, user=opts.user, conversation_id=None, streaming=False
         )
-        url = transport.url(base_url, spec.path)
+        url = transport.url(_service_root(prepared.target.base_url), spec.path)
         body = json.dumps(spec.json, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
         headers = {**self._headers, "Authorization": f"Bearer {prepared.target.api_key}"}
         clock = self.runtime.clock
@@ -410,6 +409,14 @@ class Fanout:
 
 _timeout: Any = getattr(asyncio, "timeout", None)  # 3.11+
 _NO_CAP: contextlib.nullcontext[None] = contextlib.nullcontext()  # stateless: one for every uncapped app
+
+
+def _service_root(base_url: str) -> str:
+    """The server's root, as the service client reads a base URL: `https://api.dify.ai/v1/` (as Dify's
+    docs write it) and `https://api.dify.ai` name the same API."""
+    root = base_url.rstrip("/")
+    prefix = AsyncServiceClient.api_prefix
+    return root[: -len(prefix)] if prefix and root.endswith(prefix) else root
 
 
 def _status_of(exc: BaseException) -> str:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,3 +54,17 @@ async def test_streams_and_verbose_stay_on_the_client(
     finally:
         logger.setLevel(previous)
     assert result.exit_code == 0 and direct_path == []  # --verbose: the redacting trace sees every request
+
+
+@pytest.mark.parametrize("suffix", ["/", "/v1", "/v1/"])
+async def test_a_base_url_with_the_api_prefix_reaches_the_same_endpoints(
+    emu: Any, sleeps: Sleeps, direct_path: list[str], suffix: str
+) -> None:
+    """`https://api.dify.ai/v1` (as Dify's docs write the base URL) is the server, not a folder on it:
+    the probe and parameters (the shared pool) and the runs (the direct path) reach the same endpoints."""
+    targets = [dataclasses.replace(t, base_url=emu.base_url + suffix) for t in demo_targets(emu)]
+    result = await broadcast(targets, opts(), runtime=sleeps.runtime())
+    assert result.exit_code == 0 and result.ok_count == 4
+    assert sorted(direct_path) == sorted(
+        ["/v1/workflows/run", "/v1/chat-messages", "/v1/chat-messages", "/v1/completion-messages"]
+    )
