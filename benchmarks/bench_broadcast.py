@@ -107,31 +107,6 @@ def child_async_httpx(url: str, keys: list[str], concurrency: int) -> dict[str, 
     return asyncio.run(main())
 
 
-def child_aiohttp(url: str, keys: list[str], concurrency: int) -> dict[str, Any]:
-    """Bare aiohttp: one ClientSession, a semaphore, gather (no retries, timeouts or aggregation): the
-    fastest asyncio client in the same run, so the emulator's own share of the wall time shows."""
-    import asyncio
-
-    import aiohttp
-
-    async def main() -> dict[str, Any]:
-        slots = asyncio.Semaphore(concurrency)
-        async with aiohttp.ClientSession(url, connector=aiohttp.TCPConnector(limit=concurrency)) as session:
-
-            async def one(i: int, key: str) -> bool:
-                async with slots:
-                    headers = {"Authorization": f"Bearer {key}"}
-                    async with session.post("/v1/chat-messages", json=_body(i), headers=headers) as resp:
-                        await resp.read()
-                        return resp.status == 200
-
-            t0 = time.perf_counter()
-            ok = sum(await asyncio.gather(*(one(i, k) for i, k in enumerate(keys))))
-            return {"wall_s": time.perf_counter() - t0, "ok": ok}
-
-    return asyncio.run(main())
-
-
 # -- parent -----------------------------------------------------------------------------------------
 
 
@@ -312,7 +287,10 @@ def main() -> None:
             doc = child_sequential(url, keys)
         elif kind == "threads":
             doc = child_threads(url, keys, int(conc))
-        elif kind == "aiohttp":
+        elif kind == "aiohttp":  # bare aiohttp: a semaphore, gather (the end-to-end benchmark's peer)
+            sys.path.insert(0, str(ROOT))
+            from benchmarks.bench_broadcast_all import child_aiohttp
+
             doc = child_aiohttp(url, keys, int(conc))
         else:
             doc = child_async_httpx(url, keys, int(conc))
