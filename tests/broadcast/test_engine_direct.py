@@ -68,3 +68,18 @@ async def test_a_base_url_with_the_api_prefix_reaches_the_same_endpoints(
     assert sorted(direct_path) == sorted(
         ["/v1/workflows/run", "/v1/chat-messages", "/v1/chat-messages", "/v1/completion-messages"]
     )
+
+
+@pytest.mark.parametrize("http", ["", "httpx"])
+async def test_anyio_is_loaded_only_for_httpxs_own_pools(
+    emu: Any, sleeps: Sleeps, monkeypatch: pytest.MonkeyPatch, http: str
+) -> None:
+    """The aiohttp path never needs anyio's backend (~2.5 MB of imports); the striped httpx pool does."""
+    from difyctl.broadcast import engine
+
+    loaded: list[bool] = []
+    monkeypatch.setattr(engine, "preload_async_backend", lambda: loaded.append(True))
+    monkeypatch.setenv("DIFYCTL_HTTP", http)
+    result = await broadcast(demo_targets(emu), opts(), runtime=sleeps.runtime())
+    assert result.exit_code == 0
+    assert loaded == ([True] if http else [])
