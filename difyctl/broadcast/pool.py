@@ -167,6 +167,7 @@ def warm_up(*modules: str) -> None:
     simply waits for this one (the import lock); a failure here is left for that import."""
     import threading
 
+    one_malloc_arena()  # before the first thread of the process allocates anything
     # the transport first: the main thread needs it for its first console fan-out (the list)
     names = ["difyctl.broadcast.aio_transport"] if aiohttp_enabled() else list(_ASYNC_BACKEND)
     names += [*_PREFETCH, *modules]
@@ -182,3 +183,26 @@ def warm_up(*modules: str) -> None:
                 continue
 
     threading.Thread(target=run, name="difyctl-warm-up", daemon=True).start()
+
+
+_M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
+_ARENA_SET: list[bool] = []
+
+
+def one_malloc_arena() -> None:
+    """One malloc arena for the whole process (glibc's `M_ARENA_MAX` = 1), set once, before threads
+    start. glibc gives each thread that allocates an arena of its own, and what an arena once held
+    stays resident: the warm-up's imports and the console's app list, each in its own thread, cost
+    ~6 MB of peak RSS at `broadcast --all -c 1000` (74 -> 68 MB measured with MALLOC_ARENA_MAX=1).
+    Python threads allocate holding the GIL, so one arena costs them no lock contention. An explicit
+    MALLOC_ARENA_MAX is the user's; without glibc (macOS, musl) nothing is done."""
+    if _ARENA_SET or "MALLOC_ARENA_MAX" in os.environ:
+        return
+    _ARENA_SET.append(True)
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (ImportError, OSError, AttributeError):  # no ctypes, no C library handle, no mallopt
+        return
+    mallopt(_M_ARENA_MAX, 1)

@@ -491,3 +491,51 @@ def test_the_aiohttp_fan_out_never_loads_anyio(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("DIFYCTL_HTTP", "httpx")
     pool_mod.fanout_options(ClientOptions(), 8)
     assert loaded == [True]
+
+
+class _Libc:
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int]] = []
+
+    def mallopt(self, param: int, value: int) -> int:
+        self.calls.append((param, value))
+        return 1
+
+
+def _fake_libc(monkeypatch: pytest.MonkeyPatch, libc: object) -> None:
+    import ctypes
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: libc)
+    monkeypatch.setattr(pool_mod, "_ARENA_SET", [])
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+
+
+def test_warm_up_first_sets_one_malloc_arena_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each thread that allocates gets a glibc arena that stays resident (~6 MB at -c 1000): M_ARENA_MAX
+    is set to 1 before the warm-up thread starts, once per process."""
+    libc = _Libc()
+    _fake_libc(monkeypatch, libc)
+    calls_when_started: list[int] = []
+    original = _Threads.start
+
+    def start(self: _Threads) -> None:
+        calls_when_started.append(len(libc.calls))
+        original(self)
+
+    monkeypatch.setattr(_Threads, "start", start)
+    _warm_names(monkeypatch, "aiohttp")
+    _warm_names(monkeypatch, "aiohttp")
+    assert libc.calls == [(-8, 1)] and calls_when_started == [1, 1]
+
+
+def test_an_explicit_malloc_arena_max_or_a_libc_without_mallopt_is_left_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    libc = _Libc()
+    _fake_libc(monkeypatch, libc)
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    pool_mod.one_malloc_arena()
+    assert libc.calls == []
+    _fake_libc(monkeypatch, object())  # macOS, musl builds without the symbol: nothing, no error
+    pool_mod.one_malloc_arena()
+    assert pool_mod._ARENA_SET == [True]
