@@ -203,16 +203,17 @@ def broadcast_targets(
 
 def _flag_target(actx: AppContext, entry: Entry, inputs: Mapping[str, Any]) -> Target:
     from difyctl.broadcast.targets import Target
+    from difyctl.config import normalise_base_url
 
     ctx = actx.with_options(output=None, profile=entry.profile, verbose=False) if entry.profile else actx
     key = actx.env.get(entry.key_env or "")
     if not key:
         raise UsageError(f"line {entry.line}: environment variable {entry.key_env} is not set (key_env)")
-    base_url = entry.base_url or ctx.profile().base_url
+    base_url = normalise_base_url(entry.base_url) if entry.base_url else ctx.profile().base_url
     app_id = ctx.profile().apps.get(entry.app) if not entry.base_url else None
     merged = {**inputs, **entry.inputs}
     name = entry.name or entry.app
-    return Target(entry.app, name, base_url.rstrip("/"), key, merged, entry.mode, entry.profile, app_id)
+    return Target(entry.app, name, base_url, key, merged, entry.mode, entry.profile, app_id)
 
 
 def console_apps(

@@ -75,7 +75,7 @@ def test_wrong_key_fails_alone_and_no_secret_leaks(cli: Cli, logged_in: Any, tmp
     keys = logged_in.demo_keys()
     apps_file = tmp_path / "targets.yaml"
     apps_file.write_text(
-        f"- app: echo-chat\n  key_env: GOOD_KEY\n  base_url: {logged_in.base_url}\n"
+        f"- app: echo-chat\n  key_env: GOOD_KEY\n  base_url: {logged_in.base_url}/console/api/\n"  # as pasted
         f"- app: echo-chat-bad\n  name: broken\n  key_env: BAD_KEY\n  base_url: {logged_in.base_url}\n"
         "- app: echo-workflow\n  inputs: {query: from the file}\n"
     )
