@@ -153,3 +153,12 @@ async def test_send_checked_stops_where_the_check_raises_and_maps_socket_errors(
     finally:
         await transport.aclose()
     assert calls == 3
+
+
+def test_session_headers_are_built_once_per_set_of_tokens() -> None:
+    auth = _auth()
+    first = auth.direct_headers()
+    assert auth.direct_headers() is first  # one Cookie string for a whole fan-out, not one per request
+    auth.session.access_token = "rotated"  # a refresh
+    again = auth.direct_headers()
+    assert again is not first and "access_token=rotated" in again["Cookie"]
