@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,56 @@ def test_a_document_without_aliases_is_counted_in_one_pass(monkeypatch: pytest.M
         yamlio.load_text(text, "t.yaml", max_nodes=9)
     assert yamlio.load_text("a: &x [1]\nb: *x\n", "t.yaml") == {"a": [1], "b": [1]}
     assert walks == ["graph", "graph"]  # over the limit, and an alias: the full walk decides
+
+
+EDGE_CASES = [
+    "a: 0x1\nb: 010\nc: 0o7\nd: 1_000\ne: 1:30\nf: -0\ng: +5\n",
+    "a: yes\nb: No\nc: on\nd: OFF\ne: ~\nf: null\ng: ''\nh: 'yes'\ni: \"1\"\n",
+    "a: .inf\nb: -.Inf\nd: 1e3\ne: 1.5e-3\ng: 190:20:30.15\n",
+    "1: a\n01: b\ntrue: c\n~: d\n",
+    "t: 2001-12-14t21:59:43.10-05:00\nd: 2002-12-14\n",
+    "b: !!binary aGVsbG8=\ns: !!set {a, b}\no: !!omap [a: 1, b: 2]\n",
+    "x: !!str 123\ny: !!int '7'\nz: !!float '1'\n",
+    "base: &b {x: 1}\none:\n  <<: *b\n  y: 2\n",
+    "= : v\n",
+    "- 1\n- [2, {a: b}]\n- 'q'\n- \"d\\u00e9\"\n- |\n  multi\n  line\n",
+    "plain",
+]
+
+
+@pytest.mark.parametrize("text", EDGE_CASES)
+def test_documents_are_built_as_pyyaml_builds_them(text: str) -> None:
+    """The one-pass builder of plain documents and PyYAML's constructor (aliases, merge keys,
+    timestamps ...) give the same values, of the same types, keys in the same order. Twice: the
+    remembered tags of plain scalars (`yes` is a bool) never leak to quoted ones ('yes' is text)."""
+    import yaml
+
+    def typed(value: Any) -> Any:
+        if isinstance(value, dict):
+            return [(typed(k), typed(v)) for k, v in value.items()]
+        if isinstance(value, (list, set)):
+            return [typed(v) for v in (sorted(value) if isinstance(value, set) else value)]
+        return (type(value).__name__, value)
+
+    expected = typed(yaml.load(text, Loader=yaml.SafeLoader))  # noqa: S506 - the reference loader
+    assert typed(yamlio.load_text(text, "t.yaml")) == expected
+    assert typed(yamlio.load_text(text, "t.yaml")) == expected
+
+
+def test_a_plain_document_is_checked_and_built_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DSL-like document (no alias, plain tags) never reaches the node walk nor PyYAML's
+    constructor; a document with an alias or a timestamp does, with the same answer."""
+    calls: list[str] = []
+    monkeypatch.setattr(yamlio, "check_node", lambda *a, **k: calls.append("check"))
+    text = "app: {mode: workflow, name: n}\nworkflow:\n  graph: {nodes: [{id: a, n: 1, f: 0.5}]}\n"
+    assert yamlio.load_text(text, "t.yaml") == {
+        "app": {"mode": "workflow", "name": "n"},
+        "workflow": {"graph": {"nodes": [{"id": "a", "n": 1, "f": 0.5}]}},
+    }
+    assert calls == []
+    assert yamlio.load_text("a: &x [1]\nb: *x\n", "t.yaml") == {"a": [1], "b": [1]}
+    assert yamlio.load_text("d: 2002-12-14\n", "t.yaml") == {"d": datetime.date(2002, 12, 14)}
+    assert calls == ["check", "check"]
 
 
 def test_a_recursive_alias_is_refused() -> None:
