@@ -153,7 +153,8 @@ async def snapshot_all(
             done.append(outcome)
         return outcome
 
-    return list(await asyncio.gather(*(tracked(app) for app in apps)))
+    with store.batch():  # the store folder listed once, not once per save
+        return list(await asyncio.gather(*(tracked(app) for app in apps)))
 
 
 # ----------------------------------------------------------------------------------- snapshot diff

@@ -19,7 +19,8 @@ import datetime as _dt
 import hashlib
 import json
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -197,6 +198,33 @@ class SnapshotStore:
         self.root = Path(root)
         self.clock = clock
         self._manifest_seen: tuple[int, int, int] | None = None  # the manifest file last checked
+        self._folders: list[str] | None = None  # the app folders' names during a `batch`, sorted
+        self._folders_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[SnapshotStore]:
+        """Many saves in one run (`snapshot create --all`): the store folder is listed once, and the
+        folders this store creates are added to that list, instead of one listing per save (O(apps)
+        each: 0.28 ms of CPU per save at 200 apps, O(apps^2) for the run). A folder another process
+        creates meanwhile is seen after the batch; a save then writes to the folder its app's name
+        gives, as a store that had no folder for the app does."""
+        self._folders = self._list_folders()
+        try:
+            yield self
+        finally:
+            self._folders = None
+
+    def _list_folders(self) -> list[str]:
+        try:  # scandir: no stat per folder (d_type), no Path sorting
+            with os.scandir(self.root) as it:
+                return sorted(e.name for e in it if not e.name.startswith("."))
+        except OSError:
+            return []
+
+    def _added_folder(self, name: str) -> None:
+        with self._folders_lock:  # save threads run side by side: a new list, never one changed in place
+            if self._folders is not None and name not in self._folders:
+                self._folders = sorted([*self._folders, name])
 
     # ----------------------------------------------------------------------------------- manifest
     def _ensure_manifest(self) -> None:
@@ -272,12 +300,8 @@ class SnapshotStore:
         """The folder of an app id. No name fallback: that reads every sidecar of the store, which
         made `save` O(apps^2) for `snapshot create --all`."""
         suffix = "-" + id_suffix(app_id)
-        try:  # scandir: no stat per folder (d_type), no Path sorting; this runs once per save
-            with os.scandir(self.root) as it:
-                names = sorted(e.name for e in it if e.name.endswith(suffix) and not e.name.startswith("."))
-        except OSError:
-            return None
-        for name in names:
+        folders = self._folders if self._folders is not None else self._list_folders()
+        for name in (n for n in folders if n.endswith(suffix)):
             d = self.root / name
             if d.is_dir() and any(m.app_id == app_id for m in self._metas(d)):
                 return d
@@ -374,7 +398,7 @@ class SnapshotStore:
         when = (now or self.clock()).astimezone(_dt.timezone.utc)
         if tag is not None:
             check_user_tag(tag)
-        found = self._dir_for_id(app_id)  # one folder scan per save (it ran twice)
+        found = self._dir_for_id(app_id)  # no listing of the store in a `batch`
         metas = self._metas(found) if found else []
         latest = metas[-1] if metas else None
         same_kind = latest is not None and (latest.draft, latest.include_secret) == (draft, include_secret)
@@ -396,6 +420,7 @@ class SnapshotStore:
             folder = found or self.root / app_folder_name(app_name, app_id)
             new_folder = not folder.exists()
             folder.mkdir(parents=True, exist_ok=True)
+            self._added_folder(folder.name)
         except OSError as exc:
             raise file_error(exc, self.root) from None
         tag = self._free_tag(folder, tag, validate_tag(tag_prefix + default_tag(when)))

@@ -111,6 +111,29 @@ async def test_snapshot_all_bounded_concurrency_errors_as_data(
         await snapshot_all(aconsole, store, apps, SnapshotOptions(), concurrency=0)
 
 
+async def test_snapshot_all_lists_the_store_once(
+    fake: FakeConsole, store: SnapshotStore, v1: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each save looked for its app's folder by listing the whole store: O(apps^2) for the run."""
+    apps = []
+    for i in range(6):
+        doc = copy.deepcopy(v1)
+        doc["app"]["name"] = f"app {i}"
+        fake.add_app(doc, f"{i:08d}-app")
+        apps.append(fake.get_app(f"{i:08d}-app"))
+    listings: list[Path] = []
+    real = SnapshotStore._list_folders
+
+    def spy(self: SnapshotStore) -> list[str]:
+        listings.append(self.root)
+        return real(self)
+
+    monkeypatch.setattr(SnapshotStore, "_list_folders", spy)
+    outcomes = await snapshot_all(AsyncFake(fake), store, apps, SnapshotOptions(), concurrency=3)
+    assert [o.result.status for o in outcomes if o.result] == ["created"] * 6
+    assert listings == [store.root]
+
+
 def test_resolve_sides(
     fake: FakeConsole, store: SnapshotStore, tmp_path: Path, v1: dict[str, Any], v2: dict[str, Any]
 ) -> None:

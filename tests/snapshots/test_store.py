@@ -349,3 +349,31 @@ def test_the_manifest_is_read_again_only_when_it_changed(
     with pytest.raises(UsageError, match="newer difyctl"):
         save(store, dedupe=False)
     assert reads == ["store.json"]
+
+
+def test_a_batch_lists_the_store_once_and_sees_its_own_new_folders(
+    store: SnapshotStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`snapshot create --all` saves hundreds of apps: one listing of the store for the run, not one
+    per save. A folder the batch creates is found by its next save (no second copy of unchanged
+    content); after the batch, a folder made by someone else is found again."""
+    listings: list[str] = []
+    real = os.scandir
+
+    def spy(path: Any) -> Any:
+        if Path(path) == store.root:
+            listings.append("scan")
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", spy)
+    with store.batch():
+        for i in range(5):
+            assert save(store, app_id=f"{i:08d}-app", app_name=f"app {i}").created
+        again = save(store, app_id="00000003-app", app_name="app 3")
+        assert again.status == "unchanged" and again.snapshot.folder == "app-3-00000003"
+    assert listings == ["scan"]
+    renamed = store.root / "old-name-00000004"  # another process, or a folder renamed by hand
+    (store.root / "app-4-00000004").rename(renamed)
+    moved = save(store, app_id="00000004-app", app_name="app 4")
+    assert moved.status == "unchanged" and moved.path.parent == renamed
+    assert len(listings) == 2
