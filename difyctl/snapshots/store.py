@@ -27,7 +27,7 @@ from typing import Any
 
 from difyctl.errors import UsageError, file_error
 from difyctl.fsutil import atomic_write
-from difyctl.snapshots.dsl import content_hash, dsl_version, parse_dsl
+from difyctl.snapshots.dsl import export_facts, parse_dsl
 from difyctl.snapshots.paths import (
     app_folder_name,
     check_user_tag,
@@ -405,8 +405,7 @@ class SnapshotStore:
         if dedupe and latest and same_kind and latest.sha256 == digest and self._intact(latest):
             # the very bytes stored last time (the usual nightly run): same content hash, no parse
             return self._unchanged(latest, tag, message, when)
-        doc = parse_dsl(raw, f"export of {app_name or app_id}")
-        chash = content_hash(doc)
+        chash, version = export_facts(raw, f"export of {app_name or app_id}")
         if (
             dedupe
             and latest
@@ -435,7 +434,7 @@ class SnapshotStore:
             message=message,
             base_url=base_url,
             server_version=server_version,
-            dsl_version=dsl_version(doc),
+            dsl_version=version,
             workflow_id=workflow_id,
             draft=draft,
             include_secret=include_secret,

@@ -17,6 +17,7 @@ from difyctl.snapshots.dsl import (
     content_hash,
     dump_dsl,
     env_for_draft_sync,
+    export_facts,
     fill_secrets,
     normalise,
     parse_dsl,
@@ -51,6 +52,19 @@ def test_malformed_is_a_usage_error_naming_file_and_line(text: str | bytes, need
         parse_dsl(text, "snapshots/x/v1.yml")
     assert info.value.exit_code == ExitCode.USAGE
     assert "snapshots/x/v1.yml" in info.value.message and needle in info.value.message
+
+
+@pytest.mark.parametrize("name", ["echo-workflow.yml", "echo-chatflow.yml", "echo-workflow-secret.yml"])
+def test_export_facts_are_those_of_the_parsed_document(name: str) -> None:
+    """What a save records without copying the document: the content hash and DSL version of
+    `parse_dsl` (a timestamp version as parse_dsl writes it: ISO text)."""
+    raw = (DATA / name).read_bytes()
+    doc = parse_dsl(raw, name)
+    assert export_facts(raw, name) == (content_hash(doc), str(doc["version"]))
+    odd = raw.replace(b"version: ", b"version: 2024-01-02 03:04:05\nold_version: ", 1)
+    assert export_facts(odd, name) == (content_hash(parse_dsl(odd)), "2024-01-02T03:04:05")
+    with pytest.raises(UsageError, match="not a Dify DSL document"):
+        export_facts("- a list\n", name)
 
 
 def test_read_dsl_file_missing(tmp_path: Any) -> None:

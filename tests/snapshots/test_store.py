@@ -120,13 +120,13 @@ def test_the_same_bytes_again_are_unchanged_without_a_parse(
     import difyctl.snapshots.store as store_module
 
     parsed: list[str] = []
-    real = store_module.parse_dsl  # type: ignore[attr-defined]
+    real = store_module.export_facts  # type: ignore[attr-defined]
 
-    def spy(raw: bytes, source: str) -> dict[str, Any]:
+    def spy(raw: bytes, source: str) -> tuple[str, str | None]:
         parsed.append(source)
         return real(raw, source)
 
-    monkeypatch.setattr(store_module, "parse_dsl", spy)
+    monkeypatch.setattr(store_module, "export_facts", spy)
     again = save(store)
     assert again.status == "unchanged" and again.snapshot.tag == first.snapshot.tag
     tagged = save(store, tag="nightly", message="m")
