@@ -71,7 +71,6 @@ def create(
       difyctl snapshot create --all --dir apps --layout flat   # then: difyctl apply -f apps
     """
     from difyctl.commands._dsl import open_store
-    from difyctl.commands._targets import console_apps
     from difyctl.errors import UsageError
     from difyctl.snapshots.ops import SnapshotOptions
     from difyctl.snapshots.paths import check_user_tag
@@ -89,12 +88,15 @@ def create(
     store = open_store(actx, directory)
     if include_secret:
         actx.out.warn(SECRET_WARNING)
-    listing = console_apps(actx, with_keys=False, concurrency=concurrency) if all_apps else []
+    if all_apps:
+        from difyctl.broadcast.pool import warm_up
+
+        warm_up()  # the fan-out transport loads while the console logs in
     with actx.console() as console:
-        targets = [a for a, _ in listing] if all_apps else [actx.resolve_app(console, r) for r in apps or []]
-        opts = SnapshotOptions(
-            tag, message, draft, include_secret, console.base_url, console.server_version()
-        )
+        # --all: the apps are listed by the fan-out's own client (_run_all), not here
+        targets = None if all_apps else [actx.resolve_app(console, r) for r in apps or []]
+        version = None if all_apps else console.server_version()
+        opts = SnapshotOptions(tag, message, draft, include_secret, console.base_url, version)
         outcomes = _run_all(actx, console, store, targets, opts, concurrency)
     return _report_created(actx, outcomes)
 
@@ -136,13 +138,19 @@ def _create_flat(
 
 
 def _run_all(
-    actx: AppContext, console: Any, store: Any, apps: list[Any], opts: Any, concurrency: int
+    actx: AppContext, console: Any, store: Any, apps: list[Any] | None, opts: Any, concurrency: int
 ) -> list[Any]:
+    """Export and save `apps`, or (None) every app of the workspace: then they are listed on the same
+    event loop and client as the exports (pages fetched concurrently), and the server version is the
+    one the listing's answers carried. A second loop and client cost new connections and a /health
+    round trip before the first export."""
     import asyncio
+    import dataclasses
 
     from difyctl.broadcast.pool import fanout_options
     from difyctl.client.console import AsyncConsoleClient
     from difyctl.snapshots.ops import snapshot_all
+    from difyctl.targets import list_all_apps
 
     class Counting:  # advances the progress bar as each export lands
         def __init__(self, inner: AsyncConsoleClient, tick: Any) -> None:
@@ -159,22 +167,30 @@ def _run_all(
                 self.tick()
 
     done: list[Any] = []
+    targets: list[Any] = list(apps or [])
 
-    async def go(tick: Any) -> list[Any]:
+    async def go() -> list[Any]:
         options = fanout_options(actx.client_options(), concurrency)  # striped: -c 32 beats -c 8
         async with AsyncConsoleClient(console.base_url, console.auth, options, actx.get_runtime()) as client:
-            exporter = Counting(client, tick)
-            return await snapshot_all(exporter, store, apps, opts, concurrency=concurrency, done=done)
+            run_opts = opts
+            if apps is None:
+                with actx.out.progress(None, "listing apps"):
+                    targets.extend(await list_all_apps(client, concurrency=concurrency, ahead=1))
+                run_opts = dataclasses.replace(opts, server_version=await client.server_version())
+            with actx.out.progress(len(targets), "snapshot") as bar:
+                exporter = Counting(client, bar.advance)
+                return await snapshot_all(
+                    exporter, store, targets, run_opts, concurrency=concurrency, done=done
+                )
 
     try:
-        with actx.out.progress(len(apps), "snapshot") as bar:
-            return asyncio.run(go(bar.advance))
+        return asyncio.run(go())
     except KeyboardInterrupt:
         from difyctl.errors import Interrupted
 
         saved = sum(1 for o in done if o.ok)
         raise Interrupted(
-            f"interrupted: {saved} of {len(apps)} apps snapshotted into {store.root}",
+            f"interrupted: {saved} of {len(targets)} apps snapshotted into {store.root}",
             hint="run the same command again: apps whose snapshot is unchanged are not saved twice",
         ) from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -87,6 +88,20 @@ def test_create_all(cli: Cli, logged_in: Any, store: Path) -> None:
     ]
     assert len({s["tag"] for s in doc["snapshots"]}) == 1  # one run, one default tag
     assert len(snapshot_files(store)) == 8
+
+
+def test_create_all_lists_on_the_fan_out_client_without_a_version_probe(
+    cli: Cli, logged_in: Any, store: Path
+) -> None:
+    """The listing's answers carry the server version (X-Version): no /health round trip before the
+    first export, and the sidecars still record it."""
+    res = cli("-v", "-o", "json", "snapshot", "create", "--all")
+    assert res.code == 0, res.stderr
+    requests = [line.split()[3] for line in res.stderr.splitlines() if line.startswith("http: -> ")]
+    assert "/health" not in requests and requests.count("/console/api/apps") == 2
+    assert len([r for r in requests if r.endswith("/export")]) == 4
+    sidecars = [json.loads(p.read_text()) for p in store.rglob("*.json") if p.name != "store.json"]
+    assert len(sidecars) == 4 and {s["server_version"] for s in sidecars} == {DIFY_VERSION}
 
 
 @pytest.mark.parametrize("args", [(), ("echo-chat", "--all")])
