@@ -104,6 +104,30 @@ def test_create_all_lists_on_the_fan_out_client_without_a_version_probe(
     assert len(sidecars) == 4 and {s["server_version"] for s in sidecars} == {DIFY_VERSION}
 
 
+def test_create_all_runs_with_the_fan_out_gc_thresholds(
+    cli: Cli, logged_in: Any, store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each export's parse allocates hundreds of YAML nodes; during the fan-out the collector runs
+    every 50,000 allocations over what the run made (broadcast's quiet_gc), and is restored after."""
+    import gc
+
+    import difyctl.snapshots.ops as ops
+
+    seen: list[tuple[int, int]] = []
+    real = ops.snapshot_all
+
+    async def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append((gc.get_threshold()[0], gc.get_freeze_count()))
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(ops, "snapshot_all", spy)
+    before = gc.get_threshold()
+    res = cli("-o", "json", "snapshot", "create", "--all")
+    assert res.code == 0, res.stderr
+    assert len(seen) == 1 and seen[0][0] >= 50_000 and seen[0][1] > 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
 @pytest.mark.parametrize("args", [(), ("echo-chat", "--all")])
 def test_create_needs_apps_or_all(cli: Cli, args: tuple[str, ...]) -> None:  # refused before connecting
     res = cli("snapshot", "create", *args)
