@@ -179,9 +179,16 @@ class PruneResult:
 
 
 def _files(folder: Path, suffix: str) -> list[Path]:
-    """Snapshot files and sidecars of an app folder; stale `.tmp-*` files of an interrupted write are
-    not snapshots (atomic_write leaves none behind unless the process was killed)."""
-    return sorted(p for p in folder.glob(f"*{suffix}") if not is_temp_file(p))
+    """Snapshot files and sidecars of an app folder, by name; stale `.tmp-*` files of an interrupted
+    write are not snapshots (atomic_write leaves none behind unless the process was killed). Listed with
+    scandir and sorted as text, not globbed and sorted as Paths: every save reads its app's sidecars
+    (an unchanged save at 100 snapshots of history: 6.9 -> 4.9 ms of CPU)."""
+    try:
+        with os.scandir(folder) as it:
+            names = sorted(e.name for e in it if e.name.endswith(suffix))
+    except OSError:
+        return []
+    return [p for p in (folder / name for name in names) if not is_temp_file(p)]
 
 
 def _file_id(path: Path) -> tuple[int, int, int] | None:
