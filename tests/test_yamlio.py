@@ -104,6 +104,24 @@ def test_a_plain_document_is_checked_and_built_in_one_pass(monkeypatch: pytest.M
     assert calls == ["check", "check"]
 
 
+def test_remembered_tags_never_override_a_path_resolver() -> None:
+    """The tag of a plain scalar is remembered only when no path resolver can change it."""
+    import yaml
+
+    assert yamlio.load_text("b: hello\n", "t.yaml") == {"b": "hello"}  # `hello` remembered as str
+
+    class WithPath(yamlio._loader_class()):  # type: ignore[misc]
+        pass
+
+    yaml.add_path_resolver("!custom", ["a"], yaml.ScalarNode, Loader=WithPath)
+    loader = WithPath("a: hello\n")
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    assert node.value[0][1].tag == "!custom"
+
+
 def test_a_recursive_alias_is_refused() -> None:
     with pytest.raises(yamlio.LoadError, match="t.yaml: line 1: an alias refers to a node that contains it"):
         yamlio.load_text("&a [1, *a]\n", "t.yaml")
