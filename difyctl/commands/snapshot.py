@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional, cast
 
 import typer
 
@@ -13,6 +13,7 @@ from difyctl.exit_codes import ExitCode
 if TYPE_CHECKING:
     from difyctl.context import AppContext
     from difyctl.snapshots.ops import SnapshotOutcome
+    from difyctl.targets import ConsoleReader
 
 app = typer.Typer(help="Snapshots of app DSL: create, list, show, diff, verify, prune.", no_args_is_help=True)
 
@@ -142,15 +143,16 @@ def _create_flat(
 def _run_all(
     actx: AppContext, console: Any, store: Any, apps: list[Any] | None, opts: Any, concurrency: int
 ) -> list[Any]:
-    """Export and save `apps`, or (None) every app of the workspace: then they are listed on the same
-    event loop and client as the exports (pages fetched concurrently), and the server version is the
-    one the listing's answers carried. A second loop and client cost new connections and a /health
-    round trip before the first export."""
+    """Export and save `apps`, or (None) every app of the workspace, on one event loop. The app list
+    (pages fetched concurrently) goes through the synchronous console, whose transport the login or the
+    stored session has loaded, in daemon threads, while the warm-up thread loads the aiohttp transport
+    the exports need; the server version is the one the listing's answers carried (no /health)."""
     import asyncio
     import dataclasses
 
     from difyctl.broadcast.pool import fanout_options, quiet_gc
     from difyctl.client.console import AsyncConsoleClient
+    from difyctl.commands._targets import off_loop
     from difyctl.snapshots.ops import snapshot_all
     from difyctl.targets import list_all_apps
 
@@ -168,17 +170,25 @@ def _run_all(
             finally:
                 self.tick()
 
+    class Listing:  # the sync console's pages, off the loop (all list_all_apps reads)
+        async def list_apps(
+            self, page: int = 1, limit: int = 100, mode: str | None = None, name: str | None = None
+        ) -> Any:
+            return await off_loop(console.list_apps, page, limit, mode, name)
+
     done: list[Any] = []
     targets: list[Any] = list(apps or [])
 
     async def go() -> list[Any]:
+        run_opts = opts
+        if apps is None:
+            with actx.out.progress(None, "listing apps"):
+                targets.extend(
+                    await list_all_apps(cast("ConsoleReader", Listing()), concurrency=concurrency, ahead=1)
+                )
+            run_opts = dataclasses.replace(opts, server_version=console.server_version())
         options = fanout_options(actx.client_options(), concurrency)  # striped: -c 32 beats -c 8
         async with AsyncConsoleClient(console.base_url, console.auth, options, actx.get_runtime()) as client:
-            run_opts = opts
-            if apps is None:
-                with actx.out.progress(None, "listing apps"):
-                    targets.extend(await list_all_apps(client, concurrency=concurrency, ahead=1))
-                run_opts = dataclasses.replace(opts, server_version=await client.server_version())
             with actx.out.progress(len(targets), "snapshot") as bar:
                 exporter = Counting(client, bar.advance)
                 return await snapshot_all(
@@ -186,7 +196,7 @@ def _run_all(
                 )
 
     try:
-        with quiet_gc():  # each parse makes ~200 YAML nodes: 70 collections a run of 200 apps, not 1
+        with quiet_gc():  # each export's parse makes ~200 YAML nodes: no collection mid-fan-out
             return asyncio.run(go())
     except KeyboardInterrupt:
         from difyctl.errors import Interrupted

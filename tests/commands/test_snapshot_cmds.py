@@ -90,13 +90,29 @@ def test_create_all(cli: Cli, logged_in: Any, store: Path) -> None:
     assert len(snapshot_files(store)) == 8
 
 
-def test_create_all_lists_on_the_fan_out_client_without_a_version_probe(
-    cli: Cli, logged_in: Any, store: Path
+def test_create_all_lists_on_the_sync_console_without_a_version_probe(
+    cli: Cli, logged_in: Any, store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The listing's answers carry the server version (X-Version): no /health round trip before the
-    first export, and the sidecars still record it."""
+    """The app list goes through the synchronous console (its transport is loaded) while the aiohttp
+    transport loads for the exports; the listing's answers carry the server version (X-Version): no
+    /health round trip before the first export, and the sidecars still record it."""
+    from difyctl.client.console import AsyncConsoleClient, ConsoleClient
+
+    pages: list[str] = []
+    real = ConsoleClient.list_apps
+
+    def sync_pages(self: ConsoleClient, *args: Any, **kwargs: Any) -> Any:
+        pages.append("sync")
+        return real(self, *args, **kwargs)
+
+    async def async_pages(self: AsyncConsoleClient, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the list went through the fan-out client")
+
+    monkeypatch.setattr(ConsoleClient, "list_apps", sync_pages)
+    monkeypatch.setattr(AsyncConsoleClient, "list_apps", async_pages)
     res = cli("-v", "-o", "json", "snapshot", "create", "--all")
     assert res.code == 0, res.stderr
+    assert pages == ["sync", "sync"]  # page 1, and page 2 asked together with it
     requests = [line.split()[3] for line in res.stderr.splitlines() if line.startswith("http: -> ")]
     assert "/health" not in requests and requests.count("/console/api/apps") == 2
     assert len([r for r in requests if r.endswith("/export")]) == 4
