@@ -158,6 +158,7 @@ def build_root(app: typer.Typer, order: list[str] | None = None, decorate: Any =
 # decimal int or float inside its min/max is `int(value)` / `float(value)`; a Path goes through
 # typer's own path checks (exists, dir_okay, ...). Anything else (a bad value, a clamp, a custom
 # parser) falls back to typer, so its error messages are typer's own.
+_MAX_DIGITS = 4000  # longer: typer's error (int() refuses > 4300 digits with a bare ValueError)
 _DECIMAL = {int: re.compile(r"-?[0-9]+"), float: re.compile(r"-?[0-9]+(?:\.[0-9]+)?")}
 
 
@@ -166,7 +167,7 @@ def _plain_number(kind: type[Any], value: Any, info: Any) -> Any:
     number: int | float
     if type(value) is kind:
         number = value
-    elif isinstance(value, str) and _DECIMAL[kind].fullmatch(value):
+    elif isinstance(value, str) and len(value) <= _MAX_DIGITS and _DECIMAL[kind].fullmatch(value):
         number = kind(value)
     else:
         return None
