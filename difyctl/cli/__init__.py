@@ -286,12 +286,14 @@ def leave(code: int) -> NoReturn:
     if others or watched or run_exitfuncs is None:
         sys.exit(code)
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: Python started with that fd closed (`2>&-`)
+                stream.flush()
     except (OSError, ValueError):  # a closed pipe (`| head`): Python's own exit reports it as before
         sys.exit(code)
     run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
     os._exit(code)

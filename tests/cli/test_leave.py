@@ -11,7 +11,7 @@ import pytest
 CHILD = """
 import atexit, sys, threading
 from difyctl.cli import leave
-atexit.register(lambda: sys.stdout.write("[atexit]"))
+atexit.register(lambda: (sys.stdout or sys.stderr).write("[atexit]"))
 go = threading.Event()
 if sys.argv[1] == "thread":
     def worker():
@@ -21,6 +21,9 @@ if sys.argv[1] == "thread":
 sys.stdout.write("out")  # buffered: a pipe is not a terminal
 sys.stderr.write("err")
 go.set()  # the thread finishes while (or before) leave() looks: never killed halfway
+if sys.argv[1] in ("stdout", "stderr"):  # what Python makes of a closed fd 1 or 2 (`>&-`, `2>&-`)
+    getattr(sys, sys.argv[1]).flush()
+    setattr(sys, sys.argv[1], None)
 leave(int(sys.argv[2]))
 """
 
@@ -45,6 +48,16 @@ def test_a_running_non_daemon_thread_is_waited_for() -> None:
     done = _child("thread", 4)
     assert done.returncode == 4
     assert done.stdout == "out[thread done][atexit]"
+
+
+@pytest.mark.parametrize("closed", ["stdout", "stderr"])
+def test_a_closed_stream_keeps_the_exit_code_and_the_other_stream(closed: str) -> None:
+    # `difyctl version 2>&-` exited 1 with a traceback: leave() flushed sys.stderr, which is None
+    done = _child(closed, 3)
+    assert done.returncode == 3
+    assert "Traceback" not in done.stderr
+    expected = ("out[atexit]", "err") if closed == "stderr" else ("out", "err[atexit]")
+    assert (done.stdout, done.stderr) == expected
 
 
 def test_main_collects_young_cycles_every_20000_allocations_not_700(monkeypatch: pytest.MonkeyPatch) -> None:
