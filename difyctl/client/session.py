@@ -10,6 +10,7 @@ is serialised by a lock, and a request that waited on it replays with the tokens
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -119,6 +120,7 @@ class _RefreshingAuth(httpx.Auth):
         self.session = session
         self.on_refresh = on_refresh
         self.refreshes = 0
+        self._thread_lock = threading.Lock()
         self._async_lock: Any = None  # asyncio.Lock, made on first use (asyncio is imported lazily)
         self._lock_loop: Any = None
 
@@ -168,8 +170,11 @@ class _RefreshingAuth(httpx.Auth):
         response = yield request
         if not self._rejected(request, response):
             return
-        if self._must_refresh(used):
-            self._refreshed((yield self._refresh_request(request)))  # httpx read the body if required
+        # several threads share this auth (the resolver lists app pages in threads): one refresh,
+        # the others replay with its tokens (Dify rotates the refresh token: a second refresh fails)
+        with self._thread_lock:
+            if self._must_refresh(used):
+                self._refreshed((yield self._refresh_request(request)))  # httpx read the body if required
         self._apply(request)
         self._replayed((yield request))
 

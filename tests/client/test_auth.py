@@ -209,6 +209,52 @@ async def test_a_concurrent_refresh_is_reused(is_async: bool, fake: FakeRuntime)
     assert auth.refreshes == 0
 
 
+def test_the_synchronous_client_in_several_threads_refreshes_once(fake: FakeRuntime) -> None:
+    # `broadcast --all` & co. list the app pages on the synchronous client in daemon threads
+    # (commands/_targets.py off_loop), two at once from the start. A stored session whose access token
+    # has expired gets a 401 on both: ONE refresh, saved once. Dify rotates the refresh token (the old
+    # one is deleted: api/services/account_service.py, AccountService.refresh_token), so a second
+    # refresh with it fails and would end the command with "log in again".
+    import threading
+
+    from difyctl.client.console import ConsoleClient
+
+    server = Server()
+    server.valid = "expired-long-ago"  # the stored access token is rejected
+    both_sent = threading.Barrier(2, timeout=30)
+    used_refresh: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/refresh-token"):
+            used_refresh.append(_cookies(request)["refresh_token"])
+            if used_refresh[-1] != REFRESH or len(used_refresh) > 1:  # already rotated
+                return httpx.Response(401, json={"code": "unauthorized", "message": "Invalid refresh token"})
+        elif _cookies(request).get("access_token") == ACCESS:
+            both_sent.wait()  # both requests were sent with the expired token
+        return server(request)
+
+    saved: list[str] = []
+    auth = SessionAuth(_session(), on_refresh=lambda s: saved.append(s.refresh_token))
+    client = ConsoleClient(BASE, auth, options=options(handler), runtime=fake.runtime())
+    errors: list[BaseException] = []
+
+    def profile() -> None:
+        try:
+            client.profile()
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=profile) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    client.close()
+    assert errors == []
+    assert auth.refreshes == 1 and used_refresh == [REFRESH]
+    assert saved == [NEW["refresh_token"]]
+
+
 def test_refresh_keeps_a_path_prefix(fake: FakeRuntime) -> None:
     server = Server(valid="something-else")
     from difyctl.client.console import ConsoleClient
