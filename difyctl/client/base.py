@@ -308,14 +308,16 @@ class AsyncAPIClient(BaseClient):
         used = getattr(session, "access_token", "")
         replayed = False
 
+        timeout = self.options.timeout.as_dict()
+
         def request() -> httpx.Request:  # for errors only: parsing the URL again costs ~0.1 ms
-            return httpx.Request(spec.method, text, headers=headers)
+            # the timeout too: a read timeout's message says how long it waited ("in 60 s")
+            return httpx.Request(spec.method, text, headers=headers, extensions={"timeout": timeout})
 
         def check() -> None:
             if deadline is not None and clock() - started > deadline:
                 raise DeadlineExceeded(deadline, request())
 
-        timeout = self.options.timeout.as_dict()
         attempt = 0
         while True:
             try:

@@ -97,6 +97,23 @@ async def test_an_error_status_names_the_request(fake: FakeRuntime) -> None:
     await client.aclose()
 
 
+async def test_a_read_timeout_says_how_long_was_waited_as_on_httpx(fake: FakeRuntime) -> None:
+    # headers and then nothing: "no answer from ... in 60 s" on both paths (the direct one said
+    # "before the read timeout": its error request carried no timeout)
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    messages = []
+    for variant in (True, "direct"):
+        client = console(handler, _auth(), variant, fake)
+        with pytest.raises(e.DifyTimeoutError) as info:
+            await client.list_api_keys("app-1")
+        messages.append(info.value.message)
+        await client.aclose()
+    assert messages[0] == messages[1]
+    assert messages[1].endswith("/console/api/apps/app-1/api-keys in 60 s")
+
+
 # -- AiohttpTransport.send_checked on a loopback server ----------------------------------------------
 
 
