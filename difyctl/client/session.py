@@ -121,6 +121,7 @@ class _RefreshingAuth(httpx.Auth):
         self.on_refresh = on_refresh
         self.refreshes = 0
         self._thread_lock = threading.Lock()
+        self._refused: tuple[str, str] | None = None  # (access token, why): its refresh was refused
         self._async_lock: Any = None  # asyncio.Lock, made on first use (asyncio is imported lazily)
         self._lock_loop: Any = None
 
@@ -148,11 +149,15 @@ class _RefreshingAuth(httpx.Auth):
             return False
         if not self.session.refresh_token:
             raise _expired("no refresh token")
+        if self._refused is not None and self._refused[0] == used:  # another request's refresh failed
+            raise _expired(self._refused[1])
         return True
 
     def _refreshed(self, response: httpx.Response) -> None:
         if response.status_code != 200 or not self._absorb(response):
-            raise _expired(f"refresh answered HTTP {response.status_code}")
+            detail = f"refresh answered HTTP {response.status_code}"
+            self._refused = (self.session.access_token, detail)  # the waiters fail without asking again
+            raise _expired(detail)
         self.refreshes += 1
         if self.on_refresh is not None:
             self.on_refresh(self.session)

@@ -162,6 +162,24 @@ async def test_refresh_failure_means_log_in_again(is_async: bool, fake: FakeRunt
     assert len(server.requests) == 2 and saved == []
 
 
+@pytest.mark.parametrize("is_async", [True, "direct"], ids=["async", "direct"])
+async def test_a_failed_refresh_is_not_retried_by_every_request_of_a_fan_out(
+    is_async: bool, fake: FakeRuntime
+) -> None:
+    # 50 key lookups all answered 401, the refresh refused: ONE refresh, every lookup "log in again"
+    # (each waiter under the lock used to send its own refresh: 50 serial round trips to a dead end)
+    import asyncio
+
+    server = Server(valid="something-else", refresh=401)
+    client = console(server, SessionAuth(_session()), is_async, fake)
+    outcomes = await asyncio.gather(*(client.profile() for _ in range(50)), return_exceptions=True)
+    await close(client)
+    assert all(isinstance(o, e.SessionExpiredError) and o.exit_code == 4 for o in outcomes)
+    assert {str(o) for o in outcomes} == {"the console session has expired (refresh answered HTTP 401)"}
+    refreshes = [r for r in server.requests if r.url.path.endswith("/refresh-token")]
+    assert len(refreshes) == 1 and len(server.requests) == 51
+
+
 @BOTH
 async def test_a_second_401_does_not_loop(is_async: bool, fake: FakeRuntime) -> None:
     server = Server(valid="something-else", replay=401)
