@@ -203,6 +203,6 @@ def one_malloc_arena() -> None:
         import ctypes
 
         mallopt = ctypes.CDLL(None).mallopt
-    except (ImportError, OSError, AttributeError):  # no ctypes, no C library handle, no mallopt
+    except (ImportError, OSError, AttributeError, TypeError):  # no ctypes, libc handle (Windows), mallopt
         return
     mallopt(_M_ARENA_MAX, 1)

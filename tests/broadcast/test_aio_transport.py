@@ -539,3 +539,16 @@ def test_an_explicit_malloc_arena_max_or_a_libc_without_mallopt_is_left_alone(
     _fake_libc(monkeypatch, object())  # macOS, musl builds without the symbol: nothing, no error
     pool_mod.one_malloc_arena()
     assert pool_mod._ARENA_SET == [True]
+
+
+def test_a_platform_without_a_process_c_library_handle_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ctypes
+
+    _fake_libc(monkeypatch, object())
+
+    def windows_cdll(name: object) -> object:  # Windows: LoadLibrary(None) is a TypeError
+        raise TypeError("LoadLibrary() argument 1 must be str, not None")
+
+    monkeypatch.setattr(ctypes, "CDLL", windows_cdll)
+    pool_mod.one_malloc_arena()  # the warm-up (every --all fan-out) must not fail there
+    assert pool_mod._ARENA_SET == [True]
