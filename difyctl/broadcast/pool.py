@@ -111,8 +111,9 @@ def fanout_options(options: ClientOptions, concurrency: int) -> ClientOptions:
 
 
 def _on_aiohttp(transport: object) -> bool:
-    aio = sys.modules.get("difyctl.broadcast.aio_transport")
-    return aio is not None and isinstance(transport, aio.AiohttpTransport)
+    # the warm-up thread may be importing the module right now: no class yet means no instance either
+    cls = getattr(sys.modules.get("difyctl.broadcast.aio_transport"), "AiohttpTransport", None)
+    return cls is not None and isinstance(transport, cls)
 
 
 @contextlib.contextmanager

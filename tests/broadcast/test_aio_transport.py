@@ -552,3 +552,21 @@ def test_a_platform_without_a_process_c_library_handle_is_left_alone(monkeypatch
     monkeypatch.setattr(ctypes, "CDLL", windows_cdll)
     pool_mod.one_malloc_arena()  # the warm-up (every --all fan-out) must not fail there
     assert pool_mod._ARENA_SET == [True]
+
+
+def test_fanout_options_while_the_warm_up_is_still_importing_the_transport(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # With HTTP(S)_PROXY set the fan-out keeps httpx's pool, and the warm-up thread may be halfway
+    # through importing aio_transport: the module is in sys.modules without its classes yet.
+    # `broadcast --all` behind a proxy reported "unexpected AttributeError: partially initialized
+    # module" for the apps whose key lookup opened the console's fan-out client at that moment.
+    import sys
+    import types
+
+    from difyctl.client.transport import ClientOptions
+
+    monkeypatch.setitem(sys.modules, "difyctl.broadcast.aio_transport", types.ModuleType("half-imported"))
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    options = pool_mod.fanout_options(ClientOptions(), 8)
+    assert options.async_transport is None and options.max_connections == 10  # httpx's own proxied pool
