@@ -178,6 +178,7 @@ def _plain_number(kind: type[Any], value: Any, info: Any) -> Any:
 
 def _plain_param_class() -> Any:
     try:
+        from typer._click.exceptions import BadParameter
         from typer._coercion import RuntimeParam, build_runtime_param
         from typer._param_types import coerce_cli_path
     except ImportError:  # pragma: no cover - a typer without this layer: nothing to speed up
@@ -200,7 +201,12 @@ def _plain_param_class() -> Any:
             elif annotation is Path:
                 if isinstance(value, str | Path) and str(value):
                     path = Path(value)  # what pydantic's Path makes of a str, without pydantic
-                    return coerce_cli_path(path, self.parameter_info, path_type=Path, param=param, ctx=ctx)
+                    try:
+                        return coerce_cli_path(
+                            path, self.parameter_info, path_type=Path, param=param, ctx=ctx
+                        )
+                    except (BadParameter, ValueError):  # typer's message names the value as typed
+                        pass
             elif isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
                 return list(value)
             return build_runtime_param(param.type_descriptor)._coerce_value(value, param=param, ctx=ctx)

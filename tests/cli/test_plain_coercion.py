@@ -83,6 +83,9 @@ CASES = [
     ["--path", "."],
     ["--path", "-"],
     ["--must", "missing.yaml"],
+    ["--must", "missing/"],  # typer names the value as typed, not as Path() normalises it
+    ["--must", "./missing.yaml"],
+    ["--path", "a\x00b"],  # typer's usage error, not a bare ValueError
     ["--name", "ünï", "--tag", "a", "--tag", "b", "--loud"],
 ]
 
