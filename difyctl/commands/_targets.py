@@ -43,7 +43,7 @@ def with_resolver(
         import httpcore  # noqa: F401 - the login's transport: loaded BEFORE the warm-up takes the GIL
 
         warm_up()  # the fan-out's modules load while the console logs in and lists the apps
-        sync = actx.console()  # logs in (env password) or loads the session once
+        sync = _interruptible(actx.console)  # logs in (env password) or loads the session once
         opened.append(sync)
 
         def fan_out_client() -> AsyncConsoleClient:
@@ -65,6 +65,23 @@ def with_resolver(
 
     with _Spinner(actx) as spinner:
         return asyncio.run(go(spinner))
+
+
+def _interruptible(blocking: Callable[[], T]) -> T:
+    """`blocking()` on the event loop's thread with Ctrl-C raising KeyboardInterrupt inside it:
+    asyncio.run's own SIGINT handler only cancels the main task, which a blocking call never sees
+    (a login that hangs held Ctrl-C until its timeout, then exited 5)."""
+    import signal
+    import threading
+
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous is None:
+        return blocking()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return blocking()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _Console:

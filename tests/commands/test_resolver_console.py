@@ -77,3 +77,37 @@ async def test_the_list_goes_through_the_sync_client_and_the_lookups_through_one
     assert keys == ["key-of-a", "key-of-b"]
     assert console.options == "fan-out options"
     assert len(opened) == 1 and opened[0].looked_up == ["a", "b"]
+
+
+def test_ctrl_c_during_a_login_on_the_event_loop_stops_it_there(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The console logs in (a blocking call) on the event loop's thread. asyncio.run's SIGINT handler
+    # only cancels the main task, which a blocking call never sees: `broadcast --all` against a
+    # login that hangs ignored Ctrl-C until the login's timeout, then exited 5, not 130.
+    import contextlib
+    import signal
+    from types import SimpleNamespace
+
+    from difyctl.broadcast import pool
+    from difyctl.commands._targets import with_resolver
+
+    monkeypatch.setattr(pool, "warm_up", lambda *modules: None)
+    went_on: list[str] = []
+
+    def login() -> Any:
+        signal.raise_signal(signal.SIGINT)  # Ctrl-C while the login waits for the server
+        went_on.append("the login carried on")
+        raise AssertionError("not interrupted")
+
+    actx: Any = SimpleNamespace(
+        console=login,
+        key_policy=lambda: None,
+        out=SimpleNamespace(progress=lambda *a: contextlib.nullcontext()),
+    )
+
+    async def work(resolver: Any) -> Any:
+        return resolver.console
+
+    with pytest.raises(KeyboardInterrupt):
+        with_resolver(actx, 4, work)
+    assert went_on == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # left as it was found
