@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -267,3 +268,61 @@ def test_verbose_http_log_never_shows_a_key(cli: Cli, emulator: Any, tmp_path: P
                  env={"K": key})  # fmt: skip
     assert result.code == 0 and "POST /v1/chat-messages" in result.stderr
     assert key not in result.stdout + result.stderr + (tmp_path / "o.jsonl").read_text()
+
+
+@contextlib.contextmanager
+def _sigterm_must_be_handled() -> Iterator[None]:
+    """Unhandled, a real SIGTERM would end pytest itself: fail the test instead."""
+    import signal
+
+    def unhandled(*_a: Any) -> None:
+        raise AssertionError("broadcast left SIGTERM to the default action: nothing printed")
+
+    previous = signal.signal(signal.SIGTERM, unhandled)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_sigterm_during_the_runs_prints_what_finished_and_exits_143(
+    cli: Cli, logged_in: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a Kubernetes Job or systemd stopping the run: what finished is printed, as for Ctrl-C
+    import signal
+
+    from difyctl.output import broadcast as live_mod
+
+    real_done = live_mod.LiveTable.done
+
+    def done_then_term(self: Any, res: Any) -> None:
+        real_done(self, res)
+        logged_in.faults.hang = True
+        signal.raise_signal(signal.SIGTERM)
+
+    monkeypatch.setattr(live_mod.LiveTable, "done", done_then_term)
+    with _sigterm_must_be_handled():
+        result = cli("broadcast", Q, "--all", "--concurrency", "1", "-o", "json")
+    assert result.code == 143
+    statuses = [t["status"] for t in result.json()["targets"]]
+    assert statuses[0] == "ok" and set(statuses[1:]) == {"cancelled"}
+    assert result.json()["summary"]["interrupted"] is True
+
+
+def test_sigterm_before_the_runs_exits_143_with_one_line(
+    cli: Cli, logged_in: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import signal
+
+    from difyctl.targets import Resolver
+
+    async def listed(self: Any, mode: Any = None) -> Any:
+        signal.raise_signal(signal.SIGTERM)  # while the apps are being listed
+        await asyncio.Event().wait()  # cancelled by the signal, never set
+
+    monkeypatch.setattr(Resolver, "listed", listed)
+    with _sigterm_must_be_handled():
+        result = cli("broadcast", Q, "--all")
+    assert result.code == 143
+    assert result.stderr.strip().splitlines()[-1] == "error: terminated" and "Traceback" not in result.stderr
