@@ -238,28 +238,6 @@ def test_notify_failure_is_a_warning_not_a_new_exit_code(cli: Cli, logged_in: An
     assert result.code == 0 and "warning: completion notice to http://127.0.0.1:9 failed" in result.stderr
 
 
-def test_interrupted_broadcast_prints_what_finished_and_exits_130(
-    cli: Cli, logged_in: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import signal
-
-    from difyctl.output import broadcast as live_mod
-
-    real_done = live_mod.LiveTable.done
-
-    def done_then_ctrl_c(self: Any, res: Any) -> None:
-        real_done(self, res)
-        logged_in.faults.hang = True
-        signal.raise_signal(signal.SIGINT)
-
-    monkeypatch.setattr(live_mod.LiveTable, "done", done_then_ctrl_c)
-    result = cli("broadcast", Q, "--all", "--concurrency", "1", "-o", "json")
-    assert result.code == 130
-    statuses = [t["status"] for t in result.json()["targets"]]
-    assert statuses[0] == "ok" and set(statuses[1:]) == {"cancelled"}
-    assert result.json()["summary"]["interrupted"] is True
-
-
 def test_verbose_http_log_never_shows_a_key(cli: Cli, emulator: Any, tmp_path: Path) -> None:
     key = emulator.demo_keys()["echo-chat"]
     apps_file = tmp_path / "t.yaml"
@@ -285,25 +263,26 @@ def _sigterm_must_be_handled() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def test_sigterm_during_the_runs_prints_what_finished_and_exits_143(
-    cli: Cli, logged_in: Any, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("signame", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_an_interrupted_broadcast_prints_what_finished(
+    cli: Cli, logged_in: Any, monkeypatch: pytest.MonkeyPatch, signame: str, code: int
 ) -> None:
-    # a Kubernetes Job or systemd stopping the run: what finished is printed, as for Ctrl-C
+    # Ctrl-C, or SIGTERM (a Kubernetes Job or systemd stopping the run): what finished is printed
     import signal
 
     from difyctl.output import broadcast as live_mod
 
     real_done = live_mod.LiveTable.done
 
-    def done_then_term(self: Any, res: Any) -> None:
+    def done_then_signal(self: Any, res: Any) -> None:
         real_done(self, res)
         logged_in.faults.hang = True
-        signal.raise_signal(signal.SIGTERM)
+        signal.raise_signal(getattr(signal, signame))
 
-    monkeypatch.setattr(live_mod.LiveTable, "done", done_then_term)
+    monkeypatch.setattr(live_mod.LiveTable, "done", done_then_signal)
     with _sigterm_must_be_handled():
         result = cli("broadcast", Q, "--all", "--concurrency", "1", "-o", "json")
-    assert result.code == 143
+    assert result.code == code
     statuses = [t["status"] for t in result.json()["targets"]]
     assert statuses[0] == "ok" and set(statuses[1:]) == {"cancelled"}
     assert result.json()["summary"]["interrupted"] is True
