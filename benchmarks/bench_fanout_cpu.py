@@ -21,7 +21,9 @@ the child (`--variant`), so each row changes one thing:
 - `engine-c100`       ... at concurrency 100: as many requests in flight as the threads peer's 100 workers
                       (memory grows with what is in flight, not with N);
 - `aiohttp-gather`    bare aiohttp: one ClientSession, `asyncio.gather` of N POSTs (the budget's peer);
-- `requests-threads`  requests.post in a ThreadPoolExecutor(100) (the blog-post script).
+- `requests-threads`  requests.post in a ThreadPoolExecutor(100) (the blog-post script);
+- `requests-threads-n` ... with as many workers as targets (at most 1000): the same concurrency as the
+                      engine rows, so memory is compared at equal requests in flight.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.bench_broadcast import PY, QUERY, Emulator, echo_keys, spawn  # noqa: E402
 
 VARIANTS: tuple[str, ...] = ("engine", "engine-gc-on", "engine-httpx", "engine-text", "engine-c100")
-VARIANTS += ("aiohttp-gather", "requests-threads")
+VARIANTS += ("aiohttp-gather", "requests-threads", "requests-threads-n")
 
 
 def _body(i: int) -> dict[str, Any]:
@@ -122,13 +124,13 @@ def child_aiohttp(url: str, keys: list[str]) -> dict[str, Any]:
     return {"cpu_s": cpu, "wall_s": wall, "ok": ok, "n": len(keys), "rss0_mb": rss0[0]}
 
 
-def child_threads(url: str, keys: list[str]) -> dict[str, Any]:
+def child_threads(url: str, keys: list[str], workers: int = 100) -> dict[str, Any]:
     from concurrent.futures import ThreadPoolExecutor
 
     import requests
 
     session = requests.Session()
-    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=100))
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=workers))
 
     def one(item: tuple[int, str]) -> bool:
         i, key = item
@@ -137,7 +139,7 @@ def child_threads(url: str, keys: list[str]) -> dict[str, Any]:
 
     rss0 = _hwm_mb()
     cpu0, t0 = time.process_time(), time.perf_counter()
-    with ThreadPoolExecutor(100) as pool:
+    with ThreadPoolExecutor(workers) as pool:
         ok = sum(pool.map(one, enumerate(keys)))
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
     return {"cpu_s": cpu, "wall_s": wall, "ok": ok, "n": len(keys), "rss0_mb": rss0}
@@ -149,6 +151,8 @@ def run_child(variant: str, url: str, keys_file: str) -> None:
         doc = child_aiohttp(url, keys)
     elif variant == "requests-threads":
         doc = child_threads(url, keys)
+    elif variant == "requests-threads-n":
+        doc = child_threads(url, keys, workers=min(len(keys), 1000))
     else:
         doc = child_engine(url, keys, variant)
     sys.stdout.write(json.dumps(doc))
