@@ -206,7 +206,7 @@ class SyncAPIClient(BaseClient):
                     response.close()
                 delay = self._retry_delay(spec, attempt, None, exc, started)
                 if delay is None:
-                    raise wrap_transport_error(exc, request) from exc
+                    raise wrap_transport_error(exc, request, attempts=attempt + 1) from exc
             else:
                 self._record_version(response)
                 delay = self._retry_delay(spec, attempt, response, None, started)
@@ -331,7 +331,7 @@ class AsyncAPIClient(BaseClient):
             except httpx.TransportError as exc:
                 delay = self._retry_delay(spec, attempt, None, exc, started)
                 if delay is None:
-                    raise wrap_transport_error(exc, request()) from exc
+                    raise wrap_transport_error(exc, request(), attempts=attempt + 1) from exc
             else:
                 response = httpx.Response(status, headers=raw, content=body)
                 if not response.is_success:  # error messages name the request
@@ -368,7 +368,7 @@ class AsyncAPIClient(BaseClient):
                     await response.aclose()
                 delay = self._retry_delay(spec, attempt, None, exc, started)
                 if delay is None:
-                    raise wrap_transport_error(exc, request) from exc
+                    raise wrap_transport_error(exc, request, attempts=attempt + 1) from exc
             else:
                 self._record_version(response)
                 delay = self._retry_delay(spec, attempt, response, None, started)

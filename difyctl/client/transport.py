@@ -337,19 +337,21 @@ def proxy_for(url: httpx.URL) -> str | None:
     return str(parsed.copy_with(username=None, password=None))
 
 
-def _read_timeout(request: httpx.Request | None) -> str:
+def _read_timeout(request: httpx.Request | None, attempts: int = 1) -> str:
     timeouts = request.extensions.get("timeout") if request is not None else None
     read = timeouts.get("read") if isinstance(timeouts, dict) else None
-    return f"in {read:g} s" if isinstance(read, int | float) else "before the read timeout"
+    waited = f"in {read:g} s" if isinstance(read, int | float) else "before the read timeout"
+    return f"{waited}, {attempts} times" if attempts > 1 else waited  # retried: each waited that long
 
 
 _RUN_PATHS = ("/chat-messages", "/completion-messages", "/workflows/run")  # the service API's runs
 
 
 def wrap_transport_error(
-    exc: httpx.TransportError, request: httpx.Request | None = None
+    exc: httpx.TransportError, request: httpx.Request | None = None, *, attempts: int = 1
 ) -> DifyConnectionError:
-    """Turn an httpx transport failure into our error tree, naming the server (never the query)."""
+    """Turn an httpx transport failure into our error tree, naming the server (never the query).
+    `attempts`: how many times the request was sent (a read timeout then says so)."""
     if request is None:
         try:
             request = exc.request
@@ -378,7 +380,7 @@ def wrap_transport_error(
     if isinstance(exc, httpx.ReadTimeout):
         run = request is not None and request.url.path.endswith(_RUN_PATHS)
         return DifyTimeoutError(
-            f"no answer from {where} {_read_timeout(request)}",
+            f"no answer from {where} {_read_timeout(request, attempts)}",
             url=where,
             hint="raise --timeout (env DIFYCTL_TIMEOUT); a streaming run that waits on a missing "
             "required input never answers"

@@ -13,6 +13,7 @@ import pytest
 
 from difyctl.client import errors as e
 from difyctl.client.base import RequestSpec
+from difyctl.client.retry import RetryPolicy
 from difyctl.client.session import ConsoleSession, SessionAuth
 
 from .conftest import DirectMockTransport, FakeRuntime, console, recorded
@@ -111,7 +112,14 @@ async def test_a_read_timeout_says_how_long_was_waited_as_on_httpx(fake: FakeRun
         messages.append(info.value.message)
         await client.aclose()
     assert messages[0] == messages[1]
-    assert messages[1].endswith("/console/api/apps/app-1/api-keys in 60 s")
+    # the GET was sent once and retried, each attempt waited 60 s: the message says both
+    sent = RetryPolicy().max_retries + 1
+    assert messages[1].endswith(f"/console/api/apps/app-1/api-keys in 60 s, {sent} times")
+    once = console(handler, _auth(), "direct", fake, retry=RetryPolicy(max_retries=0))
+    with pytest.raises(e.DifyTimeoutError) as info:
+        await once.list_api_keys("app-1")
+    assert info.value.message.endswith("/console/api/apps/app-1/api-keys in 60 s")
+    await once.aclose()
 
 
 # -- AiohttpTransport.send_checked on a loopback server ----------------------------------------------
