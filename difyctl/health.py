@@ -58,9 +58,18 @@ class HealthReport:
     results: list[HealthCheck]
     wall_ms: float
     resolve_ms: float = 0.0
+    interrupted: bool = False  # Ctrl-C / SIGTERM: `results` holds what finished, the rest "cancelled"
+
+    def interrupt(self, finished: set[int]) -> None:
+        self.interrupted = True
+        for index, res in enumerate(self.results):
+            if index not in finished and res.error is None and not res.ok:
+                res.status, res.error = "cancelled", "interrupted before it finished"
 
     @property
     def exit_code(self) -> ExitCode:
+        if self.interrupted:
+            return ExitCode.INTERRUPTED
         failed = sum(1 for r in self.results if not r.ok)
         if not failed:
             return ExitCode.OK
@@ -76,6 +85,7 @@ class HealthReport:
                 "failed": len(self.results) - ok,
                 "wall_ms": round(self.wall_ms, 1),
                 "resolve_ms": round(self.resolve_ms, 1),
+                "interrupted": self.interrupted,
             },
         }
 
@@ -102,30 +112,47 @@ async def check_all(
     options: ClientOptions,
     runtime: Runtime,
     user: str,
+    started: list[tuple[HealthReport, set[int]]] | None = None,
 ) -> HealthReport:
+    """Check every target. Ctrl-C (the task cancelled) ends the checks in flight and returns what
+    finished, the report marked interrupted; `started` receives the report as it fills, for a
+    caller whose KeyboardInterrupt escapes the loop (Python 3.10)."""
     from difyctl.broadcast.pool import fanout_options
     from difyctl.client.transport import build_async_client
 
     options = fanout_options(options, concurrency)
     slot = asyncio.Semaphore(concurrency)
     results = [HealthCheck(t.app, t.app_id, mask(t.token), t.key_source, error=t.error) for t in targets]
+    report, finished = HealthReport(results, 0.0), set[int]()
+    if started is not None:
+        started.append((report, finished))
     t0 = runtime.clock()
     pools: dict[str, httpx.AsyncClient] = {}
+
+    async def check(index: int, target: HealthTarget) -> None:
+        await _one(target, results[index], pools[target.base_url], slot, probes, options, runtime, user)
+        finished.add(index)
+
     try:
         for t in targets:
             if t.base_url not in pools:
                 pools[t.base_url] = build_async_client(t.base_url, options, runtime)
-        await asyncio.gather(
-            *(
-                _one(t, r, pools[t.base_url], slot, probes, options, runtime, user)
-                for t, r in zip(targets, results, strict=True)
-                if t.error is None
-            )
-        )
+        tasks = [asyncio.ensure_future(check(i, t)) for i, t in enumerate(targets) if t.error is None]
+        try:
+            await asyncio.gather(*tasks)
+        except asyncio.CancelledError:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            report.interrupt(finished)
+            uncancel = getattr(asyncio.current_task(), "uncancel", None)
+            if uncancel is not None:  # 3.11+: asyncio.run returns the partial report
+                uncancel()
     finally:
         for pool in pools.values():
             await pool.aclose()
-    return HealthReport(results, (runtime.clock() - t0) * 1000)
+    report.wall_ms = (runtime.clock() - t0) * 1000
+    return report
 
 
 async def _one(

@@ -5,6 +5,8 @@ Only typer and the standard library are imported here: `difyctl --help` must sta
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
@@ -95,3 +97,38 @@ def app_context(
         root.obj = base
     timeout = ctx.meta.get(TIMEOUT_META)
     return base.with_options(output=output, profile=profile, verbose=verbose, timeout=timeout)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[list[bool]]:
+    """SIGTERM (a Kubernetes Job, systemd) ends a fan-out (broadcast, health) as Ctrl-C does, what
+    finished printed, and the command exits 143: the handler hands it to the SIGINT handler
+    (asyncio.run's cancels the fan-out; outside the loop, KeyboardInterrupt). Left to the default
+    action, nothing was printed."""
+    import signal
+    import threading
+
+    from difyctl.errors import DifyctlError
+    from difyctl.exit_codes import ExitCode
+
+    terminated: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield terminated
+        return
+
+    def on_term(_signum: int, frame: Any) -> None:
+        terminated.append(True)
+        handler = signal.getsignal(signal.SIGINT)
+        if not callable(handler):  # SIGINT ignored (a background job of a script): end here
+            raise KeyboardInterrupt
+        handler(signal.SIGINT, frame)
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield terminated
+    except KeyboardInterrupt:
+        if terminated:
+            raise DifyctlError("terminated", exit_code=ExitCode.TERMINATED) from None
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, app_context
+from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, app_context, sigterm_as_interrupt
 from difyctl.commands._notify import NotifyOpt, NotifySecretOpt
-from difyctl.errors import DifyctlError, UsageError
+from difyctl.errors import UsageError
 from difyctl.exit_codes import ExitCode
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ def broadcast(
 
         return BroadcastOptions(query, user or default_user(), stream, concurrency, per_app, timeout, retries)
 
-    with _sigterm_as_interrupt() as terminated:
+    with sigterm_as_interrupt() as terminated:
         if all_apps:
             result = _fan_out_all(actx, concurrency, mode, inputs, options, jsonl, check)
         else:
@@ -161,37 +161,6 @@ def broadcast(
     emit(actx.out, result, full=full)
     _notify.send(actx, notify, secret, _notice(result))
     return ExitCode.TERMINATED if terminated and result.interrupted else result.exit_code
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[list[bool]]:
-    """SIGTERM (a Kubernetes Job, systemd) ends the fan-out as Ctrl-C does, what finished printed, and
-    the command exits 143: the handler hands it to the SIGINT handler (asyncio.run's cancels the
-    fan-out; outside the loop, KeyboardInterrupt). Left to the default action, nothing was printed."""
-    import signal
-    import threading
-
-    terminated: list[bool] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield terminated
-        return
-
-    def on_term(_signum: int, frame: Any) -> None:
-        terminated.append(True)
-        handler = signal.getsignal(signal.SIGINT)
-        if not callable(handler):  # SIGINT ignored (a background job of a script): end here
-            raise KeyboardInterrupt
-        handler(signal.SIGINT, frame)
-
-    previous = signal.signal(signal.SIGTERM, on_term)
-    try:
-        yield terminated
-    except KeyboardInterrupt:
-        if terminated:
-            raise DifyctlError("terminated", exit_code=ExitCode.TERMINATED) from None
-        raise
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _checker(schema: Path | None, field: str | None) -> Any:

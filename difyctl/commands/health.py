@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, app_context
+from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, app_context, sigterm_as_interrupt
 from difyctl.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from difyctl.context import AppContext
+    from difyctl.health import HealthReport
 
 
 def health(
@@ -29,19 +33,17 @@ def health(
 ) -> ExitCode:
     """Check every app's service key: GET /v1/info (costs no tokens), then optional probe queries.
 
-    Exit 0 all healthy, 3 some failed, 1 all failed. Suitable for cron with -o json.
+    Exit 0 all healthy, 3 some failed, 1 all failed; Ctrl-C 130 and SIGTERM 143, what finished still
+    printed. Suitable for cron with -o json.
 
     \b
     Examples:
       difyctl health --all
       difyctl health echo-chat echo-workflow --probe "ping" -o json
     """
-    import asyncio
-
     from difyctl.commands._targets import resolve
     from difyctl.errors import UsageError
-    from difyctl.health import check_all, health_targets
-    from difyctl.run.inputs import default_user
+    from difyctl.health import health_targets
 
     if refs and all_apps:
         raise UsageError("name the apps to check, or pass --all (not both)")
@@ -52,19 +54,39 @@ def health(
     if not targets:
         raise UsageError("no apps to check")
     resolve_ms = (runtime.clock() - t0) * 1000
-    report = asyncio.run(
-        check_all(
-            targets,
-            probes=probe or [],
-            concurrency=concurrency,
-            options=actx.client_options(),
-            runtime=runtime,
-            user=default_user(),
-        )
-    )
+    report, terminated = _checks(actx, targets, probe or [], concurrency)
     report.resolve_ms = resolve_ms
     from difyctl.output.rotation import health as render
 
     doc = report.to_dict()
     actx.out.emit(doc, text=lambda o: render(o, doc))
-    return report.exit_code
+    return ExitCode.TERMINATED if terminated and report.interrupted else report.exit_code
+
+
+def _checks(actx: AppContext, targets: Any, probes: list[str], concurrency: int) -> tuple[HealthReport, bool]:
+    """The checks on one event loop; Ctrl-C or SIGTERM keep what finished (the report says so)."""
+    import asyncio
+
+    from difyctl.health import check_all
+    from difyctl.run.inputs import default_user
+
+    started: list[Any] = []
+    with sigterm_as_interrupt() as terminated:
+        try:
+            report = asyncio.run(
+                check_all(
+                    targets,
+                    probes=probes,
+                    concurrency=concurrency,
+                    options=actx.client_options(),
+                    runtime=actx.get_runtime(),
+                    user=default_user(),
+                    started=started,
+                )
+            )
+        except KeyboardInterrupt:  # Python 3.10: the interrupt escapes the loop; what finished is kept
+            if not started:
+                raise
+            report, finished = started[0]
+            report.interrupt(finished)
+    return report, bool(terminated)
