@@ -22,7 +22,7 @@ import asyncio
 import difflib
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -38,12 +38,16 @@ NO_KEY = "the app has no service API key"
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
-class ConsoleReader(Protocol):
-    """What the resolver reads from the console (AsyncConsoleClient, or a fake in tests)."""
+class AppLister(Protocol):
+    """What listing the apps reads (`list_all_apps`)."""
 
     async def list_apps(
         self, page: int = 1, limit: int = 100, mode: str | None = None, name: str | None = None
     ) -> AppPage: ...
+
+
+class ConsoleReader(AppLister, Protocol):
+    """What the resolver reads from the console (AsyncConsoleClient, or a fake in tests)."""
 
     async def list_api_keys(self, app_id: str) -> list[ApiKey]: ...
 
@@ -111,7 +115,7 @@ class ResolvedApp:
 
 
 async def list_all_apps(
-    client: ConsoleReader, *, mode: str | None = None, concurrency: int = 8, ahead: int = 0
+    client: AppLister, *, mode: str | None = None, concurrency: int = 8, ahead: int = 0
 ) -> list[App]:
     """Every app: page 1 gives the total, the other pages are fetched concurrently. `ahead` pages are
     asked for together with page 1, before the total is known: one round trip less when the
@@ -231,51 +235,45 @@ class Resolver:
         """One task per app, started now, resolving its key: the environment and the keyring first,
         else its console lookup (`concurrency` lookups in flight). A fan-out can start each app's
         run as soon as its own task is done instead of waiting for the slowest lookup."""
-        slot = asyncio.Semaphore(self.concurrency)
         known = [
             self.policy.known([ref, self.policy.alias_of(app.id) or ""], app.id, single)
             for app, ref in zip(apps, refs, strict=True)
         ]
-        total = sum(k is None for k in known)
-        done = 0
+        lookup = self._lookups(total=sum(k is None for k in known))
 
         async def one(app: App, ref: str, found: tuple[str, str] | None) -> ResolvedApp:
-            nonlocal done
             base = ResolvedApp(ref, app.name, self.policy.base_url, app_id=app.id, mode=app.mode)
             if found is not None:
                 return _replace(base, api_key=found[0], key_source=found[1])
-            async with slot:
-                try:
-                    keys: list[ApiKey] | DifyError = await self.console.list_api_keys(app.id)
-                except DifyError as exc:
-                    keys = exc
-            done += 1
-            if self.progress is not None:
-                self.progress(done, total)
-            return _keyed(base, keys)
+            return _keyed(base, await lookup(app.id))
 
         return [asyncio.create_task(one(*item)) for item in zip(apps, refs, known, strict=True)]
 
     async def lookup_keys(self, app_ids: Sequence[str]) -> dict[str, list[ApiKey] | DifyError]:
         """Each app's keys (or the error of its lookup), `concurrency` lookups in flight."""
+        lookup = self._lookups(total=len(app_ids))
+        found = await asyncio.gather(*(lookup(app_id) for app_id in app_ids))
+        return dict(zip(app_ids, found, strict=True))
+
+    def _lookups(self, total: int) -> Callable[[str], Awaitable[list[ApiKey] | DifyError]]:
+        """A console key lookup: `concurrency` in flight, a failure returned as the value (it fails
+        only its own app), the progress told after each of `total`."""
         slot = asyncio.Semaphore(self.concurrency)
         done = 0
-        total = len(app_ids)
-        client = self.console
 
-        async def one(app_id: str) -> tuple[str, list[ApiKey] | DifyError]:
+        async def lookup(app_id: str) -> list[ApiKey] | DifyError:
             nonlocal done
             async with slot:
                 try:
-                    result: list[ApiKey] | DifyError = await client.list_api_keys(app_id)
+                    result: list[ApiKey] | DifyError = await self.console.list_api_keys(app_id)
                 except DifyError as exc:
                     result = exc
             done += 1
             if self.progress is not None:
                 self.progress(done, total)
-            return app_id, result
+            return result
 
-        return dict(await asyncio.gather(*(one(i) for i in app_ids)))
+        return lookup
 
 
 def lookup_error(exc: DifyError) -> tuple[str, int | None]:

@@ -32,9 +32,9 @@ import httpx
 
 from difyctl.broadcast import results as R
 from difyctl.broadcast.pool import (
-    aiohttp_enabled,
     env_proxied,
     fanout_transport,
+    on_httpx_pool,
     preload_async_backend,
     quiet_gc,
 )
@@ -172,8 +172,8 @@ class Fanout:
         """Set up (pools: TLS contexts; semaphores), then time the fan-out alone: first task created ->
         last target done. The process-level cost is the caller's to measure (benchmarks do)."""
         clock = self.runtime.clock
-        if not self._direct_only():
-            preload_async_backend()  # httpx's own pool runs on anyio; the aiohttp transport does not
+        if on_httpx_pool(self.client_options.async_transport, self.client_options.trust_env):
+            preload_async_backend()
         global_slots = asyncio.Semaphore(self.options.concurrency)
         # a per-app cap only where it can bite: an app with at most `per_app` targets never waits for
         # it (each target sends one attempt at a time), so `--all` (one target per app) makes none
@@ -214,12 +214,6 @@ class Fanout:
                 self.wall_ms = (clock() - t0) * 1000.0
             await asyncio.gather(*(pool.aclose() for pool in pools.values()), return_exceptions=True)
         return self.result(interrupted=interrupted)
-
-    def _direct_only(self) -> bool:
-        transport = self.client_options.async_transport
-        if transport is None:
-            return aiohttp_enabled() and not env_proxied(self.client_options.trust_env)
-        return hasattr(transport, "send_direct")
 
     def result(self, *, interrupted: bool) -> BroadcastResult:
         for index, res in enumerate(self.results):

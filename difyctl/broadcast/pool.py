@@ -24,7 +24,6 @@ import contextlib
 import importlib.util
 import math
 import os
-import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -105,15 +104,19 @@ def fanout_options(options: ClientOptions, concurrency: int) -> ClientOptions:
     if options.async_transport is None and not env_proxied(options.trust_env):
         transport = fanout_transport(size, verify=options.verify, trust_env=options.trust_env)
         options = dataclasses.replace(options, async_transport=transport)
-    if not _on_aiohttp(options.async_transport):
-        preload_async_backend()  # httpx's own pool runs on anyio; the aiohttp transport does not
+    if on_httpx_pool(options.async_transport, options.trust_env):
+        preload_async_backend()
     return options
 
 
-def _on_aiohttp(transport: object) -> bool:
-    # the warm-up thread may be importing the module right now: no class yet means no instance either
-    cls = getattr(sys.modules.get("difyctl.broadcast.aio_transport"), "AiohttpTransport", None)
-    return cls is not None and isinstance(transport, cls)
+def on_httpx_pool(transport: object | None, trust_env: bool) -> bool:
+    """Will a fan-out over `transport` run on httpx's own pool (anyio: its backend is worth loading
+    first) rather than the aiohttp transport? None: the transport `fanout_transport` will make.
+    Asked of the object (its aiohttp-only method), never of the module, which the warm-up thread
+    may still be importing."""
+    if transport is None:
+        return not aiohttp_enabled() or env_proxied(trust_env)
+    return not hasattr(transport, "send_direct")
 
 
 @contextlib.contextmanager

@@ -84,15 +84,29 @@ def _interruptible(blocking: Callable[[], T]) -> T:
         signal.signal(signal.SIGINT, previous)
 
 
-class _Console:
-    """The resolver's console. The app list goes through the synchronous client, whose transport the
-    login (or a stored session) has loaded already, in a daemon thread: meanwhile the warm-up thread
-    loads the aiohttp transport (~0.1-0.2 s of imports that sat on the critical path before the first
-    page when no login wait hid them). The key lookups, and every fan-out after, go through the async
-    client on that transport; broadcast reuses its connections (`options.async_transport`)."""
+class SyncListing:
+    """`list_all_apps`'s reader over a synchronous console client, each page in a daemon thread: the
+    client's transport is loaded already (by the login or a stored session), so the list goes out
+    while the warm-up thread still loads the aiohttp transport the fan-out after it needs (~0.1-0.2 s
+    of imports that otherwise sat before the first page when no login wait hid them)."""
+
+    def __init__(self, sync: Any) -> None:
+        self.sync = sync
+
+    async def list_apps(
+        self, page: int = 1, limit: int = 100, mode: str | None = None, name: str | None = None
+    ) -> AppPage:
+        result: AppPage = await off_loop(self.sync.list_apps, page, limit, mode, name)
+        return result
+
+
+class _Console(SyncListing):
+    """The resolver's console: the app list as `SyncListing`, the key lookups (and every fan-out
+    after) through the async client on the aiohttp transport, opened once; broadcast reuses its
+    connections (`options.async_transport`)."""
 
     def __init__(self, sync: Any, fan_out_client: Callable[[], Any]) -> None:
-        self.sync = sync
+        super().__init__(sync)
         self._open = fan_out_client
         self._async: Any = None
 
@@ -105,12 +119,6 @@ class _Console:
     @property
     def options(self) -> Any:
         return self.fan_out.options
-
-    async def list_apps(
-        self, page: int = 1, limit: int = 100, mode: str | None = None, name: str | None = None
-    ) -> AppPage:
-        result: AppPage = await off_loop(self.sync.list_apps, page, limit, mode, name)
-        return result
 
     async def list_api_keys(self, app_id: str) -> list[ApiKey]:
         result: list[ApiKey] = await self.fan_out.list_api_keys(app_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Optional, cast
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -13,7 +13,6 @@ from difyctl.exit_codes import ExitCode
 if TYPE_CHECKING:
     from difyctl.context import AppContext
     from difyctl.snapshots.ops import SnapshotOutcome
-    from difyctl.targets import ConsoleReader
 
 app = typer.Typer(help="Snapshots of app DSL: create, list, show, diff, verify, prune.", no_args_is_help=True)
 
@@ -152,7 +151,7 @@ def _run_all(
 
     from difyctl.broadcast.pool import fanout_options, quiet_gc
     from difyctl.client.console import AsyncConsoleClient
-    from difyctl.commands._targets import off_loop
+    from difyctl.commands._targets import SyncListing
     from difyctl.snapshots.ops import snapshot_all
     from difyctl.targets import list_all_apps
 
@@ -170,12 +169,6 @@ def _run_all(
             finally:
                 self.tick()
 
-    class Listing:  # the sync console's pages, off the loop (all list_all_apps reads)
-        async def list_apps(
-            self, page: int = 1, limit: int = 100, mode: str | None = None, name: str | None = None
-        ) -> Any:
-            return await off_loop(console.list_apps, page, limit, mode, name)
-
     done: list[Any] = []
     targets: list[Any] = list(apps or [])
 
@@ -183,9 +176,7 @@ def _run_all(
         run_opts = opts
         if apps is None:
             with actx.out.progress(None, "listing apps"):
-                targets.extend(
-                    await list_all_apps(cast("ConsoleReader", Listing()), concurrency=concurrency, ahead=1)
-                )
+                targets.extend(await list_all_apps(SyncListing(console), concurrency=concurrency, ahead=1))
             run_opts = dataclasses.replace(opts, server_version=console.server_version())
         options = fanout_options(actx.client_options(), concurrency)  # striped: -c 32 beats -c 8
         async with AsyncConsoleClient(console.base_url, console.auth, options, actx.get_runtime()) as client:
