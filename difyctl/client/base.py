@@ -9,7 +9,7 @@ wait, what a response means) lives in `BaseClient`; the two twins only differ in
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -295,20 +295,20 @@ class AsyncAPIClient(BaseClient):
             headers.update(direct_headers())
         return send, headers
 
-    async def _send_direct(self, spec: RequestSpec, send: Any, headers: dict[str, str]) -> httpx.Response:
-        """`_send` on the aiohttp session: the same retries, total deadline and errors, and the same
-        one refresh of a console session on a 401 (the auth's `direct_refresh`, under its lock)."""
+    def _direct_attempt(
+        self, spec: RequestSpec, started: float, send: Any, headers: dict[str, str]
+    ) -> tuple[Callable[[], Awaitable[httpx.Response]], Callable[[], httpx.Request]]:
+        """One attempt on the aiohttp session (and the request, for errors): the total deadline is
+        checked at the headers and after every chunk, as `bound_body` does on the httpx path, and a
+        401 to a console session is refreshed once, as its auth flow does (`direct_refresh`, under
+        the auth's lock), then replayed."""
         query = _query(spec.params)
         text = f"{self.base_url}{spec.path}" + (f"?{httpx.QueryParams(query)}" if query else "")
         clock, deadline = self.runtime.clock, self.options.deadline
-        started = clock()
+        timeout = self.options.timeout.as_dict()
         auth = self.auth if spec.authenticated else None
         refresh = getattr(auth, "direct_refresh", None)
-        session = getattr(auth, "session", None)
-        used = getattr(session, "access_token", "")
-        replayed = False
-
-        timeout = self.options.timeout.as_dict()
+        used = getattr(getattr(auth, "session", None), "access_token", "")
 
         def request() -> httpx.Request:  # for errors only: parsing the URL again costs ~0.1 ms
             # the timeout too: a read timeout's message says how long it waited ("in 60 s")
@@ -318,57 +318,61 @@ class AsyncAPIClient(BaseClient):
             if deadline is not None and clock() - started > deadline:
                 raise DeadlineExceeded(deadline, request())
 
-        attempt = 0
-        while True:
-            try:
+        async def once() -> httpx.Response:
+            nonlocal headers
+            status, raw, body = await send(spec.method, text, headers, timeout, check)
+            if status == 401 and refresh is not None:
+                headers = {**headers, **await refresh(used, request(), self._send_plain)}
                 status, raw, body = await send(spec.method, text, headers, timeout, check)
-                if status == 401 and refresh is not None:
-                    if replayed:
-                        auth.direct_replayed(status)  # type: ignore[union-attr]
-                    headers = {**headers, **await refresh(used, request(), self._send_plain)}
-                    replayed = True
-                    continue
-            except httpx.TransportError as exc:
-                delay = self._retry_delay(spec, attempt, None, exc, started)
-                if delay is None:
-                    raise wrap_transport_error(exc, request(), attempts=attempt + 1) from exc
-            else:
-                response = httpx.Response(status, headers=raw, content=body)
-                if not response.is_success:  # error messages name the request
-                    response.request = request()
-                self._record_version(response)
-                delay = self._retry_delay(spec, attempt, response, None, started)
-                if delay is None:
-                    return response
-            await self.runtime.asleep(delay)
-            attempt += 1
+                auth.direct_replayed(status)  # type: ignore[union-attr]
+            response = httpx.Response(status, headers=raw, content=body)
+            if not response.is_success:  # error messages name the request
+                response.request = request()
+            return response
+
+        return once, request
+
+    def _httpx_attempt(
+        self, spec: RequestSpec, started: float, stream: bool
+    ) -> tuple[Callable[[], Awaitable[httpx.Response]], Callable[[], httpx.Request]]:
+        """One attempt through httpx's client (auth flow, hooks); not streamed, the whole body within
+        the deadline, not only each read."""
+        request = self._client.build_request(
+            spec.method, spec.path, params=_query(spec.params), json=spec.json
+        )
+
+        async def once() -> httpx.Response:
+            response = await self._client.send(request, stream=True, auth=self._auth_arg(spec))
+            if not stream:
+                try:
+                    bound_body(response, started, self.options.deadline, self.runtime.clock)
+                    await response.aread()
+                except httpx.TransportError:
+                    await response.aclose()
+                    raise
+            return response
+
+        return once, lambda: request
 
     async def _send_plain(self, request: httpx.Request) -> httpx.Response:
         """A request of the auth itself (the session refresh), as the auth flow would send it."""
         return await self._client.send(request, auth=None)
 
     async def _send(self, spec: RequestSpec, *, stream: bool = False) -> httpx.Response:
+        started = self.runtime.clock()
         route = None if stream else self._direct_route(spec)
         if route is not None:
-            return await self._send_direct(spec, *route)
-        request = self._client.build_request(
-            spec.method, spec.path, params=_query(spec.params), json=spec.json
-        )
+            once, request = self._direct_attempt(spec, started, *route)
+        else:
+            once, request = self._httpx_attempt(spec, started, stream)
         attempt = 0
-        started = self.runtime.clock()
         while True:
-            response: httpx.Response | None = None
             try:
-                response = await self._client.send(request, stream=True, auth=self._auth_arg(spec))
-                if not stream:  # the whole body within the deadline, not only each read
-                    bound_body(response, started, self.options.deadline, self.runtime.clock)
-                    await response.aread()
+                response = await once()
             except httpx.TransportError as exc:
-                if response is not None:
-                    await response.aclose()
                 delay = self._retry_delay(spec, attempt, None, exc, started)
                 if delay is None:
-                    raise wrap_transport_error(exc, request, attempts=attempt + 1) from exc
+                    raise wrap_transport_error(exc, request(), attempts=attempt + 1) from exc
             else:
                 self._record_version(response)
                 delay = self._retry_delay(spec, attempt, response, None, started)
