@@ -60,10 +60,11 @@ class HealthReport:
     resolve_ms: float = 0.0
     interrupted: bool = False  # Ctrl-C / SIGTERM: `results` holds what finished, the rest "cancelled"
 
-    def interrupt(self, finished: set[int]) -> None:
+    def interrupt(self) -> None:
+        """A check that neither passed nor failed had not finished."""
         self.interrupted = True
-        for index, res in enumerate(self.results):
-            if index not in finished and res.error is None and not res.ok:
+        for res in self.results:
+            if res.error is None and not res.ok:
                 res.status, res.error = "cancelled", "interrupted before it finished"
 
     @property
@@ -112,7 +113,7 @@ async def check_all(
     options: ClientOptions,
     runtime: Runtime,
     user: str,
-    started: list[tuple[HealthReport, set[int]]] | None = None,
+    started: list[HealthReport] | None = None,
 ) -> HealthReport:
     """Check every target. Ctrl-C (the task cancelled) ends the checks in flight and returns what
     finished, the report marked interrupted; `started` receives the report as it fills, for a
@@ -123,28 +124,28 @@ async def check_all(
     options = fanout_options(options, concurrency)
     slot = asyncio.Semaphore(concurrency)
     results = [HealthCheck(t.app, t.app_id, mask(t.token), t.key_source, error=t.error) for t in targets]
-    report, finished = HealthReport(results, 0.0), set[int]()
+    report = HealthReport(results, 0.0)
     if started is not None:
-        started.append((report, finished))
+        started.append(report)
     t0 = runtime.clock()
     pools: dict[str, httpx.AsyncClient] = {}
-
-    async def check(index: int, target: HealthTarget) -> None:
-        await _one(target, results[index], pools[target.base_url], slot, probes, options, runtime, user)
-        finished.add(index)
 
     try:
         for t in targets:
             if t.base_url not in pools:
                 pools[t.base_url] = build_async_client(t.base_url, options, runtime)
-        tasks = [asyncio.ensure_future(check(i, t)) for i, t in enumerate(targets) if t.error is None]
+        tasks = [
+            asyncio.ensure_future(_one(t, r, pools[t.base_url], slot, probes, options, runtime, user))
+            for t, r in zip(targets, results, strict=True)
+            if t.error is None
+        ]
         try:
             await asyncio.gather(*tasks)
         except asyncio.CancelledError:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            report.interrupt(finished)
+            report.interrupt()
             uncancel = getattr(asyncio.current_task(), "uncancel", None)
             if uncancel is not None:  # 3.11+: asyncio.run returns the partial report
                 uncancel()

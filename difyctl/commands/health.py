@@ -70,7 +70,7 @@ def _checks(actx: AppContext, targets: Any, probes: list[str], concurrency: int)
     from difyctl.health import check_all
     from difyctl.run.inputs import default_user
 
-    started: list[Any] = []
+    started: list[HealthReport] = []
     with sigterm_as_interrupt() as terminated:
         try:
             report = asyncio.run(
@@ -87,6 +87,6 @@ def _checks(actx: AppContext, targets: Any, probes: list[str], concurrency: int)
         except KeyboardInterrupt:  # Python 3.10: the interrupt escapes the loop; what finished is kept
             if not started:
                 raise
-            report, finished = started[0]
-            report.interrupt(finished)
+            report = started[0]
+            report.interrupt()
     return report, bool(terminated)
