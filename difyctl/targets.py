@@ -112,6 +112,7 @@ class ResolvedApp:
     mode: str | None = None  # known when the console listed the app: callers may skip /v1/info
     error: str | None = None
     status: int | None = None  # the HTTP status of a failed key lookup
+    exit_code: int | None = None  # what the failed lookup means for the process (4 refused, 5 unreachable)
 
 
 async def list_all_apps(
@@ -286,7 +287,7 @@ def lookup_error(exc: DifyError) -> tuple[str, int | None]:
 def _keyed(base: ResolvedApp, found: list[ApiKey] | DifyError) -> ResolvedApp:
     if isinstance(found, DifyError):
         message, status = lookup_error(found)
-        return _replace(base, error=message, status=status)
+        return _replace(base, error=message, status=status, exit_code=int(found.exit_code))
     newest = newest_key(found)
     if newest is None:
         return _replace(base, error=NO_KEY)

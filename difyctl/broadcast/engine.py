@@ -263,6 +263,7 @@ class Fanout:
                 res.status = R.ERROR
                 code, status = target.preset_code or "no_key", target.preset_status
                 res.error = {"code": code, "message": target.preset_error, "http_status": status}
+                res.failure_exit = target.preset_exit
                 return
             prepared = _Prepared(target, pool, target.mode, dict(target.inputs))
             while True:
@@ -395,6 +396,7 @@ class Fanout:
             return
         assert exc is not None
         res.error = _error_doc(exc)
+        res.failure_exit = getattr(exc, "exit_code", None)
         partial = getattr(exc, "partial_answer", None)
         if partial is not None:
             res.answer, res.partial = partial, True

@@ -41,6 +41,9 @@ class TargetResult:
     workflow_run_id: str | None = None
     validation: dict[str, Any] | None = None  # with --schema: the validation ladder's verdict
     app_id: str | None = None  # when the target was resolved to an id (console listing, alias)
+    # what this target's failure means for the process (4 refused, 5 unreachable, 7 rate limited):
+    # when EVERY target failed the same way, the exit code says so. Not part of the JSON.
+    failure_exit: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -77,6 +80,9 @@ class TargetResult:
         if self.validation is not None:
             doc["validation"] = self.validation
         return doc
+
+
+_SHARED_CAUSES = frozenset({ExitCode.AUTH, ExitCode.UNAVAILABLE, ExitCode.RATE_LIMITED})
 
 
 def _round(value: float | None) -> float | None:
@@ -133,7 +139,10 @@ class BroadcastResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        """0 all ok, 3 some failed, 1 all failed, 7 all rate limited, 130 interrupted."""
+        """0 all ok, 3 some failed, 130 interrupted. All failed: 4 when every one was refused (401/403:
+        the keys, or the console's key lookups), 5 when every one found no server (connection refused,
+        timeout, 5xx after retries), 7 when every one was rate limited, else 1: the codes a script
+        tells apart for one app (DESIGN.md), also for all of them."""
         if self.interrupted:
             return ExitCode.INTERRUPTED
         passed = sum(1 for t in self.targets if t.passed)
@@ -141,6 +150,9 @@ class BroadcastResult:
             return ExitCode.OK
         if passed:
             return ExitCode.PARTIAL
-        if all(t.status == RATE_LIMITED for t in self.targets):
-            return ExitCode.RATE_LIMITED
+        causes = {t.failure_exit or ExitCode.FAILED for t in self.targets}
+        if len(causes) == 1:
+            (cause,) = causes
+            if cause in _SHARED_CAUSES:
+                return ExitCode(cause)
         return ExitCode.FAILED

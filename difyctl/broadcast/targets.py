@@ -51,6 +51,7 @@ class Target:
     preset_error: str | None = None  # resolution failed for this target only: reported, never sent
     preset_code: str | None = None  # no_key | key_lookup_failed
     preset_status: int | None = None  # the HTTP status of a failed key lookup
+    preset_exit: int | None = None  # the failed lookup's exit code (4 refused, 5 unreachable), else 1
     # `--all`: the target as its key lookup will make it; the fan-out awaits it in the target's own
     # task, so each run starts as soon as its key is known (name, app id and mode come from the list)
     pending: Callable[[], Awaitable[Target]] | None = field(default=None, repr=False, compare=False)
@@ -199,6 +200,7 @@ def from_resolved(
         app.error,
         code if app.error else None,
         app.status,
+        app.exit_code,
     )
 
 

@@ -113,8 +113,9 @@ def broadcast(
     """Send one question (TEXT) to many apps concurrently; wall time is the slowest app's, not the sum.
 
     429 (Dify's per-app active-request limit) and 5xx are retried with backoff; a workflow that ends
-    `failed` counts as a failure. Exit 0 all ok, 3 some failed, 1 all failed, 7 all rate limited,
-    130 interrupted (what finished is still printed). JSON: {"targets": [...], "summary": {...}}.
+    `failed` counts as a failure. Exit 0 all ok, 3 some failed, 130 interrupted (what finished is
+    still printed); all failed: 4 all refused (401/403), 5 all unreachable or timed out, 7 all rate
+    limited, else 1. JSON: {"targets": [...], "summary": {...}}.
     With --schema each answer goes through the validation ladder (parsed, repaired, fallback,
     invalid) and an invalid one counts as a failure.
 

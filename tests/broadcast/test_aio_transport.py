@@ -395,7 +395,7 @@ async def test_refused_connections_are_retried_then_reported(transport_kind: str
     (t,) = result.targets
     assert t.status == "error" and t.attempts == 3 and len(sleeps) == 2  # never sent: safe to re-send
     assert t.error is not None and "cannot connect" in t.error["message"]
-    assert result.exit_code == 1  # every target failed (as with the httpx pool)
+    assert result.exit_code == 5  # every target found no server (as with the httpx pool)
 
 
 # -- proxies from the environment --------------------------------------------------------------------

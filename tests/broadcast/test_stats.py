@@ -59,26 +59,39 @@ def test_token_totals() -> None:
     }
 
 
-def _t(i: int, status: str) -> TargetResult:
-    return TargetResult(i, f"a{i}", f"a{i}", status=status)
+def _t(i: int, status: str, failure_exit: int | None = None) -> TargetResult:
+    return TargetResult(i, f"a{i}", f"a{i}", status=status, failure_exit=failure_exit)
 
 
+# (status, what the failure means): None is a failure with no process-wide meaning (a failed workflow)
 @pytest.mark.parametrize(
     ("statuses", "code"),
     [
-        (["ok", "ok"], 0),
-        (["ok", "error"], 3),
-        (["ok", "rate_limited"], 3),
-        (["error", "timeout"], 1),
-        (["rate_limited", "rate_limited"], 7),
-        (["rate_limited", "error"], 1),
+        ([("ok", None), ("ok", None)], 0),
+        ([("ok", None), ("error", 4)], 3),
+        ([("ok", None), ("rate_limited", 7)], 3),
+        ([("error", None), ("timeout", 5)], 1),
+        ([("rate_limited", 7), ("rate_limited", 7)], 7),
+        ([("rate_limited", 7), ("error", None)], 1),
+        ([("error", 4), ("error", 4)], 4),  # every key (or key lookup) refused
+        ([("error", 5), ("timeout", 5)], 5),  # no server: refused connections, timeouts, 5xx
+        ([("error", 4), ("error", 5)], 1),  # failing in different ways: no single cause to report
+        ([("error", 2), ("error", 2)], 1),  # a usage error of each target is not the command's usage
+        ([("error", None), ("error", None)], 1),
         ([], 0),
     ],
 )
-def test_exit_codes(statuses: list[str], code: int) -> None:
-    result = BroadcastResult([_t(i, s) for i, s in enumerate(statuses)], wall_ms=1.0)
+def test_exit_codes(statuses: list[tuple[str, int | None]], code: int) -> None:
+    result = BroadcastResult([_t(i, s, e) for i, (s, e) in enumerate(statuses)], wall_ms=1.0)
     assert result.exit_code == code
     assert BroadcastResult([_t(0, "ok")], 1.0, interrupted=True).exit_code == 130
+
+
+def test_an_answer_invalid_by_the_schema_is_not_a_shared_cause() -> None:
+    invalid = TargetResult(0, "a", "a", status="ok", validation={"ok": False})
+    refused = _t(1, "error", 4)
+    assert BroadcastResult([invalid, refused], 1.0).exit_code == 1
+    assert BroadcastResult([refused, _t(2, "error", 4)], 1.0).exit_code == 4
 
 
 def test_json_shape_is_stable() -> None:

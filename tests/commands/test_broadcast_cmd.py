@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.broadcast.test_aio_transport import free_port
 from tests.commands.conftest import Cli
 
 Q = "What is Dify?"
@@ -137,13 +138,28 @@ def test_all_rate_limited_exits_7_after_backing_off(cli: Cli, logged_in: Any, sl
     assert len(sleeps) == 4 * 2
 
 
-def test_all_failed_exits_1(cli: Cli, emulator: Any, tmp_path: Path) -> None:
+def test_all_refused_exits_4(cli: Cli, emulator: Any, tmp_path: Path) -> None:
     apps_file = tmp_path / "t.yaml"
     apps_file.write_text(
         "".join(f"- app: a{i}\n  key_env: BAD\n  base_url: {emulator.base_url}\n" for i in range(2))
     )
     result = cli("broadcast", Q, "--apps-file", str(apps_file), env={"BAD": "app-badbadbadbadbadbad0000"})
-    assert result.code == 1 and "0 ok, 2 failed of 2" in result.stdout
+    assert result.code == 4 and "0 ok, 2 failed of 2" in result.stdout  # every key refused: 401
+
+
+def test_all_failed_in_different_ways_exits_1(cli: Cli, emulator: Any, tmp_path: Path) -> None:
+    """One key refused (401 -> 4 alone) and one server that is not there (-> 5 alone): 1."""
+    gone = f"http://127.0.0.1:{free_port()}"
+    apps_file = tmp_path / "t.yaml"
+    apps_file.write_text(
+        f"- app: a0\n  key_env: BAD\n  base_url: {emulator.base_url}\n"
+        f"- app: a1\n  key_env: BAD\n  base_url: {gone}\n  mode: chat\n"
+    )
+    env = {"BAD": "app-badbadbadbadbadbad0000"}
+    result = cli("broadcast", Q, "--apps-file", str(apps_file), "--retries", "0", "-o", "json", env=env)
+    assert result.code == 1, result.stderr
+    errors = {t["app"]: t["error"] for t in result.json()["targets"]}
+    assert errors["a0"]["http_status"] == 401 and "cannot connect" in errors["a1"]["message"]
 
 
 def test_broadcast_notify_is_signed_and_verifiable(

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from difyctl.emulator.errors import forbidden
 from tests.commands.conftest import Cli
 
 KEYS_OF = r"^/console/api/apps/{}/api-keys$"
@@ -32,6 +33,40 @@ def test_broadcast_all_one_lookup_fails(cli: Cli, logged_in: Any, sleeps: list[f
     assert "no service API key" not in res.stdout + res.stderr
     assert all(t["ok"] for t in by_name.values())
     assert len(sleeps) >= 2  # the lookup was retried (backoff asked for, nothing slept)
+
+
+def _refuse_lookups(emu: Any, names: set[str], status: int) -> None:
+    for name in names:
+        if status == 403:  # a role that may list apps but not read their keys (werkzeug's Forbidden)
+            body = forbidden().body
+            emu.faults.fail_next("GET", KEYS_OF.format(emu.app_id(name)), 403, body, times=3)
+        else:
+            emu.faults.fail_next("GET", KEYS_OF.format(emu.app_id(name)), status, times=3)
+
+
+@pytest.mark.parametrize(("status", "code"), [(403, 4), (500, 5)])
+def test_broadcast_all_every_lookup_failing_the_same_way_says_so(
+    cli: Cli, logged_in: Any, sleeps: list[float], status: int, code: int
+) -> None:
+    """Every key lookup refused (403: the role) -> exit 4, every one failing 5xx -> exit 5: what a cron
+    job tells apart for one app (DESIGN.md), not a bare 1; each target still carries its own error."""
+    _refuse_lookups(logged_in, DEMO, status)
+    res = cli("broadcast", "hi", "--all", "-o", "json")
+    assert res.code == code, res.stderr
+    targets = res.json()["targets"]
+    assert {t["name"] for t in targets} == DEMO
+    assert all(t["error"]["code"] == "key_lookup_failed" for t in targets)
+    assert all(t["error"]["http_status"] == status for t in targets)
+
+
+def test_broadcast_all_failing_in_different_ways_exits_1(
+    cli: Cli, logged_in: Any, sleeps: list[float]
+) -> None:
+    _refuse_lookups(logged_in, {"echo-chat"}, 403)
+    _refuse_lookups(logged_in, DEMO - {"echo-chat"}, 500)
+    res = cli("broadcast", "hi", "--all", "-o", "json")
+    assert res.code == 1, res.stderr
+    assert {t["error"]["http_status"] for t in res.json()["targets"]} == {403, 500}
 
 
 def test_broadcast_all_with_a_random_console_error_rate(cli: Cli, logged_in: Any) -> None:
