@@ -377,3 +377,63 @@ def test_a_batch_lists_the_store_once_and_sees_its_own_new_folders(
     moved = save(store, app_id="00000004-app", app_name="app 4")
     assert moved.status == "unchanged" and moved.path.parent == renamed
     assert len(listings) == 2
+
+
+# ----------------------------------------------------------------------- the newest, read once
+def _sidecar(folder: Path, name: str, **doc: Any) -> None:
+    (folder / f"{name}.json").write_text(json.dumps(doc), "utf-8")
+
+
+def test_the_newest_skips_sidecars_that_describe_no_snapshot(store: SnapshotStore, clock: Clock) -> None:
+    """A save compares with the newest snapshot: a broken, foreign or incomplete sidecar (verify()
+    reports it) is never taken for it, however new it claims to be."""
+    save(store)
+    clock.tick(hours=1)
+    second = save(store, EXPORT.replace("x: 334", "x: 999"), dedupe=False).snapshot
+    folder = store.root / second.folder
+    (folder / "zz-not-json.json").write_bytes(b"{not json")
+    (folder / "zz-latin1.json").write_bytes(b'{"tag": "\xff"}')
+    (folder / "zz-list.json").write_text("[1, 2]", "utf-8")
+    _sidecar(folder, "zz-no-sha", tag="zz-no-sha", created_at="2999-01-01T00:00:00Z", app_id=APP_ID)
+    assert store.latest(APP_ID) == store.list(APP_ID)[-1] == second
+    again = save(store, EXPORT.replace("x: 334", "x: 999"))
+    assert again.status == "unchanged" and again.snapshot.tag == second.tag
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"]), st.sampled_from("abc")),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_the_newest_is_the_last_of_the_list(tmp_path_factory: Any, rows: list[tuple[str, str]]) -> None:
+    """`latest` reads the sidecars once and builds one entry, yet answers as `list()[-1]` does: by
+    created_at, then tag, and among sidecars that claim the same of both, the last by file name."""
+    store = SnapshotStore(tmp_path_factory.mktemp("store"))
+    folder = store.root / app_folder_name("echo", APP_ID)
+    folder.mkdir(parents=True)
+    for i, (created, tag) in enumerate(rows):
+        _sidecar(folder, f"s{i}", tag=tag, created_at=created, app_id=APP_ID, sha256=f"{i:064x}")
+    assert store.latest(APP_ID) == store.list(APP_ID)[-1]
+
+
+def test_a_save_reads_its_apps_sidecars_once(store: SnapshotStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every save reads all the sidecars of its app (to find the newest): once, not once to find the
+    folder and again to compare (7.0 -> 2.3 ms of CPU per unchanged save at 100 snapshots)."""
+    import difyctl.snapshots.store as store_module
+
+    for _ in range(3):
+        save(store, dedupe=False)
+    reads: list[str] = []
+    real = store_module._sidecar_docs
+
+    def spy(folder: Path) -> Any:
+        reads.append(folder.name)
+        return real(folder)
+
+    monkeypatch.setattr(store_module, "_sidecar_docs", spy)
+    assert save(store).status == "unchanged"
+    assert save(store, dedupe=False).created
+    assert len(reads) == 2 and len(set(reads)) == 1
