@@ -31,6 +31,7 @@ class HealthTarget:
     token: str = field(repr=False)
     key_source: str = ""
     error: str | None = None  # no key found: reported, never checked
+    cause: int | None = None  # a failed key lookup's exit code (4 refused, 5 no server)
 
 
 @dataclass
@@ -45,9 +46,13 @@ class HealthCheck:
     latency_ms: float | None = None
     error: str | None = None
     probes: list[dict[str, Any]] = field(default_factory=list)
+    # what the failure says of the run as a whole: 4 the key lookup was refused (the caller's role),
+    # 5 no server (connection, timeout, 5xx). A key the server refuses is the check's own verdict: None
+    cause: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
+        d.pop("cause")
         d["latency_ms"] = ms(self.latency_ms)
         d["probes"] = [{**p, "latency_ms": ms(p.get("latency_ms"))} for p in self.probes]
         return {**d, **app_fields(self.app_id, self.app, self.mode)}
@@ -74,7 +79,14 @@ class HealthReport:
         failed = sum(1 for r in self.results if not r.ok)
         if not failed:
             return ExitCode.OK
-        return ExitCode.FAILED if failed == len(self.results) else ExitCode.PARTIAL
+        if failed < len(self.results):
+            return ExitCode.PARTIAL
+        # every check failed: one cause for all (every lookup refused, no server for any) is said as
+        # DESIGN.md says it for one request; dead keys, or failures of several kinds, are 1
+        causes = {r.cause for r in self.results}
+        if len(causes) == 1 and (cause := causes.pop()) in (ExitCode.AUTH, ExitCode.UNAVAILABLE):
+            return ExitCode(cause)
+        return ExitCode.FAILED
 
     def to_dict(self) -> dict[str, Any]:
         ok = sum(1 for r in self.results if r.ok)
@@ -95,7 +107,8 @@ def health_targets(apps: Sequence[ResolvedApp]) -> list[HealthTarget]:
     """From the one resolver's answers: a failed key lookup stays a lookup failure (with its status),
     only an app that really has no key says so."""
     return [
-        HealthTarget(a.name, a.app_id, a.base_url, a.api_key, a.key_source, _explain(a.error)) for a in apps
+        HealthTarget(a.name, a.app_id, a.base_url, a.api_key, a.key_source, _explain(a.error), a.exit_code)
+        for a in apps
     ]
 
 
@@ -123,7 +136,10 @@ async def check_all(
 
     options = fanout_options(options, concurrency)
     slot = asyncio.Semaphore(concurrency)
-    results = [HealthCheck(t.app, t.app_id, mask(t.token), t.key_source, error=t.error) for t in targets]
+    results = [
+        HealthCheck(t.app, t.app_id, mask(t.token), t.key_source, error=t.error, cause=t.cause)
+        for t in targets
+    ]
     report = HealthReport(results, 0.0)
     if started is not None:
         started.append(report)
@@ -192,6 +208,8 @@ async def _one(
             )
             if res.latency_ms is None:
                 res.latency_ms = (runtime.clock() - t0) * 1000
+            if isinstance(exc, DifyError) and exc.exit_code == ExitCode.UNAVAILABLE:
+                res.cause = ExitCode.UNAVAILABLE
             return
     res.ok, res.status = True, "ok"
 

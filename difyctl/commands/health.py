@@ -33,8 +33,9 @@ def health(
 ) -> ExitCode:
     """Check every app's service key: GET /v1/info (costs no tokens), then optional probe queries.
 
-    Exit 0 all healthy, 3 some failed, 1 all failed; Ctrl-C 130 and SIGTERM 143, what finished still
-    printed. Suitable for cron with -o json.
+    Exit 0 all healthy, 3 some failed, 1 all failed (4 when every key lookup was refused: your
+    role; 5 when no check found a server); Ctrl-C 130 and SIGTERM 143, what finished still printed.
+    Suitable for cron with -o json.
 
     \b
     Examples:

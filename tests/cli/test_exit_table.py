@@ -95,6 +95,8 @@ ROWS: list[tuple[str, list[str], list[tuple[str, str, tuple[int, Any], int]], in
         [("GET", INFO, DOWN_502, 3)],
         PARTIAL,
     ),
+    ("health all down", ["health", "echo-chat"], [("GET", INFO, DOWN_502, 3)], DOWN),
+    ("health key dead", ["health", "echo-chat"], [("GET", INFO, AUTH_401, 1)], FAILED),
     ("secrets list unknown app", ["secrets", "list", "no-such-app"], [], USAGE),
     ("credentials list 403", ["credentials", "list"], [("GET", PROVIDERS, FORBIDDEN, 1)], AUTH),
     # broadcast
@@ -106,9 +108,16 @@ ROWS: list[tuple[str, list[str], list[tuple[str, str, tuple[int, Any], int]], in
         PARTIAL,
     ),
     (
-        "broadcast all failed",
+        "broadcast all down",
         ["broadcast", "hi", "--app", "echo-chat"],
         [("POST", CHAT, DOWN_502, 20)],
+        DOWN,
+    ),
+    ("broadcast all refused", ["broadcast", "hi", "--app", "echo-chat"], [("POST", CHAT, AUTH_401, 1)], AUTH),
+    (
+        "broadcast all failed",
+        ["broadcast", "hi", "--app", "echo-chat", "--app", "json-chat"],
+        [("POST", CHAT, REJECTED, 2)],
         FAILED,
     ),
     (

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from difyctl.config import alias_env_name
 from difyctl.emulator.errors import forbidden
 from tests.commands.conftest import Cli
 
@@ -92,6 +93,31 @@ def test_health_reports_a_failed_lookup_as_such(cli: Cli, logged_in: Any) -> Non
     assert all(r["ok"] for a, r in by_app.items() if a != "echo-chat")
 
 
+@pytest.mark.parametrize(("status", "code"), [(403, 4), (500, 5)])
+def test_health_every_lookup_failing_the_same_way_says_so(
+    cli: Cli, logged_in: Any, sleeps: list[float], status: int, code: int
+) -> None:
+    """No key could be read: 4 when the console refused every lookup (the caller's role), 5 when it
+    answered none; each app still says why. Dead keys are the check's own verdict (the next test)."""
+    _refuse_lookups(logged_in, DEMO, status)
+    res = cli("health", "--all", "-o", "json")
+    assert res.code == code, res.stderr
+    results = res.json()["results"]
+    assert {r["app"] for r in results} == DEMO
+    assert all(r["error"].startswith(f"key lookup failed: HTTP {status}") for r in results)
+    assert all("cause" not in r for r in results)  # the JSON shape is unchanged
+
+
+def test_health_every_key_refused_is_the_checks_verdict(cli: Cli, logged_in: Any) -> None:
+    """Every key dead (the server answers 401 to each): that is what health reports, exit 1, not 4."""
+    env = {alias_env_name(name): "app-deaddeaddeaddeaddead0000" for name in DEMO}
+    res = cli("health", "--all", "-o", "json", env=env)
+    assert res.code == 1, res.stderr
+    results = res.json()["results"]
+    assert {r["app"] for r in results} == DEMO
+    assert all(not r["ok"] and r["key_source"].startswith("env:") for r in results)
+
+
 def test_health_still_says_no_key_for_an_app_without_one(cli: Cli, logged_in: Any) -> None:
     state = logged_in.state
     with state.lock:
@@ -136,3 +162,13 @@ def test_a_spinner_counts_the_key_lookups(cli: Cli, logged_in: Any, monkeypatch:
     assert res.code == 0, res.stderr
     assert labels[0] == "resolving apps"
     assert labels[1:] == [f"resolving 4 apps ... {k}/4" for k in range(1, 5)]
+
+
+def test_health_with_no_server_for_any_check_exits_5(cli: Cli, logged_in: Any, sleeps: list[float]) -> None:
+    """A proxy's 502 page for every /v1/info (retried, then given up): the server is down, not the keys."""
+    logged_in.faults.fail_next(
+        "GET", r"^/v1/info$", 502, "<html><body>502 Bad Gateway</body></html>", times=99
+    )
+    res = cli("health", "--all", "-o", "json")
+    assert res.code == 5, res.stderr
+    assert not any(r["ok"] for r in res.json()["results"])
