@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import IntEnum
 
 
@@ -15,3 +16,19 @@ class ExitCode(IntEnum):
     RATE_LIMITED = 7  # 429 after retries
     INTERRUPTED = 130  # Ctrl-C
     TERMINATED = 143  # SIGTERM (128 + 15), e.g. a Kubernetes Job or systemd stopping the run
+
+
+_SHARED_CAUSES = frozenset({ExitCode.AUTH, ExitCode.UNAVAILABLE, ExitCode.RATE_LIMITED})
+
+
+def all_failed(causes: Iterable[int | None]) -> ExitCode:
+    """The exit code of a multi-target command whose every target failed: the cause they all share
+    when a script tells it apart for one request (4 refused, 5 no server, 7 rate limited), else 1.
+    A cron job that runs over every app pages someone else for "the server is down" than for "these
+    apps are broken"."""
+    found = set(causes)
+    if len(found) == 1:
+        (cause,) = found
+        if cause in _SHARED_CAUSES:
+            return ExitCode(cause)
+    return ExitCode.FAILED

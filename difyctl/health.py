@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from difyctl.client.errors import DifyError
-from difyctl.exit_codes import ExitCode
+from difyctl.exit_codes import ExitCode, all_failed
 from difyctl.jsonshape import app_fields, ms
 from difyctl.redact import mask
 from difyctl.targets import NO_KEY
@@ -81,12 +81,7 @@ class HealthReport:
             return ExitCode.OK
         if failed < len(self.results):
             return ExitCode.PARTIAL
-        # every check failed: one cause for all (every lookup refused, no server for any) is said as
-        # DESIGN.md says it for one request; dead keys, or failures of several kinds, are 1
-        causes = {r.cause for r in self.results}
-        if len(causes) == 1 and (cause := causes.pop()) in (ExitCode.AUTH, ExitCode.UNAVAILABLE):
-            return ExitCode(cause)
-        return ExitCode.FAILED
+        return all_failed(r.cause for r in self.results)  # dead keys (cause None) are health's verdict: 1
 
     def to_dict(self) -> dict[str, Any]:
         ok = sum(1 for r in self.results if r.ok)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from difyctl.broadcast.stats import latency_summary, price_totals, token_totals
-from difyctl.exit_codes import ExitCode
+from difyctl.exit_codes import ExitCode, all_failed
 from difyctl.jsonshape import app_fields
 
 # status of one target
@@ -82,9 +82,6 @@ class TargetResult:
         return doc
 
 
-_SHARED_CAUSES = frozenset({ExitCode.AUTH, ExitCode.UNAVAILABLE, ExitCode.RATE_LIMITED})
-
-
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
@@ -150,9 +147,4 @@ class BroadcastResult:
             return ExitCode.OK
         if passed:
             return ExitCode.PARTIAL
-        causes = {t.failure_exit or ExitCode.FAILED for t in self.targets}
-        if len(causes) == 1:
-            (cause,) = causes
-            if cause in _SHARED_CAUSES:
-                return ExitCode(cause)
-        return ExitCode.FAILED
+        return all_failed(t.failure_exit for t in self.targets)

@@ -8,7 +8,7 @@ import typer
 
 from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, YesOpt, app_context
 from difyctl.commands._dsl import DirOpt
-from difyctl.exit_codes import ExitCode
+from difyctl.exit_codes import ExitCode, all_failed
 
 if TYPE_CHECKING:
     from difyctl.context import AppContext
@@ -240,7 +240,7 @@ def _report_created(actx: AppContext, outcomes: list[SnapshotOutcome]) -> ExitCo
                 exit_code=ExitCode.AUTH,
             )
         if failed == len(outcomes):
-            return ExitCode.FAILED
+            return all_failed(o.exit_code for o in outcomes)  # 5: no export reached the server
         raise PartialFailure(f"{failed} of {len(outcomes)} snapshots failed")
     return ExitCode.OK
 

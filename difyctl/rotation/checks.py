@@ -6,20 +6,21 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from difyctl.client.errors import DifyError
-from difyctl.exit_codes import ExitCode
+from difyctl.exit_codes import ExitCode, all_failed
 
 if TYPE_CHECKING:
     from difyctl.client.service import ServiceClient
 
 
 def overall_exit(results: Sequence[Any]) -> ExitCode:
-    """0 all ok; one target: its own code; several: 3 when some failed, 1 when all did."""
+    """0 all ok; one target: its own code; several: 3 when some failed; all failed: the cause they
+    share (4 refused, 5 no server, 7 rate limited), else 1."""
     failed = [r for r in results if not r.ok]
     if not failed:
         return ExitCode.OK
     if len(results) == 1:
         return ExitCode(failed[0].exit_code)
-    return ExitCode.FAILED if len(failed) == len(results) else ExitCode.PARTIAL
+    return all_failed(r.exit_code for r in failed) if len(failed) == len(results) else ExitCode.PARTIAL
 
 
 class _ProbeFailed(Exception):

@@ -83,12 +83,19 @@ ROWS: list[tuple[str, list[str], list[tuple[str, str, tuple[int, Any], int]], in
         PARTIAL,
     ),
     ("snapshot all auth lost", ["snapshot", "create", "--all"], [("GET", EXPORT, AUTH_401, 6)], AUTH),
+    ("snapshot --all down", ["snapshot", "create", "--all"], [("GET", EXPORT, DOWN_502, 99)], DOWN),
     ("snapshot list bad tag", ["snapshot", "show", "echo-chat", "no-such-tag"], [], USAGE),
     # keys / health / secrets / credentials
     ("keys list ok", ["keys", "list", "echo-chat"], [], OK),
     ("keys list 403", ["keys", "list", "echo-chat"], [("GET", KEYS, FORBIDDEN, 1)], AUTH),
     ("keys list 502", ["keys", "list", "echo-chat"], [("GET", KEYS, DOWN_502, 20)], DOWN),
     ("health ok", ["health", "echo-chat"], [], OK),
+    (
+        "keys rotate all down",
+        ["keys", "rotate", "echo-chat", "json-chat", "--yes"],
+        [("POST", KEYS, DOWN_502, 99)],
+        DOWN,
+    ),
     (
         "health partial",
         ["health", "-c", "1", "echo-chat", "json-chat"],
