@@ -20,8 +20,9 @@ operator would. Then, each approach in its own child process (CPU time and peak 
                          parsing N requests on one core) and the machine's;
 - for the largest N also difyctl at concurrency = N, to check the emulator is not the bottleneck.
 
-Concurrent approaches run --repeat times (default 3); the median run is shown, all runs are listed
-(the machine may be shared, and one fan-out of 100 requests is noisy).
+Concurrent approaches run --repeat times (default 3), round by round (one run of each approach per
+round, A B C A B C: a drift of the machine or of the emulator is shared by all); the median run is
+shown, all runs are listed (the machine may be shared, and one fan-out of 100 requests is noisy).
 
 "one call" is the median of 5 sequential blocking calls to one app, measured first. The emulator's own
 CPU time (from /proc) is reported per run: near the wall time would mean the server is saturated.
@@ -219,41 +220,52 @@ def bench_size(n: int, args: argparse.Namespace, tmp: Path) -> list[dict[str, An
         keys_file = tmp / f"keys-{n}.json"
         keys_file.write_text(json.dumps(list(keys.values())))
         c = min(args.concurrency, n)
-
-        def measure(
-            label: str, conc: int, argv: list[str], repeat: int, extra: dict[str, str] | None
-        ) -> None:  # noqa: E501
-            runs = []
-            for _ in range(repeat):
-                cpu0 = emu.cpu_s()
-                doc, wall, cpu, rss = spawn(argv, extra)
-                fan_out = doc["summary"]["wall_ms"] / 1000 if "summary" in doc else doc["wall_s"]
-                ok = doc["summary"]["ok"] if "summary" in doc else doc["ok"]
-                runs.append((fan_out, ok, wall, cpu, rss, emu.cpu_s() - cpu0))
-            w, ok, pw, cpu, rss, ecpu = sorted(runs)[len(runs) // 2]  # the median run
-            rows.append(_row(n, label, conc, w, ok, single, pw, cpu, rss, ecpu, [r[0] for r in runs]))
+        # (label, concurrency, argv, env): run ROUND BY ROUND, one run of each per round (A B C A B C),
+        # so a drift of the machine or of the emulator (its state grows with every run) is spread over
+        # every approach instead of landing on whichever ran first
+        specs: list[tuple[str, int, list[str], dict[str, str] | None]] = []
 
         def difyctl(label: str, apps_file: Path, conc: int) -> None:
             argv = [PY, "-m", "difyctl", "broadcast", QUERY, "--apps-file", str(apps_file)]
             argv += ["--concurrency", str(conc), "--per-app", "4", "-o", "json"]
-            measure(label, conc, argv, args.repeat, env)
+            specs.append((label, conc, argv, env))
 
         difyctl("difyctl broadcast (mode known)", tmp / f"apps-{n}-False.yaml", c)
         difyctl("difyctl broadcast (mode probed: /v1/info)", tmp / f"apps-{n}-True.yaml", c)
         if n == max(args.sizes) and n > c:
             difyctl("difyctl broadcast, concurrency = N", tmp / f"apps-{n}-False.yaml", n)
         child = [PY, __file__, "--child"]
-        measure("requests + ThreadPoolExecutor", c, [*child, "threads", emu.url, str(keys_file), str(c)],
-                args.repeat, None)  # fmt: skip
-        measure("httpx.AsyncClient + gather (one plain pool)", c,
-                [*child, "async-httpx", emu.url, str(keys_file), str(c)], args.repeat, None)  # fmt: skip
-        measure("bare aiohttp + gather", c, [*child, "aiohttp", emu.url, str(keys_file), str(c)],
-                args.repeat, None)  # fmt: skip
+        for label, kind in (
+            ("requests + ThreadPoolExecutor", "threads"),
+            ("httpx.AsyncClient + gather (one plain pool)", "async-httpx"),
+            ("bare aiohttp + gather", "aiohttp"),
+        ):
+            specs.append((label, c, [*child, kind, emu.url, str(keys_file), str(c)], None))
+        runs: dict[str, list[tuple[float, int, float, float, float, float]]] = {s[0]: [] for s in specs}
+        for _ in range(args.repeat):
+            for label, _conc, argv, extra in specs:
+                runs[label].append(_measure(emu, argv, extra))
         if n <= args.sequential_max:
-            measure("sequential httpx loop", 1, [*child, "sequential", emu.url, str(keys_file), "1"], 1, None)
+            label = "sequential httpx loop"
+            specs.append((label, 1, [*child, "sequential", emu.url, str(keys_file), "1"], None))
+            runs[label] = [_measure(emu, specs[-1][2], None)]
+        for label, conc, _argv, _extra in specs:
+            w, ok, pw, cpu, rss, ecpu = sorted(runs[label])[len(runs[label]) // 2]  # the median run
+            rows.append(_row(n, label, conc, w, ok, single, pw, cpu, rss, ecpu, [r[0] for r in runs[label]]))
     finally:
         emu.stop()
     return rows
+
+
+def _measure(
+    emu: Emulator, argv: list[str], extra: dict[str, str] | None
+) -> tuple[float, int, float, float, float, float]:
+    """One run of a child: (fan-out wall s, ok, process wall s, CPU s, peak RSS MB, emulator CPU s)."""
+    cpu0 = emu.cpu_s()
+    doc, wall, cpu, rss = spawn(argv, extra)
+    fan_out = doc["summary"]["wall_ms"] / 1000 if "summary" in doc else doc["wall_s"]
+    ok = doc["summary"]["ok"] if "summary" in doc else doc["ok"]
+    return (fan_out, ok, wall, cpu, rss, emu.cpu_s() - cpu0)
 
 
 def _row(
