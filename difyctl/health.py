@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ from difyctl.targets import NO_KEY
 if TYPE_CHECKING:
     import httpx
 
+    from difyctl.client.models import App
     from difyctl.client.transport import ClientOptions, Runtime
     from difyctl.targets import ResolvedApp
 
@@ -32,6 +33,8 @@ class HealthTarget:
     key_source: str = ""
     error: str | None = None  # no key found: reported, never checked
     cause: int | None = None  # a failed key lookup's exit code (4 refused, 5 no server)
+    # `--all`: the target as its key lookup will make it; its check starts as soon as it is known
+    pending: Callable[[], Awaitable[HealthTarget]] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -107,6 +110,15 @@ def health_targets(apps: Sequence[ResolvedApp]) -> list[HealthTarget]:
     ]
 
 
+def pending_target(app: App, base_url: str, key: Awaitable[ResolvedApp]) -> HealthTarget:
+    """A listed app whose key is still being looked up (`Resolver.key_tasks`)."""
+
+    async def resolved() -> HealthTarget:
+        return health_targets([await key])[0]
+
+    return HealthTarget(app.name, app.id, base_url, "", pending=resolved)
+
+
 def _explain(error: str | None) -> str | None:
     if error == NO_KEY:
         return f"{NO_KEY} (difyctl keys create APP --store)"
@@ -179,6 +191,16 @@ async def _one(
 ) -> None:
     from difyctl.client.service import AsyncServiceClient
 
+    if target.pending is not None:  # --all: the key lookup of this app, checked as soon as it answers
+        target = await target.pending()
+        res.key, res.key_source, res.error, res.cause = (
+            mask(target.token),
+            target.key_source,
+            target.error,
+            target.cause,
+        )
+        if target.error is not None:
+            return
     service = AsyncServiceClient(target.base_url, target.token, options, runtime, http_client=pool)
     async with slot:
         t0 = runtime.clock()

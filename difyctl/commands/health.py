@@ -10,8 +10,11 @@ from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, app_cont
 from difyctl.exit_codes import ExitCode
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from difyctl.context import AppContext
     from difyctl.health import HealthReport
+    from difyctl.targets import ResolvedApp, Resolver
 
 
 def health(
@@ -49,19 +52,68 @@ def health(
     if refs and all_apps:
         raise UsageError("name the apps to check, or pass --all (not both)")
     actx = app_context(ctx, output, profile, verbose)
-    runtime = actx.get_runtime()
-    t0 = runtime.clock()
-    targets = health_targets(resolve(actx, refs=refs or [], all_apps=not refs, concurrency=concurrency))
-    if not targets:
-        raise UsageError("no apps to check")
-    resolve_ms = (runtime.clock() - t0) * 1000
-    report, terminated = _checks(actx, targets, probe or [], concurrency)
-    report.resolve_ms = resolve_ms
+    if refs:
+        runtime = actx.get_runtime()
+        t0 = runtime.clock()
+        targets = health_targets(resolve(actx, refs=refs, concurrency=concurrency))
+        resolve_ms = (runtime.clock() - t0) * 1000
+        report, terminated = _checks(actx, targets, probe or [], concurrency)
+        report.resolve_ms = resolve_ms
+    else:
+        report, terminated = _checks_all(actx, probe or [], concurrency)
     from difyctl.output.rotation import health as render
 
     doc = report.to_dict()
     actx.out.emit(doc, text=lambda o: render(o, doc))
     return ExitCode.TERMINATED if terminated and report.interrupted else report.exit_code
+
+
+def _checks_all(actx: AppContext, probes: list[str], concurrency: int) -> tuple[HealthReport, bool]:
+    """`--all` on ONE event loop: list the apps, then check each app as soon as its own key lookup
+    answers (not after the slowest one). `resolve_ms`: the start to the last key known (it overlaps
+    the checks); Ctrl-C or SIGTERM keep what finished."""
+    from difyctl.commands._targets import with_resolver
+    from difyctl.errors import UsageError
+    from difyctl.health import check_all, pending_target
+    from difyctl.run.inputs import default_user
+
+    runtime = actx.get_runtime()
+    t0 = last = runtime.clock()
+    started: list[HealthReport] = []
+
+    async def keyed(task: Awaitable[ResolvedApp]) -> ResolvedApp:
+        nonlocal last
+        found = await task
+        last = max(last, runtime.clock())
+        return found
+
+    async def work(resolver: Resolver) -> HealthReport:
+        apps = await resolver.listed()
+        if not apps:
+            raise UsageError("no apps to check")
+        keys = resolver.key_tasks(apps, [a.name for a in apps], single=False)
+        base_url = resolver.policy.base_url
+        targets = [pending_target(app, base_url, keyed(key)) for app, key in zip(apps, keys, strict=True)]
+        return await check_all(
+            targets,
+            probes=probes,
+            concurrency=concurrency,
+            options=actx.client_options(),
+            runtime=runtime,
+            user=default_user(),
+            started=started,
+        )
+
+    with sigterm_as_interrupt() as terminated:
+        try:
+            report = with_resolver(actx, concurrency, work)
+        except KeyboardInterrupt:  # Python 3.10: the interrupt escapes the loop; what finished is kept
+            if not started:
+                raise
+            report = started[0]
+            report.interrupt()
+    report.resolve_ms = (last - t0) * 1000
+    return report, bool(terminated)
 
 
 def _checks(actx: AppContext, targets: Any, probes: list[str], concurrency: int) -> tuple[HealthReport, bool]:

@@ -172,3 +172,11 @@ def test_health_with_no_server_for_any_check_exits_5(cli: Cli, logged_in: Any, s
     res = cli("health", "--all", "-o", "json")
     assert res.code == 5, res.stderr
     assert not any(r["ok"] for r in res.json()["results"])
+
+
+def test_health_all_says_how_long_the_keys_took(cli: Cli, logged_in: Any) -> None:
+    """Pipelined, `resolve_ms` is the start to the last key known (it overlaps the checks)."""
+    res = cli("health", "--all", "-o", "json")
+    assert res.code == 0, res.stderr
+    summary = res.json()["summary"]
+    assert summary["resolve_ms"] > 0 and summary["total"] == len(DEMO) == summary["ok"]
