@@ -104,6 +104,8 @@ ROWS: list[tuple[str, list[str], list[tuple[str, str, tuple[int, Any], int]], in
     ),
     ("health all down", ["health", "echo-chat"], [("GET", INFO, DOWN_502, 3)], DOWN),
     ("health key dead", ["health", "echo-chat"], [("GET", INFO, AUTH_401, 1)], FAILED),
+    ("health --all list down", ["health", "--all"], [("GET", APPS, DOWN_502, 20)], DOWN),
+    ("health --all list 403", ["health", "--all"], [("GET", APPS, FORBIDDEN, 1)], AUTH),
     ("secrets list unknown app", ["secrets", "list", "no-such-app"], [], USAGE),
     ("credentials list 403", ["credentials", "list"], [("GET", PROVIDERS, FORBIDDEN, 1)], AUTH),
     # broadcast
