@@ -42,15 +42,17 @@ def health(out: Output, doc: dict[str, Any]) -> None:
         [
             r["app"],
             r.get("key") or "",
-            "ok" if r["ok"] else "FAIL",
-            f"{r.get('latency_ms') or 0:.0f} ms",
+            "ok" if r["ok"] else "cancelled" if r.get("status") == "cancelled" else "FAIL",
+            "" if r.get("latency_ms") is None else f"{r['latency_ms']:.0f} ms",
             r.get("error") or "",
         ]
         for r in doc["results"]
     ]
     out.table(["APP", "KEY", "STATUS", "LATENCY", "ERROR"], rows)
     s = doc["summary"]
-    out.info(f"{s['ok']}/{s['total']} healthy in {s['wall_ms']:.0f} ms")
+    cancelled = sum(1 for r in doc["results"] if r.get("status") == "cancelled")
+    tail = f" ({cancelled} not checked: interrupted)" if cancelled else ""
+    out.info(f"{s['ok']}/{s['total']} healthy in {s['wall_ms']:.0f} ms{tail}")
 
 
 def step_result(out: Output, doc: dict[str, Any]) -> None:
