@@ -126,33 +126,21 @@ def bench(n: int, args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
         keys_file.write_text(json.dumps(list(keys.values())))
         c = min(args.concurrency, n)
 
-        def measure(label: str, argv: list[str], env: dict[str, str] | None) -> None:
-            runs = []
-            for _ in range(args.repeat):
-                doc, wall, cpu, rss = spawn(argv, env)
-                fan = doc["summary"]["wall_ms"] / 1000 if "summary" in doc else doc["wall_s"]
-                ok = doc["summary"]["ok"] if "summary" in doc else doc["ok"]
-                total = len(doc["targets"]) if "targets" in doc else n
-                runs.append((wall, fan, cpu, rss, f"{ok}/{total}"))
-            wall, fan, cpu, rss, ok = sorted(runs)[len(runs) // 2]
-            rows.append(
-                {"n": n, "approach": label, "c": c, "process_wall_s": wall,
-                 "x_one_call": wall * 1000 / single, "fanout_s": fan, "cpu_s": cpu, "rss_mb": rss,
-                 "ok": ok, "one_call_ms": single,
-                 "runs_wall_s": [round(r[0], 2) for r in runs]}
-            )  # fmt: skip
-            print(json.dumps(rows[-1]), file=sys.stderr)
-
+        # (label, argv, env), run ROUND BY ROUND (A B C A B C): a drift of the machine or of the
+        # emulator (its state grows with every run) is shared by every approach
+        specs: list[tuple[str, list[str], dict[str, str] | None]] = []
         config = tmp / f"config-{n}"
         env = {"DIFY_BASE_URL": emu.url, "DIFY_EMAIL": EMAIL, "DIFY_PASSWORD": PASSWORD}
         env.update({"DIFYCTL_CONFIG_DIR": str(config), "DIFYCTL_KEYRING": "off", "DIFYCTL_HTTP": ""})
         argv = [PY, "-m", "difyctl", "broadcast", QUERY, "--all", "--concurrency", str(c), "-o", "json"]
-        measure(
-            "difyctl broadcast --all --mode advanced-chat (login, list, key lookups, run)",
-            [*argv, "--mode", "advanced-chat"],
-            env,
+        specs.append(
+            (
+                "difyctl broadcast --all --mode advanced-chat (login, list, key lookups, run)",
+                [*argv, "--mode", "advanced-chat"],
+                env,
+            )
         )
-        measure("difyctl broadcast --all (N + 2 apps: + a workflow and a completion app)", argv, env)
+        specs.append(("difyctl broadcast --all (N + 2 apps: + a workflow and a completion app)", argv, env))
         stored = {
             "DIFYCTL_CONFIG_DIR": str(tmp / f"session-{n}"),
             "DIFYCTL_KEYRING": "off",
@@ -167,10 +155,12 @@ def bench(n: int, args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
             capture_output=True,
             text=True,
         )
-        measure(
-            "difyctl broadcast --all --mode advanced-chat, after `difyctl login` (list, lookups, run)",
-            [*argv, "--mode", "advanced-chat"],
-            stored,
+        specs.append(
+            (
+                "difyctl broadcast --all --mode advanced-chat, after `difyctl login` (list, lookups, run)",
+                [*argv, "--mode", "advanced-chat"],
+                stored,
+            )
         )
         child = [PY, __file__, "--child"]
         for name, label in (
@@ -178,7 +168,24 @@ def bench(n: int, args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
             ("sdk", "dify-client SDK in ThreadPoolExecutor (keys handed)"),
             ("aiohttp", "bare aiohttp + gather (keys handed)"),
         ):
-            measure(label, [*child, name, emu.url, str(keys_file), str(c)], None)
+            specs.append((label, [*child, name, emu.url, str(keys_file), str(c)], None))
+        runs: dict[str, list[tuple[float, float, float, float, str]]] = {spec[0]: [] for spec in specs}
+        for _ in range(args.repeat):
+            for label, spec_argv, spec_env in specs:
+                doc, wall, cpu, rss = spawn(spec_argv, spec_env)
+                fan = doc["summary"]["wall_ms"] / 1000 if "summary" in doc else doc["wall_s"]
+                ok = doc["summary"]["ok"] if "summary" in doc else doc["ok"]
+                total = len(doc["targets"]) if "targets" in doc else n
+                runs[label].append((wall, fan, cpu, rss, f"{ok}/{total}"))
+        for label, _argv, _env in specs:
+            wall, fan, cpu, rss, ok = sorted(runs[label])[len(runs[label]) // 2]
+            rows.append(
+                {"n": n, "approach": label, "c": c, "process_wall_s": wall,
+                 "x_one_call": wall * 1000 / single, "fanout_s": fan, "cpu_s": cpu, "rss_mb": rss,
+                 "ok": ok, "one_call_ms": single,
+                 "runs_wall_s": [round(r[0], 2) for r in runs[label]]}
+            )  # fmt: skip
+            print(json.dumps(rows[-1]), file=sys.stderr)
     finally:
         emu.stop()
     return rows
