@@ -10,11 +10,9 @@ from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, app_cont
 from difyctl.exit_codes import ExitCode
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
-
     from difyctl.context import AppContext
     from difyctl.health import HealthReport
-    from difyctl.targets import ResolvedApp, Resolver
+    from difyctl.targets import Resolver
 
 
 def health(
@@ -81,19 +79,19 @@ def _checks_all(actx: AppContext, probes: list[str], concurrency: int) -> tuple[
     t0 = last = runtime.clock()
     started: list[HealthReport] = []
 
-    async def keyed(task: Awaitable[ResolvedApp]) -> ResolvedApp:
+    def keyed(_: object) -> None:
         nonlocal last
-        found = await task
         last = max(last, runtime.clock())
-        return found
 
     async def work(resolver: Resolver) -> HealthReport:
         apps = await resolver.listed()
         if not apps:
             raise UsageError("no apps to check")
         keys = resolver.key_tasks(apps, [a.name for a in apps], single=False)
+        for key in keys:
+            key.add_done_callback(keyed)  # tasks: one never awaited (Ctrl-C) is cancelled, not leaked
         base_url = resolver.policy.base_url
-        targets = [pending_target(app, base_url, keyed(key)) for app, key in zip(apps, keys, strict=True)]
+        targets = [pending_target(app, base_url, key) for app, key in zip(apps, keys, strict=True)]
         return await check_all(
             targets,
             probes=probes,
