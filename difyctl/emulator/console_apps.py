@@ -229,7 +229,8 @@ routes = [
     Route(f"{A}/{ID}", delete_app, methods=["DELETE"]),
     Route(f"{A}/{ID}/api-keys", list_keys, methods=["GET"]),
     Route(f"{A}/{ID}/api-keys", create_key, methods=["POST"]),
-    Route(f"{A}/{ID}/api-keys/{{key_id}}", delete_key, methods=["DELETE"]),
+    # <uuid:api_key_id> (api/controllers/console/apikey.py): any other id is no route, a 404 of Flask's
+    Route(f"{A}/{ID}/api-keys/{{key_id:uuid}}", delete_key, methods=["DELETE"]),
     Route(f"{A}/{ID}/model-config", model_config, methods=["POST"]),
     Route(f"{A}/{ID}/api-enable", api_enable, methods=["POST"]),
     Route(f"{A}/{ID}/export", export_app, methods=["GET"]),

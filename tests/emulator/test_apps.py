@@ -86,6 +86,11 @@ def test_api_keys_lifecycle(server: EmulatorServer) -> None:
         assert rejected.status_code == 401 and rejected.json()["message"] == "Access token is invalid"
         again = console.request("DELETE", f"/apps/{app_id}/api-keys/{key['id']}")
         assert (again.status_code, again.json()) == (404, {"message": "API key not found"})
+        # the route takes <uuid:api_key_id> (api/controllers/console/apikey.py): another id matches no
+        # route, and Flask answers its own 404, not the resource's "API key not found"
+        token_as_id = console.request("DELETE", f"/apps/{app_id}/api-keys/{key['token']}")
+        assert token_as_id.status_code == 404 and token_as_id.json()["code"] == "not_found"
+        assert token_as_id.json()["message"].startswith("The requested URL was not found on the server.")
         for _ in range(9):
             assert console.post(f"/apps/{app_id}/api-keys").status_code == 201
         over = console.post(f"/apps/{app_id}/api-keys")
