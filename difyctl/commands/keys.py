@@ -90,7 +90,12 @@ def create(
 def revoke(
     ctx: typer.Context,
     ref: AppArg,
-    key_id: Annotated[str, typer.Argument(metavar="ID", help="The key id (see `keys list`).")],
+    key_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID", help="The key id (see `keys list`), or - to read the key itself from stdin."
+        ),
+    ],
     yes: YesOpt = False,
     profile: ProfileOpt = None,
     output: OutputOpt = None,
@@ -98,19 +103,35 @@ def revoke(
 ) -> None:
     """Delete a service API key (admin/owner only). Requests with it fail at once.
 
+    The key is named by its id, or by the key itself read from stdin with ID `-` (a leaked key: never
+    on the command line, never printed back).
+
     \b
-    Example:
+    Examples:
       difyctl keys revoke echo-chat 3f2c0a4e-... --yes
+      printf %s "$LEAKED_KEY" | difyctl keys revoke echo-chat - --yes
     """
+    from difyctl.errors import UsageError
     from difyctl.jsonshape import app_fields_of
     from difyctl.output.prompt import confirm
+    from difyctl.redact import mask
 
-    confirm(f"Revoke key {key_id} of app {ref}? Requests using it will fail at once.", yes=yes)
+    if key_id == "-":
+        from difyctl.commands._keyops import read_secret_stdin
+
+        key_id = read_secret_stdin("ID -")
+    shown = mask(key_id) if key_id.startswith("app-") else key_id  # a key given as itself stays masked
+    confirm(f"Revoke key {shown} of app {ref}? Requests using it will fail at once.", yes=yes)
     actx = app_context(ctx, output, profile, verbose)
     with actx.console() as console:
         found = actx.resolve_app(console, ref)
-        token = next((k.token for k in console.list_api_keys(found.id) if k.id == key_id), None)
-        console.delete_api_key(found.id, key_id)
+        key = next((k for k in console.list_api_keys(found.id) if key_id in (k.id, k.token)), None)
+        if key is None:  # the server's own 404 would say only "API key not found" (or, for no UUID, no route)
+            raise UsageError(
+                f"app {found.name!r} has no key {shown}", hint=f"`difyctl keys list {ref}` shows its ids"
+            )
+        console.delete_api_key(found.id, key.id)
+    key_id, token = key.id, key.token
     if token and actx.credentials.get_app_key(actx.profile_name, found.id) == token:
         actx.credentials.delete_app_key(actx.profile_name, found.id)
         actx.out.warn("that was the stored key of this app: it was removed from the keyring too")

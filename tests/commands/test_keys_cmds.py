@@ -53,6 +53,34 @@ def test_create_store_set_revoke(cli: Cli, logged_in: Any) -> None:
     )
 
 
+def test_revoke_a_leaked_key_given_on_stdin(cli: Cli, logged_in: Any) -> None:
+    """The operator has the leaked key, not its id: `keys revoke APP -` reads it from stdin (never the
+    command line, where other users see it), revokes it by its id, and never prints it back."""
+    res = cli("keys", "create", "echo-chat", "--show-secret", "-o", "json")
+    leaked, leaked_id = res.json()["token"], res.json()["id"]
+    res = cli("keys", "revoke", "echo-chat", "-", "--yes", "-o", "json", stdin=leaked + "\n")
+    assert res.code == 0, res.stderr
+    assert res.json()["revoked"] == leaked_id
+    assert leaked not in res.stdout + res.stderr
+    assert leaked not in _tokens(logged_in, "echo-chat")
+    assert cli("keys", "revoke", "echo-chat", "-", "--yes", stdin="").code == 2  # nothing on stdin
+
+
+def test_revoke_an_unknown_key_sends_nothing_and_says_where_the_ids_are(cli: Cli, logged_in: Any) -> None:
+    """A mistyped id (or a key of another app) is refused before any DELETE: the server's own answer
+    would be "API key not found", or for an id that is no UUID, Flask's "requested URL was not found"."""
+    before = _tokens(logged_in, "echo-chat")
+    other = _tokens(logged_in, "json-chat")[0]
+    for wrong, stdin in (("3f2c0a4e-0000-4000-8000-000000000000", None), ("not-an-id", None), ("-", other)):
+        res = cli(
+            "keys", "revoke", "echo-chat", wrong, "--yes", stdin=None if stdin is None else stdin + "\n"
+        )
+        assert res.code == 2, res.stderr
+        assert "has no key" in res.stderr and "keys list echo-chat" in res.stderr
+        assert other not in res.stdout + res.stderr  # a key given as itself is shown masked
+    assert _tokens(logged_in, "echo-chat") == before and other in _tokens(logged_in, "json-chat")
+
+
 @pytest.mark.parametrize(
     "argv",
     [
