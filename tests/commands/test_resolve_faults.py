@@ -180,3 +180,45 @@ def test_health_all_says_how_long_the_keys_took(cli: Cli, logged_in: Any) -> Non
     assert res.code == 0, res.stderr
     summary = res.json()["summary"]
     assert summary["resolve_ms"] > 0 and summary["total"] == len(DEMO) == summary["ok"]
+
+
+def _random_lookup_faults(emu: Any, seed: int) -> None:
+    """Half the console's key requests answer 500 (each GET retried twice, then given up)."""
+    emu.faults.scope = r"^/console/api/apps/[^/]+/api-keys$"
+    emu.faults.error_rate_5xx = 0.5
+    emu.faults.reseed(seed)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_health_all_with_a_random_console_error_rate(cli: Cli, logged_in: Any, seed: int) -> None:
+    _random_lookup_faults(logged_in, seed)
+    res = cli("health", "--all", "-o", "json")
+    assert res.code in (0, 3), res.stderr
+    results = res.json()["results"]
+    assert sorted(r["app"] for r in results) == sorted(DEMO)
+    assert all(r["ok"] or r["error"].startswith("key lookup failed: HTTP 500") for r in results)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_rotate_all_with_a_random_console_error_rate_loses_no_key(
+    cli: Cli, logged_in: Any, seed: int
+) -> None:
+    """Lookups and key creations failing at random: every app accounted for, none with more keys than
+    it had + 1 (the new one), none without the keys it had (nothing revoked inside the grace), and the
+    exit code matches the results: 0 all rotated, 3 some, 5 none (every failure a 5xx)."""
+
+    def tokens() -> dict[str, set[str]]:
+        with logged_in.state.lock:
+            return {n: {k.token for k in logged_in.state.get_app(logged_in.app_id(n)).api_keys} for n in DEMO}
+
+    before = tokens()
+    _random_lookup_faults(logged_in, seed)
+    res = cli("keys", "rotate", "--all", "--grace", "60", "--yes", "-o", "json")
+    results = {r["app"]: r for r in res.json()["results"]}
+    assert set(results) == DEMO, res.stderr
+    after = tokens()
+    assert all(before[n] <= after[n] and len(after[n]) <= len(before[n]) + 1 for n in DEMO)
+    done = [n for n, r in results.items() if r["status"] in ("promoted", "skipped")]
+    assert all(len(after[n]) == len(before[n]) + 1 for n in done if results[n]["status"] == "promoted")
+    assert all(results[n]["error"] for n in DEMO if n not in done)
+    assert res.code == (0 if len(done) == len(DEMO) else 3 if done else 5), res.stderr
