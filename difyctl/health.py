@@ -50,7 +50,8 @@ class HealthCheck:
     error: str | None = None
     probes: list[dict[str, Any]] = field(default_factory=list)
     # what the failure says of the run as a whole: 4 the key lookup was refused (the caller's role),
-    # 5 no server (connection, timeout, 5xx). A key the server refuses is the check's own verdict: None
+    # 5 no server (connection, timeout, 5xx), 7 rate limited (429 after retries). A key the server
+    # refuses is the check's own verdict: None
     cause: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -225,8 +226,8 @@ async def _one(
             )
             if res.latency_ms is None:
                 res.latency_ms = (runtime.clock() - t0) * 1000
-            if isinstance(exc, DifyError) and exc.exit_code == ExitCode.UNAVAILABLE:
-                res.cause = ExitCode.UNAVAILABLE
+            if isinstance(exc, DifyError) and exc.exit_code in (ExitCode.UNAVAILABLE, ExitCode.RATE_LIMITED):
+                res.cause = exc.exit_code  # every check without a server: 5, every one rate limited: 7
             return
     res.ok, res.status = True, "ok"
 

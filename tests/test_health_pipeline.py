@@ -106,3 +106,29 @@ async def test_interrupted_while_a_key_is_looked_up_is_cancelled_not_failed() ->
     assert report.interrupted and report.exit_code == 130
     assert isinstance(waiting, HealthCheck) and waiting.status == "cancelled" and waiting.key == ""
     assert done.ok
+
+
+async def _check_answering(status: int, n: int = 2) -> HealthReport:
+    """Every /v1/info answers `status` (429 and 5xx: after the retries, none slept)."""
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, json={"code": "x", "message": "m", "status": status})
+
+    targets = [HealthTarget(f"app{i}", f"id-{i}", BASE, _key(i)) for i in range(n)]
+    options = ClientOptions(async_transport=httpx.MockTransport(handler))
+    return await check_all(
+        targets, probes=[], concurrency=2, options=options, runtime=Runtime(asleep=no_sleep), user="u"
+    )
+
+
+async def test_every_check_rate_limited_exits_7_as_broadcast_and_every_lookup_do() -> None:
+    """The shared rule (exit_codes.all_failed): every target rate limited -> 7. A key lookup answered
+    429 already said so (its exit code travels as the cause); the check itself must too."""
+    report = await _check_answering(429)
+    assert [r.status for r in report.results] == ["fail", "fail"]
+    assert report.exit_code == 7
+    assert (await _check_answering(503)).exit_code == 5
+    assert (await _check_answering(401)).exit_code == 1  # dead keys: health's own verdict

@@ -35,7 +35,8 @@ def health(
     """Check every app's service key: GET /v1/info (costs no tokens), then optional probe queries.
 
     Exit 0 all healthy, 3 some failed, 1 all failed (4 when every key lookup was refused: your
-    role; 5 when no check found a server); Ctrl-C 130 and SIGTERM 143, what finished still printed.
+    role; 5 when no check found a server; 7 when every one was rate limited); Ctrl-C 130 and
+    SIGTERM 143, what finished still printed.
     Suitable for cron with -o json.
 
     \b
