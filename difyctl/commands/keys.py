@@ -116,11 +116,15 @@ def revoke(
     from difyctl.output.prompt import confirm
     from difyctl.redact import mask
 
-    if key_id == "-":
+    secret = key_id == "-"
+    if secret:  # on a terminal typed without echo, as login's password; else one line of the pipe
         from difyctl.commands._keyops import read_secret_stdin
+        from difyctl.output.prompt import ask_secret, stdin_is_tty
 
-        key_id = read_secret_stdin("ID -")
-    shown = mask(key_id) if key_id.startswith("app-") else key_id  # a key given as itself stays masked
+        pipe = 'printf %s "$KEY" | difyctl keys revoke APP -'
+        key_id = ask_secret("Key to revoke", pipe) if stdin_is_tty() else read_secret_stdin("ID -")
+    # a key given as itself stays masked; whatever came on stdin is a secret, prefix or not
+    shown = mask(key_id) if secret or key_id.startswith("app-") else key_id
     confirm(f"Revoke key {shown} of app {ref}? Requests using it will fail at once.", yes=yes)
     actx = app_context(ctx, output, profile, verbose)
     with actx.console() as console:

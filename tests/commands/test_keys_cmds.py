@@ -81,6 +81,48 @@ def test_revoke_an_unknown_key_sends_nothing_and_says_where_the_ids_are(cli: Cli
     assert _tokens(logged_in, "echo-chat") == before and other in _tokens(logged_in, "json-chat")
 
 
+def test_revoke_dash_never_prints_what_came_on_stdin_even_without_the_app_prefix(
+    cli: Cli, logged_in: Any
+) -> None:
+    """`-` means a secret: a leaked key pasted without its `app-` prefix (or any other secret piped by
+    mistake) is refused masked, like a key, not echoed back in the error line."""
+    secret = "sk-" + "S3cr3tCanary" * 3
+    before = _tokens(logged_in, "echo-chat")
+    for stdin in (secret, "app-" + secret[3:]):
+        res = cli("keys", "revoke", "echo-chat", "-", "--yes", "-v", stdin=stdin + "\n")
+        assert res.code == 2 and "has no key" in res.stderr, res.stderr
+        assert "S3cr3tCanary" not in res.stdout + res.stderr
+    assert _tokens(logged_in, "echo-chat") == before
+
+
+def test_revoke_dash_on_a_terminal_asks_for_the_key_without_echo(
+    cli: Cli, logged_in: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a TTY, `keys revoke APP -` asks for the key as `login` asks for a password (getpass, no
+    echo): a line read with echo left the leaked key on the screen. The y/N question that follows
+    shows it masked."""
+    import getpass
+
+    import difyctl.output.prompt as prompt
+    from difyctl.redact import mask
+
+    leaked = cli("keys", "create", "echo-chat", "--show-secret", "-o", "json").json()
+    asked: list[str] = []
+
+    def no_echo(label: str, stream: Any = None) -> str:
+        asked.append(label)
+        return str(leaked["token"])
+
+    monkeypatch.setattr(prompt, "stdin_is_tty", lambda: True)
+    monkeypatch.setattr(getpass, "getpass", no_echo)
+    res = cli("keys", "revoke", "echo-chat", "-", "-o", "json", stdin="y\n")  # the y/N answer
+    assert res.code == 0, res.stderr
+    assert len(asked) == 1 and res.json()["revoked"] == leaked["id"]
+    assert leaked["token"] not in res.stdout + res.stderr
+    assert mask(leaked["token"]) in res.stderr  # the confirmation names it masked
+    assert leaked["token"] not in _tokens(logged_in, "echo-chat")
+
+
 @pytest.mark.parametrize(
     "argv",
     [
