@@ -242,7 +242,7 @@ def rotate(
     time (lock). The old key is revoked only once every sink holds the new one. exec: sinks run without
     a shell. Ctrl-C / SIGTERM print what exists and the command that finishes it.
     Exit 0 all done, 1 failed (3 when some apps of several failed), 2 usage, 4 role too low,
-    5 no server (for every app), 130 Ctrl-C, 143 SIGTERM.
+    5 no server, 7 rate limited (for every app), 130 Ctrl-C, 143 SIGTERM.
 
     \b
     Examples:

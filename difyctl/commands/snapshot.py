@@ -61,7 +61,8 @@ def create(
 ) -> ExitCode:
     """Snapshot apps into the store: one DSL file + a sidecar per app; no duplicate when unchanged.
 
-    Exit 3 when some apps of several failed (the others are saved).
+    Exit 3 when some apps of several failed (the others are saved), 4 when the server refused the
+    session; when all failed, 5 no export reached a server, 7 every one rate limited, else 1.
 
     \b
     Examples:

@@ -106,6 +106,20 @@ ROWS: list[tuple[str, list[str], list[tuple[str, str, tuple[int, Any], int]], in
     ("health key dead", ["health", "echo-chat"], [("GET", INFO, AUTH_401, 1)], FAILED),
     ("health --all list down", ["health", "--all"], [("GET", APPS, DOWN_502, 20)], DOWN),
     ("health --all list 403", ["health", "--all"], [("GET", APPS, FORBIDDEN, 1)], AUTH),
+    # every target rate limited -> 7, in each multi-target command (exit_codes.all_failed)
+    ("health every check 429", ["health", "--all"], [("GET", INFO, BUSY_429, 99)], LIMITED),
+    (
+        "snapshot --all every export 429",
+        ["snapshot", "create", "--all"],
+        [("GET", EXPORT, BUSY_429, 99)],
+        LIMITED,
+    ),
+    (
+        "keys rotate every create 429",
+        ["keys", "rotate", "echo-chat", "json-chat", "--yes"],
+        [("POST", KEYS, BUSY_429, 99)],
+        LIMITED,
+    ),
     ("secrets list unknown app", ["secrets", "list", "no-such-app"], [], USAGE),
     ("credentials list 403", ["credentials", "list"], [("GET", PROVIDERS, FORBIDDEN, 1)], AUTH),
     # broadcast
