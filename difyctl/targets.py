@@ -127,21 +127,30 @@ async def list_all_apps(
         async with slot:
             return await client.list_apps(page=number, limit=PAGE_LIMIT, mode=mode)
 
-    first, *early = await asyncio.gather(*(one(n) for n in range(1, ahead + 2)))
+    # an early page fails the listing only when it is needed: a workspace of one page never reads it
+    found = await asyncio.gather(*(one(n) for n in range(1, ahead + 2)), return_exceptions=True)
+    first, early = _page(found[0]), found[1:]
     apps = list(first.items)
     if not first.has_more or not first.items:
         return apps
     if first.total <= len(first.items):  # a server that does not count: one page after another
         page = first
         while page.has_more and page.items:
-            page = early.pop(0) if early else await one(page.page + 1)
+            page = _page(early.pop(0)) if early else await one(page.page + 1)
             apps.extend(page.items)
         return _unique(apps)
     last = math.ceil(first.total / PAGE_LIMIT)
-    pages = [*early[: last - 1], *await asyncio.gather(*(one(n) for n in range(ahead + 2, last + 1)))]
+    needed = [_page(p) for p in early[: last - 1]]
+    pages = [*needed, *await asyncio.gather(*(one(n) for n in range(ahead + 2, last + 1)))]
     for page in pages:
         apps.extend(page.items)
     return _unique(apps)
+
+
+def _page(found: AppPage | BaseException) -> AppPage:
+    if isinstance(found, BaseException):
+        raise found
+    return found
 
 
 def _unique(apps: list[App]) -> list[App]:
