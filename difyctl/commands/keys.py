@@ -129,7 +129,9 @@ def revoke(
     actx = app_context(ctx, output, profile, verbose)
     with actx.console() as console:
         found = actx.resolve_app(console, ref)
-        key = next((k for k in console.list_api_keys(found.id) if key_id in (k.id, k.token)), None)
+        # an id in any case, as Dify's <uuid:api_key_id> route takes it (api/controllers/console/apikey.py)
+        keys = console.list_api_keys(found.id)
+        key = next((k for k in keys if key_id == k.token or key_id.lower() == k.id.lower()), None)
         if key is None:  # the server's own 404 would say only "API key not found" (or, for no UUID, no route)
             raise UsageError(
                 f"app {found.name!r} has no key {shown}", hint=f"`difyctl keys list {ref}` shows its ids"

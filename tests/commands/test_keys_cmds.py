@@ -81,6 +81,15 @@ def test_revoke_an_unknown_key_sends_nothing_and_says_where_the_ids_are(cli: Cli
     assert _tokens(logged_in, "echo-chat") == before and other in _tokens(logged_in, "json-chat")
 
 
+def test_revoke_takes_an_id_in_capitals_as_dify_does(cli: Cli, logged_in: Any) -> None:
+    """Dify's route is `<uuid:api_key_id>` (api/controllers/console/apikey.py): werkzeug's UUID
+    converter takes A-F too, so an id copied in capitals is a known key, not "has no key"."""
+    made = cli("keys", "create", "echo-chat", "--show-secret", "-o", "json").json()
+    res = cli("keys", "revoke", "echo-chat", made["id"].upper(), "--yes", "-o", "json")
+    assert res.code == 0, res.stderr
+    assert res.json()["revoked"] == made["id"] and made["token"] not in _tokens(logged_in, "echo-chat")
+
+
 def test_revoke_dash_never_prints_what_came_on_stdin_even_without_the_app_prefix(
     cli: Cli, logged_in: Any
 ) -> None:
