@@ -222,3 +222,17 @@ def test_rotate_all_with_a_random_console_error_rate_loses_no_key(
     assert all(len(after[n]) == len(before[n]) + 1 for n in done if results[n]["status"] == "promoted")
     assert all(results[n]["error"] for n in DEMO if n not in done)
     assert res.code == (0 if len(done) == len(DEMO) else 3 if done else 5), res.stderr
+
+
+def test_health_all_one_key_lookup_that_never_answers_fails_only_its_app(cli: Cli, logged_in: Any) -> None:
+    """Pipelined: the others are checked while one app's lookup hangs; `--timeout` (tiny here, no
+    timed assertion) ends it as a failed lookup of that app, not "no key", not the whole command."""
+    logged_in.faults.scope = KEYS_OF.format(logged_in.app_id("json-chat"))
+    logged_in.faults.hang = True
+    res = cli("health", "--all", "--timeout", "0.2", "-o", "json")
+    assert res.code == 3, res.stderr
+    by_app = {r["app"]: r for r in res.json()["results"]}
+    assert set(by_app) == DEMO
+    hung = by_app.pop("json-chat")
+    assert not hung["ok"] and hung["error"].startswith("key lookup failed: no answer") and hung["key"] == ""
+    assert all(r["ok"] for r in by_app.values())
