@@ -105,7 +105,8 @@ ROWS: list[tuple[str, list[str], list[tuple[str, str, tuple[int, Any], int]], in
     ("health all down", ["health", "echo-chat"], [("GET", INFO, DOWN_502, 3)], DOWN),
     ("health key dead", ["health", "echo-chat"], [("GET", INFO, AUTH_401, 1)], FAILED),
     ("health --all list down", ["health", "--all"], [("GET", APPS, DOWN_502, 20)], DOWN),
-    ("health --all list 403", ["health", "--all"], [("GET", APPS, FORBIDDEN, 1)], AUTH),
+    # times 2: pages 1 and 2 are asked together, and a refused page 2 of a one-page workspace is unread
+    ("health --all list 403", ["health", "--all"], [("GET", APPS, FORBIDDEN, 2)], AUTH),
     # every target rate limited -> 7, in each multi-target command (exit_codes.all_failed)
     ("health every check 429", ["health", "--all"], [("GET", INFO, BUSY_429, 99)], LIMITED),
     (
