@@ -39,9 +39,14 @@ def app_folder_name(app_name: str, app_id: str) -> str:
     return f"{slugify(app_name)}-{id_suffix(app_id)}"
 
 
+def is_tag(tag: object) -> bool:
+    """A file name stem: letters, digits, `._+-`, starting with a letter or digit, no `..`."""
+    return isinstance(tag, str) and len(tag) <= TAG_MAX and bool(_TAG_RE.match(tag)) and ".." not in tag
+
+
 def validate_tag(tag: str) -> str:
     """A tag is a file name stem: letters, digits, `._+-`, starting with a letter or digit, no `..`."""
-    if not isinstance(tag, str) or len(tag) > TAG_MAX or not _TAG_RE.match(tag) or ".." in tag:
+    if not is_tag(tag):
         raise UsageError(
             f"invalid snapshot tag {tag!r}",
             hint=f"use letters, digits and . _ + - (at most {TAG_MAX}, starting with a letter or digit)",

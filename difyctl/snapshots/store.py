@@ -33,6 +33,7 @@ from difyctl.snapshots.paths import (
     check_user_tag,
     id_suffix,
     is_safety,
+    is_tag,
     is_temp_file,
     validate_tag,
 )
@@ -95,6 +96,10 @@ class SnapshotMeta:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], folder: str) -> SnapshotMeta:
+        """ValueError for a tag or alias that is no file name stem (`../../x`): the store becomes
+        paths from them, and a store kept in git is edited by others."""
+        if not _names_ok(d):
+            raise ValueError(f"tag {d.get('tag')!r} / alias_of {d.get('alias_of')!r} is not a snapshot tag")
         return cls(
             tag=str(d["tag"]),
             created_at=str(d["created_at"]),
@@ -201,6 +206,11 @@ def _read_sidecar(path: Path, folder: str) -> SnapshotMeta:
 _REQUIRED = ("tag", "created_at", "app_id", "sha256")  # what `SnapshotMeta.from_dict` cannot do without
 
 
+def _names_ok(doc: dict[str, Any]) -> bool:
+    """Its tag and alias (when it has one) name files of its own folder, nothing outside it."""
+    return is_tag(doc.get("tag")) and (not doc.get("alias_of") or is_tag(doc["alias_of"]))
+
+
 def _sidecar_docs(folder: Path) -> list[dict[str, Any]]:
     """The sidecars of an app folder that describe a snapshot (a JSON object with the keys a
     `SnapshotMeta` needs), in name order; the others are verify()'s to report. Paths stay text from
@@ -219,7 +229,7 @@ def _sidecar_docs(folder: Path) -> list[dict[str, Any]]:
                 doc = json.loads(f.read().decode("utf-8"))
         except (ValueError, OSError):
             continue
-        if isinstance(doc, dict) and all(key in doc for key in _REQUIRED):
+        if isinstance(doc, dict) and all(key in doc for key in _REQUIRED) and _names_ok(doc):
             docs.append(doc)
     return docs
 
@@ -351,8 +361,9 @@ class SnapshotStore:
         suffix = "-" + id_suffix(app_id)
         folders = self._folders if self._folders is not None else self._list_folders()
         for name in (n for n in folders if n.endswith(suffix)):
-            docs = _sidecar_docs(self.root / name)
-            if any(str(doc["app_id"]) == app_id for doc in docs):
+            # its own snapshots only: two apps may share a folder (same slug and id prefix)
+            docs = [doc for doc in _sidecar_docs(self.root / name) if str(doc["app_id"]) == app_id]
+            if docs:
                 return self.root / name, _newest(docs, name)
         return None, None
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from difyctl.errors import UsageError
 from difyctl.snapshots.dsl import content_hash, dump_dsl
 from difyctl.snapshots.paths import app_folder_name, flat_filename, slugify, validate_tag, write_flat
-from difyctl.snapshots.store import STORE_VERSION, ChecksumError, SnapshotStore, default_tag
+from difyctl.snapshots.store import STORE_VERSION, ChecksumError, SnapshotStore, default_tag, sha256_hex
 from tests.snapshots.conftest import APP_ID, DATA, Clock
 
 EXPORT = (DATA / "echo-workflow.yml").read_text("utf-8")
@@ -437,3 +437,48 @@ def test_a_save_reads_its_apps_sidecars_once(store: SnapshotStore, monkeypatch: 
     assert save(store).status == "unchanged"
     assert save(store, dedupe=False).created
     assert len(reads) == 2 and len(set(reads)) == 1
+
+
+def test_a_sidecar_of_another_app_is_never_the_newest(store: SnapshotStore, clock: Clock) -> None:
+    """Two apps may share a folder (same name slug and the same first 8 characters of the id, or a
+    hand-moved sidecar): a save compares with ITS app's newest snapshot, never the other app's, even
+    one with the same bytes (it was answered 'unchanged' with the other app's snapshot)."""
+    first = save(store).snapshot
+    folder = store.root / first.folder
+    clock.tick(hours=1)
+    other = APP_ID[:8] + "-0000-0000-0000-000000000000"
+    (folder / "other.yml").write_text(EXPORT, "utf-8")
+    _sidecar(
+        folder,
+        "other",
+        tag="other",
+        created_at="2999-01-01T00:00:00Z",
+        app_id=other,
+        sha256=sha256_hex(EXPORT.encode()),
+        content_hash=first.content_hash,
+    )
+    again = save(store)
+    assert again.status == "unchanged"
+    assert again.snapshot.app_id == APP_ID and again.snapshot.tag == first.tag
+    assert store.latest(APP_ID) == first
+
+
+@pytest.mark.parametrize("field", ["tag", "alias_of"])
+def test_a_crafted_sidecar_leads_nothing_outside_the_store(store: SnapshotStore, field: str) -> None:
+    """A store is kept in git and changed by pull requests: a sidecar whose tag (or alias) climbs out
+    of its folder is not a snapshot. `prune` deleted the file it named outside the store, and a save
+    of the same bytes answered 'unchanged' with a path outside the store."""
+    first = save(store).snapshot
+    folder = store.root / first.folder
+    outside = store.root.parent / "victim"
+    for suffix in (".json", ".yml"):
+        outside.with_suffix(suffix).write_text(EXPORT, "utf-8")
+    doc = {"tag": "crafted", "created_at": "2999-01-01T00:00:00Z", "app_id": APP_ID}
+    doc[field] = "../../victim"
+    _sidecar(folder, "crafted", **doc, sha256=sha256_hex(EXPORT.encode()), content_hash=first.content_hash)
+    again = save(store)
+    assert again.snapshot.tag == first.tag and again.path.parent == folder
+    assert [m.tag for m in store.list(APP_ID)] == [first.tag]
+    assert [p.kind for p in store.verify()] == ["unreadable-sidecar"]
+    store.prune(APP_ID, keep=0, force=True)
+    assert outside.with_suffix(".json").exists() and outside.with_suffix(".yml").exists()
