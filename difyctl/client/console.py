@@ -192,6 +192,8 @@ class ConsoleClient(SyncAPIClient):
                 break
             try:
                 version = self.call(probe)
+            except DifyConnectionError:  # no answer (or no server) there: none at /v1/ either
+                break
             except DifyError:
                 continue
             if version:
@@ -277,6 +279,8 @@ class AsyncConsoleClient(AsyncAPIClient):
                 break
             try:
                 version = await self.call(probe)
+            except DifyConnectionError:  # no answer (or no server) there: none at /v1/ either
+                break
             except DifyError:
                 continue
             if version:

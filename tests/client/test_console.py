@@ -446,6 +446,27 @@ def _html404(version: str | None = None) -> Any:
     )
 
 
+def _no_answer() -> httpx.Response:
+    raise httpx.ReadTimeout("timed out")
+
+
+@BOTH
+@pytest.mark.parametrize(
+    "failure", [_no_answer, lambda: (_ for _ in ()).throw(httpx.ConnectError("refused"))]
+)
+async def test_a_server_that_does_not_answer_the_first_probe_gets_no_second(
+    is_async: bool, fake: FakeRuntime, failure: Any
+) -> None:
+    """/health and /v1/ are the same host and port: when the first probe got no answer (a timeout,
+    a refused connection), the second would wait as long again for nothing. `login --timeout 2`
+    against a silent server waited 6 s: /health, /v1/, then the login itself."""
+    server = VersionServer(failure, lambda: httpx.Response(200, json={"server_version": "1.14.0"}))
+    client = console(server, AUTH, is_async, fake)
+    assert await resolve(client.server_version()) is None
+    await close(client)
+    assert "/health" in server.paths and "/v1/" not in server.paths
+
+
 @BOTH
 @pytest.mark.parametrize(
     ("health", "v1", "expected", "paths"),
