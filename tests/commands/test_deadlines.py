@@ -171,3 +171,17 @@ def test_login_stops_at_the_timeout(
     )
     assert res.code == 5, res.stderr
     assert "raise --timeout" in res.stderr
+
+
+def test_health_of_one_app_stops_at_the_timeout_with_exit_5(
+    server: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The check of one app whose server never answers (or drips) is 'no server' (5), as for `run`
+    and `broadcast`, not 1 (an app that answered wrongly), and its result names what it waited for."""
+    seconds = "3" if server.drip else "0.3"
+    env = _env(server, DIFY_API_KEY="app-k")
+    res = cli(monkeypatch, capsys, env, "health", "some-app", "--timeout", seconds, "-o", "json")
+    assert res.code == 5, res.stderr
+    (check,) = res.json()["results"]
+    said = f"still answering after {seconds} s" if server.drip else f"no answer from {_url(server)}/v1/info"
+    assert not check["ok"] and said in check["error"]
