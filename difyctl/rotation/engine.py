@@ -124,20 +124,24 @@ def rotate_key(deps: KeyDeps, app: App, opts: RotateOptions) -> KeyRotation:
     lock = RotationLock(deps.journals.lock_path(deps.server, app.id), f"the rotation of app {app.name!r}")
     try:
         with lock:
-            return _guard(lambda: _Run(deps, app, opts, res).dispatch(), res)
+            run = _Run(deps, app, opts, res)
+            return _guard(run.dispatch, res, run.unfinished)
     except LockedError as exc:
         res.status, res.error, res.hint = "locked", exc.message, exc.hint
         res.exit_code = ExitCode.FAILED
         return res
 
 
-def _guard(body: Callable[[], KeyRotation], res: KeyRotation) -> KeyRotation:
+def _guard(
+    body: Callable[[], KeyRotation], res: KeyRotation, unfinished: Callable[[], None] = lambda: None
+) -> KeyRotation:
     try:
         return body()
     except _Stop:
         return res
     except DifyError as exc:  # an unexpected server answer outside the checked steps
         res.fail(exc.message, exc.hint, exc.exit_code)
+        unfinished()
         return res
 
 
@@ -226,6 +230,18 @@ class _Run:
             res.status, res.phase = "nothing-to-do", found.phase if found else None
             return res
         return self._fresh()
+
+    def unfinished(self) -> None:
+        """A server error outside the checked steps (a deadline cut a create whose cleanup could not
+        list the keys either): a rotation left mid-way says what exists and the command that
+        finishes it, as Ctrl-C does, not only the error's own hint."""
+        if not self.j.active:
+            return
+        command = f"difyctl keys rotate {_q(self.app.name)}"
+        pending = describe_pending(self.journals, self.deps.server, self.deps.profile, self.app, command)
+        pending = pending.removeprefix(f"{self.app.name}: ")  # the result names its app already
+        self.res.phase = self.j.phase
+        self.res.hint = pending + (f"; {self.res.hint}" if self.res.hint else "")
 
     def _journaled_sinks(self) -> tuple[Sink, ...]:
         """The sinks the rotation was started with; a different --sink is refused (exit 2) unless

@@ -442,3 +442,46 @@ def test_replace_sinks_on_a_promoted_rotation_delivers_before_the_revoke(kit: Ki
     assert moved.path.exists() and dotenv_value(moved.path, "K") == kit.stored(APP)
     assert res.delivered == ["keyring", moved.name]
     assert old and not kit.works(old)
+
+
+def test_a_create_cut_by_the_deadline_whose_cleanup_is_cut_too_says_resume(
+    kit: Kit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`keys rotate --timeout 2` against a server that stopped answering after it made the key: the
+    cleanup cannot list the keys either. The journal stays `creating` (a resume adopts the key), and
+    the failure says so: it said only 'raise --timeout', and a plain re-run refuses the unfinished
+    rotation while the stray key is never delivered nor revoked."""
+    from difyctl.client.console import ConsoleClient
+    from difyctl.client.errors import DifyTimeoutError
+
+    start, old = len(kit.tokens(APP)), kit.stored(APP)
+    real_create, real_list = ConsoleClient.create_api_key, ConsoleClient.list_api_keys
+    silent: list[bool] = []
+
+    def no_answer() -> DifyTimeoutError:
+        return DifyTimeoutError("no answer from the server in 2 s", hint="raise --timeout if it is only slow")
+
+    def create(self: ConsoleClient, app_id: str) -> object:
+        real_create(self, app_id)
+        silent.append(True)
+        raise no_answer()
+
+    def listing(self: ConsoleClient, app_id: str) -> object:
+        if silent:
+            raise no_answer()
+        return real_list(self, app_id)
+
+    env = tmp_path / "a.env"
+    with monkeypatch.context() as mp:
+        mp.setattr(ConsoleClient, "create_api_key", create)
+        mp.setattr(ConsoleClient, "list_api_keys", listing)
+        res = kit.rotate(APP, sinks=(DotenvSink(env, "K"),))
+    assert res.status == "failed" and res.exit_code == 5
+    assert "no answer from the server in 2 s" in (res.error or "")
+    assert f"difyctl keys rotate {APP} --resume --yes" in (res.hint or "")
+    assert (res.hint or "").startswith("the old key works and is in use") and res.phase == "creating"
+    assert kit.journal(APP)["phase"] == "creating" and kit.works(old)
+    assert len(kit.tokens(APP)) == start + 1
+    again = kit.rotate(APP, resume=True)
+    assert again.status == "finished", again
+    assert len(kit.tokens(APP)) == start and dotenv_value(env, "K") == kit.stored(APP) != old
