@@ -281,7 +281,7 @@ class ChangeEngine:
         except Rejected as exc:
             return RollbackResult(plan, FAILED, steps, error=str(exc), hint="nothing was changed")
         except Exception as exc:  # any failure after the change: restore
-            return self._restore(plan, steps, progress, describe(exc))
+            return self._restore(plan, steps, progress, describe(exc), getattr(exc, "exit_code", None))
         except KeyboardInterrupt:  # Ctrl-C: put the old state back, then stop (a second one stops that)
             restored = self._restore(plan, steps, progress, "interrupted")
             raise Interrupted(
@@ -295,7 +295,7 @@ class ChangeEngine:
         return self._restore(result.plan, list(result.steps), _Progress(published), reason)
 
     def _restore(
-        self, plan: RollbackPlan, steps: list[Step], progress: _Progress, error: str
+        self, plan: RollbackPlan, steps: list[Step], progress: _Progress, error: str, cause: int | None = None
     ) -> RollbackResult:
         text = plan.live_secret_text or plan.live_text
         tag = plan.pre_rollback.tag if plan.pre_rollback else "the safety snapshot"
@@ -323,8 +323,10 @@ class ChangeEngine:
                 error=f"{error}; the restore failed too: {describe(exc)}",
                 hint=f"the state before the {plan.verb} is saved in {plan.pre_rollback_path}: "
                 f"difyctl rollback {plan.app.id} {tag}",
+                cause=cause,
             )
-        return RollbackResult(plan, RESTORED, steps, error=error, hint=f"the app is back to {tag} (verified)")
+        hint = f"the app is back to {tag} (verified)"
+        return RollbackResult(plan, RESTORED, steps, error=error, hint=hint, cause=cause)
 
     def _apply_once(
         self,

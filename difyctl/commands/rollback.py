@@ -47,8 +47,9 @@ def rollback(
 
     Steps: semantic diff and secret plan (--dry-run stops here and writes nothing), confirm,
     a pre-rollback-* safety snapshot of the live app, import, publish, verify by re-export, service
-    probe; on any failure after the import that state is restored and verified. Secrets blank in the
-    snapshot keep their live values; a removed one is named in the plan.
+    probe; on any failure after the import that state is restored and verified (exit 1; 5 when the
+    server failed or gave no answer in --timeout). Secrets blank in the snapshot keep their live
+    values; a removed one is named in the plan.
 
     \b
     Examples:

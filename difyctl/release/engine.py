@@ -222,7 +222,7 @@ class ReleaseEngine:
             force=bool(item.secret_updates),
             allow_blank=self.allow_blank,
         )
-        return ItemResult(item, res.status, list(res.steps), res.error, res.hint), res
+        return ItemResult(item, res.status, list(res.steps), res.error, res.hint, cause=res.cause), res
 
     def _undo(
         self, plan: ReleasePlan, done: dict[int, ItemResult], undo: dict[int, RollbackResult], publish: bool

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from difyctl.client.models import App
-from difyctl.exit_codes import ExitCode
+from difyctl.exit_codes import ExitCode, all_failed
 from difyctl.release.files import ReleaseFile
 from difyctl.snapshots.diff import DslDiff
 from difyctl.snapshots.results import RollbackPlan, Step
@@ -87,6 +87,7 @@ class ItemResult:
     error: str | None = None
     hint: str | None = None
     app_id: str | None = None
+    cause: int | None = None  # the exit code of what made it fail (RollbackResult.cause); not in the JSON
 
     @property
     def ok(self) -> bool:
@@ -122,7 +123,7 @@ class ReleaseResult:
         if all(i.status == "refused" for i in failed):
             return ExitCode.USAGE
         if self.atomic or not any(i.ok and i.status != "unchanged" for i in self.items):
-            return ExitCode.FAILED
+            return all_failed(i.cause for i in failed)  # 5 when every failure was the server's absence
         return ExitCode.PARTIAL
 
     def to_dict(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from difyctl.change.secrets import SecretPlan
 from difyctl.client.models import App
-from difyctl.exit_codes import ExitCode
+from difyctl.exit_codes import ExitCode, all_failed
 from difyctl.jsonshape import app_fields_of
 from difyctl.snapshots.diff import DslDiff
 from difyctl.snapshots.dsl import content_hash, parse_dsl
@@ -152,6 +152,9 @@ class RollbackResult:
     steps: list[Step] = field(default_factory=list)
     error: str | None = None
     hint: str | None = None
+    # the exit code of what made it fail (5: no server, or no answer within --timeout): a failure the
+    # server caused says so (4 / 5 / 7), restored or not, as for every other command. Not in the JSON.
+    cause: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -159,7 +162,7 @@ class RollbackResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        return _EXIT.get(self.status, ExitCode.FAILED)
+        return _EXIT[self.status] if self.status in _EXIT else all_failed((self.cause,))
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from difyctl.client.errors import ServerError
+from difyctl.client.errors import DifyTimeoutError, ServerError
 from difyctl.client.models import App
 from difyctl.errors import UsageError
 from difyctl.release.engine import ReleaseEngine
@@ -195,3 +195,30 @@ def test_a_created_app_that_passes_stays(tmp_path: Path, v1: dict[str, Any], v2:
     result = eng.apply(plan, yes=True, atomic=True, secrets={"API_TOKEN": SECRET})
     assert int(result.exit_code) == 0
     assert len(console.apps) == before + 1 and "delete_app" not in console.calls
+
+
+@pytest.mark.parametrize("atomic", [False, True])
+def test_every_app_cut_by_the_server_exits_5(world: dict[str, Any], atomic: bool) -> None:
+    """`apply --timeout 2` against a server that stops answering after each import: every app is
+    restored, and the exit code says the server was the cause (5), as for any command, not 1."""
+    console: Console = world["console"]
+    eng = engine(world)
+    plan = plan_all(world, eng)
+    for call in (1, 3, 5):  # each app's import (the even calls are the restores')
+        console.inject("import_dsl", DifyTimeoutError("no answer in 2 s"), after=True, call=call)
+    result = eng.apply(plan, yes=True, atomic=atomic)
+    assert result.items[0].status == "restored"
+    assert int(result.exit_code) == 5 and result.to_dict()["exit_code"] == 5
+    assert all("cause" not in item for item in result.to_dict()["apps"])
+    assert [published_state(world, n) for n in range(3)] == ["old"] * 3
+
+
+def test_apps_failing_for_different_causes_exit_1(world: dict[str, Any]) -> None:
+    console: Console = world["console"]
+    eng = engine(world)
+    plan = plan_all(world, eng)
+    console.inject("import_dsl", DifyTimeoutError("no answer in 2 s"), after=True, call=1)
+    console.corrupt_publishes = 3  # the others fail their verification: their own fault
+    result = eng.apply(plan, yes=True)
+    assert not any(i.ok for i in result.items) and {i.cause for i in result.items} == {5, None}
+    assert int(result.exit_code) == 1

@@ -16,7 +16,7 @@ import pytest
 from difyctl.change.engine import ChangeEngine
 from difyctl.change.steps import DslConsole, Probe
 from difyctl.client.console import ConsoleClient
-from difyctl.client.errors import DifyConnectionError, ServerError
+from difyctl.client.errors import DifyConnectionError, DifyTimeoutError, PermissionDeniedError, ServerError
 from difyctl.errors import DifyctlError, Interrupted, UsageError
 from difyctl.snapshots.defaults import server_filled
 from difyctl.snapshots.dsl import content_hash, dump_dsl, secret_values
@@ -293,26 +293,41 @@ def _raise(exc: Exception) -> Any:
     raise exc
 
 
+# each failure, and the exit code of a rollback it cut (then restored): the server's absence (connection
+# refused or reset, no answer within --timeout, 5xx) is 5, as for every command; a wrong result is 1
 FAILURES = {
-    "import fails (connection refused)": lambda f: f.inject("import_dsl", DifyConnectionError("refused")),
-    "connection drops after import": lambda f: f.inject(
-        "import_dsl", DifyConnectionError("reset"), after=True
+    "import fails (connection refused)": (
+        lambda f: f.inject("import_dsl", DifyConnectionError("refused")),
+        5,
     ),
-    "publish fails": lambda f: f.inject("publish", ServerError("boom", status_code=500)),
-    "connection drops after publish": lambda f: f.inject("publish", DifyConnectionError("reset"), after=True),
-    "verify cannot read the app": lambda f: f.inject("get_app", ServerError("boom", status_code=502)),
-    "verify cannot export": lambda f: f.inject("export_dsl", DifyConnectionError("reset")),
-    "verification finds a different hash": lambda f: setattr(f, "corrupt_publishes", 1),
+    "import gets no answer in --timeout": (
+        lambda f: f.inject("import_dsl", DifyTimeoutError("no answer in 2 s"), after=True),
+        5,
+    ),
+    "connection drops after import": (
+        lambda f: f.inject("import_dsl", DifyConnectionError("reset"), after=True),
+        5,
+    ),
+    "publish fails": (lambda f: f.inject("publish", ServerError("boom", status_code=500)), 5),
+    "connection drops after publish": (
+        lambda f: f.inject("publish", DifyConnectionError("reset"), after=True),
+        5,
+    ),
+    "verify cannot read the app": (lambda f: f.inject("get_app", ServerError("boom", status_code=502)), 5),
+    "verify is refused": (lambda f: f.inject("get_app", PermissionDeniedError("no", status_code=403)), 4),
+    "verify cannot export": (lambda f: f.inject("export_dsl", DifyConnectionError("reset")), 5),
+    "verification finds a different hash": (lambda f: setattr(f, "corrupt_publishes", 1), 1),
 }
 
 
-@pytest.mark.parametrize("inject", FAILURES.values(), ids=FAILURES.keys())
-def test_failure_after_apply_restores_the_pre_rollback_state(world: World, inject: Any) -> None:
+@pytest.mark.parametrize(("inject", "code"), FAILURES.values(), ids=FAILURES.keys())
+def test_failure_after_apply_restores_the_pre_rollback_state(world: World, inject: Any, code: int) -> None:
     engine = world.engine()
     plan = engine.plan(APP_ID, "v1")
     inject(world.fake)
     result = engine.apply(plan)
-    assert result.status == RESTORED and not result.ok and result.exit_code == 1
+    assert result.status == RESTORED and not result.ok and result.exit_code == code
+    assert "cause" not in result.to_dict()
     assert result.error and result.hint and plan.pre_rollback and plan.pre_rollback.tag in result.hint
     failed = [s for s in result.steps if s.status == "failed"]
     assert len(failed) == 1 and not failed[0].name.startswith("restore:")
@@ -355,6 +370,7 @@ def test_restore_that_fails_too_is_reported_with_the_way_back(world: World) -> N
     assert result.status == RESTORE_FAILED and "restore failed too" in (result.error or "")
     assert result.hint and plan.pre_rollback and plan.pre_rollback.tag in result.hint
     assert str(plan.pre_rollback_path) in result.hint
+    assert result.exit_code == 5  # the server went away
     world.assert_safe()  # published = the target (the publish went through), never a third state
 
 
