@@ -247,9 +247,10 @@ def make_status_error(response: httpx.Response) -> DifyStatusError:
 
 
 def _hint_for(status: int, code: str) -> str | None:
-    if code == "too_many_requests":
+    if code == "too_many_requests":  # no option named: most commands that meet it have no --concurrency
         return (
-            "the app's max active requests was reached; lower --concurrency or raise APP_MAX_ACTIVE_REQUESTS"
+            "the app's max active requests was reached: send fewer requests at once, or raise "
+            "APP_MAX_ACTIVE_REQUESTS on the server"
         )
     if status == 426:
         return (

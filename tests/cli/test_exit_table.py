@@ -9,15 +9,18 @@ proxy cases are in test_env_errors.py; 2 for malformed input files in test_input
 from __future__ import annotations
 
 import io
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from difyctl.cli import run
 from tests.cli.conftest import emu_env, invoke
 
 OK, FAILED, USAGE, PARTIAL, AUTH, DOWN, LIMITED = 0, 1, 2, 3, 4, 5, 7
+OPTION = re.compile(r"(?<![\w-])--[a-z][a-z-]*[a-z]")
 
 
 def _err(status: int, code: str, message: str) -> dict[str, Any]:
@@ -181,3 +184,14 @@ def test_exit_code_table(
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
     if expected in (USAGE, AUTH, DOWN, LIMITED) and errors:
         assert len(errors) == 1, err
+    _hint_options_exist(argv, err, env, capsys)
+
+
+def _hint_options_exist(argv: list[str], err: str, env: dict[str, str], capsys: Any) -> None:
+    """A hint that names an option names one the command has (`run` was told 'lower --concurrency')."""
+    named = {o for line in err.splitlines() if line.startswith("hint: ") for o in OPTION.findall(line)}
+    if named:
+        capsys.readouterr()
+        run([*argv, "--help"], env=env)  # the help of the command the row ran
+        options = set(OPTION.findall(capsys.readouterr().out))
+        assert named <= options, f"{sorted(named - options)} named in: {err}"
