@@ -209,7 +209,9 @@ def probe_server(
         try:
             version = client.call(_ops.version_probes()[0])
         except DifyConnectionError as exc:
-            return ServerInfo(base_url=client.base_url, version=None, reachable=False, problem=exc.message)
+            return ServerInfo(
+                client.base_url, None, reachable=False, problem=exc.message, problem_hint=exc.hint
+            )
         except DifyError:
             version = None
         return ServerInfo(

@@ -266,6 +266,7 @@ class ServerInfo:
     version: str | None  # from X-Version, /health or /v1/
     reachable: bool = True
     problem: str | None = None  # unreachable: "cannot connect to ..." or "no answer from ... in N s"
+    problem_hint: str | None = None  # the error's own hint (an unreachable proxy names the variables)
 
 
 # ---- console: DSL import, workflows, environment variables ------------------------------------

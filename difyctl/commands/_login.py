@@ -102,7 +102,7 @@ def collect_status(actx: AppContext) -> tuple[dict[str, Any], ExitCode]:
             if info.problem
             and info.problem.startswith(("no answer", "timed out talking"))
             or "still answering" in (info.problem or "")
-            else "check the base URL and that the server is running"
+            else info.problem_hint or "check the base URL and that the server is running"
         )
         return doc, ExitCode.UNAVAILABLE
     if kind == "none":

@@ -197,6 +197,26 @@ def test_an_unreachable_http_proxy_is_named_end_to_end(
     )
 
 
+def test_status_through_an_unreachable_proxy_hints_at_the_proxy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`status` names the proxy in its error; its hint said 'check the base URL and that the server
+    is running' (the server was never asked): it now says what the error of any other command says."""
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # discard port on loopback: refused
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    env = {
+        "DIFY_BASE_URL": "http://dify.test",
+        "DIFY_CONSOLE_TOKEN": "t",
+        "DIFYCTL_CONFIG_DIR": str(tmp_path),
+    }
+    code, err = invoke(["status"], env, capsys)
+    assert code == 5
+    assert _one_error(err).startswith("error: cannot reach http://dify.test through the proxy")
+    (hint,) = [line for line in err.splitlines() if line.startswith("hint: ")]
+    assert "NO_PROXY" in hint and "HTTP_PROXY" in hint and "base URL" not in hint
+
+
 def test_exit_code_for_maps_server_input_rejections_and_404_to_2() -> None:
     from difyctl.client import errors as e
     from difyctl.errors import DifyctlError, exit_code_for
