@@ -482,3 +482,22 @@ def test_a_crafted_sidecar_leads_nothing_outside_the_store(store: SnapshotStore,
     assert [p.kind for p in store.verify()] == ["unreadable-sidecar"]
     store.prune(APP_ID, keep=0, force=True)
     assert outside.with_suffix(".json").exists() and outside.with_suffix(".yml").exists()
+
+
+def test_a_deeply_nested_sidecar_is_unreadable_not_a_crash(store: SnapshotStore) -> None:
+    """A corrupt or crafted sidecar nested deeper than the JSON decoder's recursion limit raised
+    RecursionError out of every save, list and verify of the store ('snapshot create --all' ended
+    for every app with 'unexpected RecursionError'): it is an unreadable sidecar like any other."""
+    first = save(store).snapshot
+    folder = store.root / first.folder
+    (folder / "zz-deep.json").write_text("[" * 100_000 + "]" * 100_000, "utf-8")
+    assert save(store).status == "unchanged"
+    assert [m.tag for m in store.list(APP_ID)] == [first.tag]
+    assert [(p.kind, p.path.name) for p in store.verify()] == [("unreadable-sidecar", "zz-deep.json")]
+
+
+def test_a_deeply_nested_manifest_is_a_usage_error(store: SnapshotStore) -> None:
+    save(store)
+    (store.root / "store.json").write_text("[" * 100_000 + "]" * 100_000, "utf-8")
+    with pytest.raises(UsageError, match="unreadable store manifest"):
+        save(SnapshotStore(store.root), dedupe=False)
