@@ -99,7 +99,7 @@ class JournalStore:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             from difyctl.errors import DifyctlError
 
             raise DifyctlError(f"the rotation journal {path} is unreadable: {exc}") from exc

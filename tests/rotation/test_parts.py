@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from difyctl.errors import UsageError
+from difyctl.errors import DifyctlError, UsageError
 from difyctl.rotation.journal import Journal, JournalStore
 from difyctl.rotation.lock import LockedError, RotationLock
 from difyctl.rotation.sinks import DotenvSink, ExecSink, SinkError, parse_sink, replace_var
@@ -34,6 +34,9 @@ def test_journal_round_trip_is_private_and_atomic(tmp_path: Path) -> None:
     store.path(S, "bad").write_text("{not json")
     with pytest.raises(Exception, match="unreadable"):
         store.load(S, "bad")
+    store.path(S, "deep").write_text("[" * 100_000 + "]" * 100_000)  # deeper than json parses
+    with pytest.raises(DifyctlError, match="unreadable"):
+        store.load(S, "deep")
 
 
 def test_journal_and_lock_are_keyed_by_server_and_app_not_profile(tmp_path: Path) -> None:
