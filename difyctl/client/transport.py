@@ -345,6 +345,7 @@ def _read_timeout(request: httpx.Request | None, attempts: int = 1) -> str:
 
 
 _RUN_PATHS = ("/chat-messages", "/completion-messages", "/workflows/run")  # the service API's runs
+_SLOW_HINT = "raise --timeout (env DIFYCTL_TIMEOUT) if the server is only slow"
 
 
 def wrap_transport_error(
@@ -367,15 +368,22 @@ def wrap_transport_error(
             hint="check HTTPS_PROXY / HTTP_PROXY / ALL_PROXY, or exempt the server with NO_PROXY",
         )
     if isinstance(exc, httpx.ConnectTimeout):
-        return DifyTimeoutError(f"timed out connecting to {origin}", url=origin)
+        return DifyTimeoutError(
+            f"timed out connecting to {origin}",
+            url=origin,
+            hint="nothing accepted the connection: check the base URL and that no firewall drops it "
+            "(--verbose shows each request)",
+        )
     if isinstance(exc, httpx.PoolTimeout):
-        return DifyTimeoutError(f"timed out waiting for a free connection to {origin}", url=origin)
+        return DifyTimeoutError(
+            f"timed out waiting for a free connection to {origin}", url=origin, hint=_SLOW_HINT
+        )
     if isinstance(exc, DeadlineExceeded):
         return DifyTimeoutError(
             f"{where} was still answering after {exc.deadline:g} s (a response that never ends or "
             "trickles in); gave up",
             url=where,
-            hint="raise --timeout (env DIFYCTL_TIMEOUT) if the server is only slow",
+            hint=_SLOW_HINT,
         )
     if isinstance(exc, httpx.ReadTimeout):
         run = request is not None and request.url.path.endswith(_RUN_PATHS)
@@ -385,14 +393,19 @@ def wrap_transport_error(
             hint="raise --timeout (env DIFYCTL_TIMEOUT); a streaming run that waits on a missing "
             "required input never answers"
             if run
-            else "raise --timeout (env DIFYCTL_TIMEOUT) if the server is only slow",
+            else _SLOW_HINT,
         )
     if isinstance(exc, httpx.TimeoutException):
-        return DifyTimeoutError(f"timed out talking to {where}", url=where)
+        return DifyTimeoutError(f"timed out talking to {where}", url=where, hint=_SLOW_HINT)
     if isinstance(exc, httpx.ConnectError):
         return DifyConnectionError(
             f"cannot connect to {origin}: {_reason(exc)}",
             url=origin,
             hint="check the base URL and that the server is running",
         )
-    return DifyConnectionError(f"connection to {origin} failed: {_reason(exc)}", url=where)
+    return DifyConnectionError(
+        f"connection to {origin} failed: {_reason(exc)}",
+        url=where,
+        hint="the server (or a proxy in front of it) dropped the connection without an answer: "
+        "try again; --verbose shows each request",
+    )

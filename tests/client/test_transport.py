@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import ssl
 import sys
 from pathlib import Path
@@ -82,6 +83,9 @@ def test_wrap_transport_error(exc: httpx.TransportError, cls: type, message: str
     assert err.message == message
     assert "SECRET" not in err.message and "SECRET" not in err.url
     assert err.exit_code == 5
+    # every failure has a hint, naming an option every command that talks to a server has (a server
+    # that closed the connection at once, a connect or write timeout had none)
+    assert err.hint and re.search(r"--(timeout|verbose)\b|check the base URL", err.hint), err.hint
 
 
 def test_wrap_uses_the_request_of_the_exception_or_none() -> None:
