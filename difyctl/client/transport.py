@@ -397,14 +397,15 @@ def wrap_transport_error(
         )
     if isinstance(exc, httpx.TimeoutException):
         return DifyTimeoutError(f"timed out talking to {where}", url=where, hint=_SLOW_HINT)
+    tries = f" after {attempts} attempts" if attempts > 1 else ""  # retried: say so, as a read timeout does
     if isinstance(exc, httpx.ConnectError):
         return DifyConnectionError(
-            f"cannot connect to {origin}: {_reason(exc)}",
+            f"cannot connect to {origin}{tries}: {_reason(exc)}",
             url=origin,
             hint="check the base URL and that the server is running",
         )
     return DifyConnectionError(
-        f"connection to {origin} failed: {_reason(exc)}",
+        f"connection to {origin} failed{tries}: {_reason(exc)}",
         url=where,
         hint="the server (or a proxy in front of it) dropped the connection without an answer: "
         "try again; --verbose shows each request",

@@ -88,6 +88,27 @@ def test_wrap_transport_error(exc: httpx.TransportError, cls: type, message: str
     assert err.hint and re.search(r"--(timeout|verbose)\b|check the base URL", err.hint), err.hint
 
 
+@pytest.mark.parametrize(
+    ("exc", "message"),
+    [
+        (httpx.ConnectError("refused"), "cannot connect to https://dify.example.com:8443 after 3 attempts:"),
+        (
+            httpx.ReadError("reset by peer"),
+            "connection to https://dify.example.com:8443 failed after 3 attempts:",
+        ),
+        (
+            httpx.RemoteProtocolError("closed"),
+            "connection to https://dify.example.com:8443 failed after 3 attempts:",
+        ),
+    ],
+)
+def test_a_retried_connection_failure_says_how_many_times(exc: httpx.TransportError, message: str) -> None:
+    """As a retried read timeout does ('in 60 s, 3 times'): 'apps list' against a server that closes
+    the connection at once tried 3 times and said 'connection ... failed: connection reset'."""
+    assert wrap_transport_error(exc, REQ, attempts=3).message.startswith(message)
+    assert "attempts" not in wrap_transport_error(exc, REQ, attempts=1).message
+
+
 def test_wrap_uses_the_request_of_the_exception_or_none() -> None:
     exc = httpx.ConnectError("refused", request=httpx.Request("GET", "http://127.0.0.1/x"))
     assert wrap_transport_error(exc).message == "cannot connect to http://127.0.0.1: connection refused"
