@@ -80,21 +80,25 @@ def parse_blocking(mode: str, body: Any, latency_ms: float | None = None) -> Run
         raise DifyProtocolError(f"a blocking run answered {type(body).__name__}, not a JSON object")
     if mode == "workflow":
         data = _obj(body.get("data"))
+        if not isinstance(data.get("status"), str):  # Dify always says (fixture 028): never assume success
+            raise DifyProtocolError("a blocking workflow run answered no data.status: not Dify's answer")
         outputs = data.get("outputs")
         return RunResult(
             mode=mode,
             outputs=outputs if isinstance(outputs, dict) else {},
             task_id=_str(body.get("task_id")),
             workflow_run_id=_str(body.get("workflow_run_id") or data.get("id")),
-            status=str(data.get("status") or "succeeded"),
+            status=str(data["status"]),
             error=_str(data.get("error")),
             usage=Usage(total_tokens=_tokens(data.get("total_tokens"))),
             latency_ms=latency_ms,
         )
+    if not isinstance(body.get("answer"), str):  # Dify always sends it (fixtures 030, 032)
+        raise DifyProtocolError("a blocking run answered no `answer`: not Dify's answer")
     metadata = _obj(body.get("metadata"))
     return RunResult(
         mode=mode,
-        answer=str(body.get("answer") or ""),
+        answer=body["answer"],
         conversation_id=_str(body.get("conversation_id")),
         message_id=_str(body.get("message_id") or body.get("id")),
         task_id=_str(body.get("task_id")),

@@ -236,10 +236,30 @@ async def test_wrong_mode_endpoint(is_async: bool, fake: FakeRuntime) -> None:
 def test_parse_blocking_rejects_non_objects() -> None:
     with pytest.raises(e.DifyProtocolError):
         parse_blocking("chat", ["x"])
-    odd = parse_blocking("workflow", {"data": "nope"})
-    assert parse_blocking("workflow", {"data": {"total_tokens": "many"}}).usage.total_tokens == 0
-    assert odd.outputs == {} and odd.status == "succeeded"
-    assert parse_blocking("chat", {"answer": None, "metadata": "x"}).answer == ""
+    odd = parse_blocking("workflow", {"data": {"status": "succeeded", "outputs": 5, "total_tokens": "many"}})
+    assert odd.outputs == {} and odd.status == "succeeded" and odd.usage.total_tokens == 0
+    assert parse_blocking("chat", {"answer": "", "metadata": "x"}).answer == ""
+
+
+@pytest.mark.parametrize(
+    ("mode", "body"),
+    [
+        ("workflow", {}),
+        ("workflow", {"data": "nope"}),
+        ("workflow", {"data": {"outputs": {"echo": "x"}}}),
+        ("workflow", {"data": {"status": None}}),
+        ("advanced-chat", {}),
+        ("chat", {"answer": None}),
+        ("completion", {"answer": 5}),
+    ],
+)
+def test_a_200_that_is_not_a_run_answer_is_no_success(mode: str, body: dict[str, object]) -> None:
+    """Dify's blocking answers always carry data.status (workflow, fixture 028) and `answer` (chat,
+    completion: 030, 032). A 200 without them (a gateway's '{}') was taken for a run that succeeded
+    with an empty answer: `run` and `broadcast` exited 0. It is a protocol error (exit 5, as an HTML
+    page with 200 is), never a success."""
+    with pytest.raises(e.DifyProtocolError, match="not Dify's answer"):
+        parse_blocking(mode, body)
 
 
 def test_unknown_mode() -> None:
