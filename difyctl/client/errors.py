@@ -12,6 +12,7 @@
         ├── AuthenticationError      401
         │   └── SessionExpiredError  401 after the one transparent refresh: log in again
         ├── PermissionDeniedError    403
+        ├── ProxyAuthRequiredError   407: the forward proxy (HTTP_PROXY ...) wants credentials
         ├── NotFoundError            404
         ├── ConflictError            409 (draft_workflow_not_sync)
         ├── UnsupportedMediaError    415
@@ -147,6 +148,13 @@ class NotFoundError(DifyStatusError):
     pass
 
 
+class ProxyAuthRequiredError(DifyStatusError):
+    """407 from the forward proxy of HTTP_PROXY / ALL_PROXY (an http:// server; for https:// httpx
+    raises ProxyError on the CONNECT). Authentication, but not the console session's: never refreshed."""
+
+    exit_code = ExitCode.AUTH
+
+
 class ConflictError(DifyStatusError):
     pass
 
@@ -174,6 +182,7 @@ _BY_STATUS: dict[int, type[DifyStatusError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    407: ProxyAuthRequiredError,
     409: ConflictError,
     415: UnsupportedMediaError,
     426: UpgradeRequiredError,
@@ -259,6 +268,11 @@ def _hint_for(status: int, code: str) -> str | None:
         )
     if status == 401:
         return "check the key or run `difyctl login` again"
+    if status == 407:
+        return (
+            "the proxy in HTTP_PROXY / HTTPS_PROXY / ALL_PROXY wants credentials "
+            "(http://USER:PASSWORD@host:port), or exempt the server with NO_PROXY"
+        )
     if status == 403:
         return "your role may be too low for this (API keys and credentials need admin/owner)"
     if status >= 500:

@@ -251,6 +251,16 @@ def test_hints(status: int, code: str, fragment: str | None) -> None:
         assert err.hint is not None and fragment in err.hint
 
 
+def test_a_proxy_that_wants_credentials_is_an_auth_failure_that_names_the_proxy() -> None:
+    """A forward proxy (HTTP_PROXY for an http:// server) answering 407: exit 1 with no hint, as if
+    the operation itself had failed. It is authentication (4), and the hint says where it goes."""
+    err = make_status_error(_resp(407))
+    assert type(err) is e.ProxyAuthRequiredError and err.exit_code == ExitCode.AUTH
+    assert not isinstance(err, e.AuthenticationError)  # never taken for the console session's 401
+    assert err.hint is not None and "USER:PASSWORD@" in err.hint and "NO_PROXY" in err.hint
+    assert "407 Proxy Authentication Required" in err.message
+
+
 def test_error_classes_carry_their_fields() -> None:
     stream = e.DifyStreamError("provider_quota_exceeded", "quota", 400, partial_answer="par")
     assert (stream.code, stream.status, stream.partial_answer, str(stream)) == (
