@@ -198,8 +198,10 @@ class SyncAPIClient(BaseClient):
             response: httpx.Response | None = None
             try:
                 response = self._client.send(request, stream=True, auth=self._auth_arg(spec))
-                if not stream:  # the whole body within the deadline, not only each read
-                    bound_body(response, started, self.options.deadline, self.runtime.clock)
+                # the whole body within the deadline, not only each read; a stream's too: Dify's
+                # pings every ~10 s keep a stuck run's stream open past any read timeout
+                bound_body(response, started, self.options.deadline, self.runtime.clock)
+                if not stream:
                     response.read()
             except httpx.TransportError as exc:
                 if response is not None:
@@ -335,21 +337,21 @@ class AsyncAPIClient(BaseClient):
     def _httpx_attempt(
         self, spec: RequestSpec, started: float, stream: bool
     ) -> tuple[Callable[[], Awaitable[httpx.Response]], Callable[[], httpx.Request]]:
-        """One attempt through httpx's client (auth flow, hooks); not streamed, the whole body within
-        the deadline, not only each read."""
+        """One attempt through httpx's client (auth flow, hooks): the whole body within the deadline,
+        not only each read (a stream's too, whose pings would keep a stuck run open forever)."""
         request = self._client.build_request(
             spec.method, spec.path, params=_query(spec.params), json=spec.json
         )
 
         async def once() -> httpx.Response:
             response = await self._client.send(request, stream=True, auth=self._auth_arg(spec))
-            if not stream:
-                try:
-                    bound_body(response, started, self.options.deadline, self.runtime.clock)
+            try:
+                bound_body(response, started, self.options.deadline, self.runtime.clock)
+                if not stream:
                     await response.aread()
-                except httpx.TransportError:
-                    await response.aclose()
-                    raise
+            except httpx.TransportError:
+                await response.aclose()
+                raise
             return response
 
         return once, lambda: request

@@ -124,8 +124,8 @@ def bound_body(
 @dataclass(frozen=True)
 class ClientOptions:
     timeout: httpx.Timeout = field(default_factory=default_timeout)
-    # the whole response (headers and body) of one attempt; retries only start inside it too.
-    # Streams (SSE) have no total: their bound is the read timeout between two events.
+    # the whole response (headers and body, a stream's too) of a request; retries only start inside
+    # it. Streams need it as much: Dify's pings every ~10 s reset the read timeout of a stuck run.
     deadline: float | None = DEFAULT_DEADLINE_S
     retry: RetryPolicy = DEFAULT_RETRY
     transport: httpx.BaseTransport | None = None  # tests: httpx.MockTransport(handler)

@@ -101,3 +101,47 @@ async def test_retries_still_happen_inside_the_deadline(is_async: bool, fake: Fa
 
     assert await resolve(client(handler, is_async, fake, deadline=60.0).request(GET)) == {}
     assert fake.sleeps == [0.5]
+
+
+class Pings(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """An SSE stream of `event: ping` frames, one per second on the fake clock, and never an answer:
+    Dify's keep-alive while a run is stuck (a streaming chatflow waiting on a missing required input,
+    fixture 039). Ends after 50, so a broken deadline fails the test instead of hanging it."""
+
+    def __init__(self, fake: FakeRuntime) -> None:
+        self.fake, self.sent = fake, 0
+
+    def _next(self) -> bytes:
+        self.fake.t += 1.0
+        self.sent += 1
+        return b"event: ping\n\n"
+
+    def __iter__(self) -> Iterator[bytes]:
+        while self.sent < 50:
+            yield self._next()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while self.sent < 50:
+            yield self._next()
+
+
+@BOTH
+async def test_a_stream_of_pings_is_cut_at_the_deadline(is_async: Any, fake: FakeRuntime) -> None:
+    """`run APP --stream --timeout 5` against a run that only pings ran forever: the pings reset the
+    read timeout, and streams had no total. The deadline holds for a stream as for any response."""
+    from difyctl.client.service import AsyncServiceClient, ServiceClient
+
+    pings = Pings(fake)
+    opts = dataclasses.replace(
+        options(
+            lambda r: httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=pings),
+            direct=is_async == "direct",
+        ),
+        deadline=5.0,
+    )
+    cls = AsyncServiceClient if is_async else ServiceClient
+    api = cls(BASE, "app-k", options=opts, runtime=fake.runtime())
+    with pytest.raises(e.DifyTimeoutError) as info:
+        await resolve(api.run("advanced-chat", query="hi", user="u", stream=True))
+    assert "still answering after 5 s" in info.value.message and info.value.exit_code == 5
+    assert 4 <= pings.sent <= 6  # cut at the deadline, not after the 50 pings
