@@ -20,17 +20,17 @@ GET = RequestSpec("GET", "/console/api/apps")
 
 
 class Drip(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """One byte per chunk, every chunk one second on the fake clock; ends after 50 (so a broken
-    deadline fails the test instead of hanging it)."""
+    """One `chunk` (a byte) at a time, every chunk one second on the fake clock; ends after 50 (so a
+    broken deadline fails the test instead of hanging it)."""
 
-    def __init__(self, fake: FakeRuntime) -> None:
-        self.fake = fake
+    def __init__(self, fake: FakeRuntime, chunk: bytes = b" ") -> None:
+        self.fake, self.chunk = fake, chunk
         self.sent = 0
 
     def _next(self) -> bytes:
         self.fake.t += 1.0
         self.sent += 1
-        return b" "
+        return self.chunk
 
     def __iter__(self) -> Iterator[bytes]:
         while self.sent < 50:
@@ -103,35 +103,15 @@ async def test_retries_still_happen_inside_the_deadline(is_async: bool, fake: Fa
     assert fake.sleeps == [0.5]
 
 
-class Pings(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """An SSE stream of `event: ping` frames, one per second on the fake clock, and never an answer:
-    Dify's keep-alive while a run is stuck (a streaming chatflow waiting on a missing required input,
-    fixture 039). Ends after 50, so a broken deadline fails the test instead of hanging it."""
-
-    def __init__(self, fake: FakeRuntime) -> None:
-        self.fake, self.sent = fake, 0
-
-    def _next(self) -> bytes:
-        self.fake.t += 1.0
-        self.sent += 1
-        return b"event: ping\n\n"
-
-    def __iter__(self) -> Iterator[bytes]:
-        while self.sent < 50:
-            yield self._next()
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        while self.sent < 50:
-            yield self._next()
-
-
 @BOTH
 async def test_a_stream_of_pings_is_cut_at_the_deadline(is_async: Any, fake: FakeRuntime) -> None:
     """`run APP --stream --timeout 5` against a run that only pings ran forever: the pings reset the
     read timeout, and streams had no total. The deadline holds for a stream as for any response."""
     from difyctl.client.service import AsyncServiceClient, ServiceClient
 
-    pings = Pings(fake)
+    # Dify's keep-alive while a run is stuck (a streaming chatflow waiting on a missing required
+    # input, fixture 039): a ping a second, never an answer
+    pings = Drip(fake, b"event: ping\n\n")
     opts = dataclasses.replace(
         options(
             lambda r: httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=pings),
