@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from difyctl.client.errors import DifyProtocolError, make_status_error
+from difyctl.client.errors import ATTEMPTS, DifyProtocolError, make_status_error
 from difyctl.client.retry import delay_for, should_retry, was_sent
 from difyctl.client.transport import (
     ClientOptions,
@@ -65,6 +65,14 @@ class Call(Generic[T]):
 
     spec: RequestSpec
     parse: Callable[[Any], T]
+
+
+def _tried(response: httpx.Response, attempts: int) -> httpx.Response:
+    """The final answer of a retried request says how many times it was sent: an error made from it
+    reads 'HTTP 502 ... (after 3 attempts)', as a retried timeout or connection failure does."""
+    if attempts > 1:
+        response.extensions[ATTEMPTS] = attempts
+    return response
 
 
 def _query(params: Mapping[str, Any] | None) -> dict[str, str] | None:
@@ -213,7 +221,7 @@ class SyncAPIClient(BaseClient):
                 self._record_version(response)
                 delay = self._retry_delay(spec, attempt, response, None, started)
                 if delay is None:
-                    return response
+                    return _tried(response, attempt + 1)
                 response.close()
             self.runtime.sleep(delay)
             attempt += 1
@@ -379,7 +387,7 @@ class AsyncAPIClient(BaseClient):
                 self._record_version(response)
                 delay = self._retry_delay(spec, attempt, response, None, started)
                 if delay is None:
-                    return response
+                    return _tried(response, attempt + 1)
                 await response.aclose()
             await self.runtime.asleep(delay)
             attempt += 1

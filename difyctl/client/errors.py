@@ -34,6 +34,7 @@ from difyctl import __version__
 from difyctl.exit_codes import ExitCode
 
 _MAX_SNIPPET = 120
+ATTEMPTS = "difyctl.attempts"  # Response.extensions: how many times a retried request was sent
 _RETRY_HEADERS = frozenset({"retry-after", "retry-after-ms"})
 
 
@@ -235,6 +236,9 @@ def make_status_error(response: httpx.Response) -> DifyStatusError:
             message = f"HTTP {status} {response.reason_phrase} with {kind}{detail}"
         else:
             message = f"HTTP {status} {response.reason_phrase}"
+    attempts = response.extensions.get(ATTEMPTS, 1)
+    if isinstance(attempts, int) and attempts > 1:  # retried (5xx, 429): say so
+        message = f"{message} (after {attempts} attempts)"
     cls = _BY_STATUS.get(status)
     if cls is None:
         cls = ServerError if status >= 500 else DifyStatusError

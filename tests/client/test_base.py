@@ -97,8 +97,11 @@ async def test_retry_table(
     if error is None:
         assert await _send(is_async, fake, script, spec) is not None
     else:
-        with pytest.raises(error):
+        with pytest.raises(error) as info:
             await _send(is_async, fake, script, spec)
+        # a retried failure says how many times it was sent (a 502 after 3 attempts was a bare 502)
+        message = getattr(info.value, "message", "")
+        assert (f"after {calls} attempts" in message) == (calls > 1), message
     assert len(script.requests) == calls
     assert len(fake.sleeps) == calls - 1  # a sleep between attempts, none after the last
 
