@@ -142,7 +142,9 @@ class AppContext:
         seconds = self.request_timeout()
         if seconds is None:
             return ClientOptions(transport=self.transport)
-        return ClientOptions(transport=self.transport, timeout=timeout_for(seconds), deadline=seconds)
+        return ClientOptions(
+            transport=self.transport, timeout=timeout_for(seconds), deadline=seconds, stream_deadline=seconds
+        )
 
     def get_runtime(self) -> Runtime:
         from difyctl.client.transport import Runtime

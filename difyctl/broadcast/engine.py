@@ -147,6 +147,7 @@ class Fanout:
             max_keepalive_connections=options.concurrency,
             timeout=_http_timeout(options.timeout),
             deadline=None,  # `asyncio.timeout` already bounds each whole attempt
+            stream_deadline=None,
         )
         self.policy = RetryPolicy(
             max_retries=options.retries, base_delay=options.base_delay, max_delay=options.max_delay

@@ -111,6 +111,10 @@ class BaseClient:
         if version:
             self.last_server_version = version.strip()
 
+    def _body_deadline(self, stream: bool) -> float | None:
+        """The whole response's bound: a stream (SSE) may go on as long as the server runs a run."""
+        return self.options.stream_deadline if stream else self.options.deadline
+
     def _retry_delay(
         self,
         spec: RequestSpec,
@@ -208,7 +212,7 @@ class SyncAPIClient(BaseClient):
                 response = self._client.send(request, stream=True, auth=self._auth_arg(spec))
                 # the whole body within the deadline, not only each read; a stream's too: Dify's
                 # pings every ~10 s keep a stuck run's stream open past any read timeout
-                bound_body(response, started, self.options.deadline, self.runtime.clock)
+                bound_body(response, started, self._body_deadline(stream), self.runtime.clock)
                 if not stream:
                     response.read()
             except httpx.TransportError as exc:
@@ -354,7 +358,7 @@ class AsyncAPIClient(BaseClient):
         async def once() -> httpx.Response:
             response = await self._client.send(request, stream=True, auth=self._auth_arg(spec))
             try:
-                bound_body(response, started, self.options.deadline, self.runtime.clock)
+                bound_body(response, started, self._body_deadline(stream), self.runtime.clock)
                 if not stream:
                     await response.aread()
             except httpx.TransportError:

@@ -50,6 +50,10 @@ class Runtime:
 
 
 DEFAULT_DEADLINE_S = 300.0
+# a streamed run may take as long as the server lets a run take: Dify's WORKFLOW_MAX_EXECUTION_TIME
+# defaults to 1200 s (api/configs/feature/__init__.py), then the server ends the run itself; a minute
+# more for its last events. Past that only a stuck stream is left (pings and nothing else)
+DEFAULT_STREAM_DEADLINE_S = 1260.0
 
 
 def default_timeout() -> httpx.Timeout:
@@ -124,9 +128,11 @@ def bound_body(
 @dataclass(frozen=True)
 class ClientOptions:
     timeout: httpx.Timeout = field(default_factory=default_timeout)
-    # the whole response (headers and body, a stream's too) of a request; retries only start inside
-    # it. Streams need it as much: Dify's pings every ~10 s reset the read timeout of a stuck run.
+    # the whole response (headers and body) of a request; retries only start inside it
     deadline: float | None = DEFAULT_DEADLINE_S
+    # a streamed answer's whole: Dify's pings every ~10 s reset the read timeout of a stuck run, but a
+    # real one may stream for as long as the server allows a run (`--timeout` sets both)
+    stream_deadline: float | None = DEFAULT_STREAM_DEADLINE_S
     retry: RetryPolicy = DEFAULT_RETRY
     transport: httpx.BaseTransport | None = None  # tests: httpx.MockTransport(handler)
     async_transport: httpx.AsyncBaseTransport | None = None

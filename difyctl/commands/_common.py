@@ -54,7 +54,7 @@ TimeoutOpt = Annotated[
         callback=_remember_timeout,
         show_default=False,
         help="Give up on a request that has not fully answered in SECONDS; exit 5 "
-        "(env DIFYCTL_TIMEOUT; default: 60 s between reads, 300 s in all).",
+        "(env DIFYCTL_TIMEOUT; default: 60 s between reads, 300 s in all, a streamed answer 1260 s).",
     ),
 ]
 

@@ -4,6 +4,7 @@ even though the read timeout between two bytes never fires, and retries only sta
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -117,7 +118,7 @@ async def test_a_stream_of_pings_is_cut_at_the_deadline(is_async: Any, fake: Fak
             lambda r: httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=pings),
             direct=is_async == "direct",
         ),
-        deadline=5.0,
+        stream_deadline=5.0,  # what `--timeout 5` sets
     )
     cls = AsyncServiceClient if is_async else ServiceClient
     api = cls(BASE, "app-k", options=opts, runtime=fake.runtime())
@@ -125,3 +126,54 @@ async def test_a_stream_of_pings_is_cut_at_the_deadline(is_async: Any, fake: Fak
         await resolve(api.run("advanced-chat", query="hi", user="u", stream=True))
     assert "still answering after 5 s" in info.value.message and info.value.exit_code == 5
     assert 4 <= pings.sent <= 6  # cut at the deadline, not after the 50 pings
+
+
+class LongRun(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A real long run: a ping a second for `seconds` on the fake clock, then the answer."""
+
+    def __init__(self, fake: FakeRuntime, seconds: int) -> None:
+        self.fake, self.seconds = fake, seconds
+
+    def _frames(self) -> Iterator[bytes]:
+        for _ in range(self.seconds):
+            self.fake.t += 1.0
+            yield b"event: ping\n\n"
+        message = {"event": "message", "answer": "done", "conversation_id": "c", "message_id": "m"}
+        yield f"data: {json.dumps(message)}\n\n".encode()
+        yield f"data: {json.dumps({'event': 'message_end', 'metadata': {}})}\n\n".encode()
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._frames()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for frame in self._frames():
+            yield frame
+
+
+@BOTH
+async def test_without_timeout_a_stream_may_run_as_long_as_the_server_runs_it(
+    is_async: Any, fake: FakeRuntime
+) -> None:
+    """No `--timeout`: a streamed run that takes 20 minutes (Dify's WORKFLOW_MAX_EXECUTION_TIME defaults
+    to 1200 s, api/configs/feature/__init__.py) is not cut at the 300 s bound of other responses; one
+    that goes on past the server's own limit is."""
+    from difyctl.client.service import AsyncServiceClient, ServiceClient
+    from difyctl.client.transport import DEFAULT_DEADLINE_S, DEFAULT_STREAM_DEADLINE_S
+
+    assert DEFAULT_DEADLINE_S < 1200 < DEFAULT_STREAM_DEADLINE_S
+    cls = AsyncServiceClient if is_async else ServiceClient
+    for seconds, finishes in ((1190, True), (int(DEFAULT_STREAM_DEADLINE_S) + 10, False)):
+        stream = LongRun(fake, seconds)
+        handler = lambda r, stream=stream: httpx.Response(  # noqa: E731
+            200, headers={"content-type": "text/event-stream"}, stream=stream
+        )
+        api = cls(
+            BASE, "app-k", options=options(handler, direct=is_async == "direct"), runtime=fake.runtime()
+        )
+        if finishes:
+            result = await resolve(api.run("chat", query="hi", user="u", stream=True))
+            assert result.answer == "done"
+        else:
+            with pytest.raises(e.DifyTimeoutError) as info:
+                await resolve(api.run("chat", query="hi", user="u", stream=True))
+            assert f"still answering after {DEFAULT_STREAM_DEADLINE_S:g} s" in info.value.message
