@@ -152,7 +152,7 @@ class SaveResult:
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # missing | sha-mismatch | unreadable-sidecar | orphan
+    kind: str  # missing | sha-mismatch | unreadable-sidecar | orphan | symlinked-folder
     path: Path
     detail: str
 
@@ -279,7 +279,8 @@ class SnapshotStore:
     def _list_folders(self) -> list[str]:
         try:  # scandir: no stat per folder (d_type), no Path sorting
             with os.scandir(self.root) as it:
-                return sorted(e.name for e in it if not e.name.startswith("."))
+                # a symbolic link is never an app folder: it could lead a save or a prune outside
+                return sorted(e.name for e in it if not e.name.startswith(".") and not e.is_symlink())
         except OSError:
             return []
 
@@ -322,7 +323,9 @@ class SnapshotStore:
     def app_dirs(self) -> list[Path]:
         if not self.root.is_dir():
             return []
-        return sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        return sorted(
+            p for p in self.root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
+        )
 
     def _metas(self, folder: Path) -> list[SnapshotMeta]:
         """The snapshots of an app folder, oldest first (unreadable sidecars are verify()'s to report)."""
@@ -406,7 +409,13 @@ class SnapshotStore:
         An alias is checked against the file it names. A store that does not exist is a UsageError."""
         if not self.root.is_dir():
             raise UsageError(f"no snapshot store at {self.root}", hint="check --dir or DIFYCTL_SNAPSHOT_DIR")
-        problems: builtins.list[Problem] = []
+        problems: builtins.list[Problem] = [
+            Problem(
+                "symlinked-folder", link, "a symbolic link where an app folder belongs: never read or written"
+            )
+            for link in sorted(self.root.iterdir())
+            if link.is_symlink() and not link.name.startswith(".")
+        ]
         for folder in self.app_dirs():
             sidecar_tags = set()
             for side in _files(folder, ".json"):
@@ -474,6 +483,11 @@ class SnapshotStore:
         try:
             self._ensure_manifest()
             folder = found or self.root / app_folder_name(app_name, app_id)
+            if folder.is_symlink():  # committed to git, say: it could point anywhere on the machine
+                raise UsageError(
+                    f"{folder} is a symbolic link: snapshots are written only inside the store",
+                    hint="replace the link with a real folder (or move the store with --dir)",
+                )
             new_folder = not folder.exists()
             folder.mkdir(parents=True, exist_ok=True)
             self._added_folder(folder.name)

@@ -501,3 +501,22 @@ def test_a_deeply_nested_manifest_is_a_usage_error(store: SnapshotStore) -> None
     (store.root / "store.json").write_text("[" * 100_000 + "]" * 100_000, "utf-8")
     with pytest.raises(UsageError, match="unreadable store manifest"):
         save(SnapshotStore(store.root), dedupe=False)
+
+
+def test_a_symlinked_app_folder_is_never_written_through(store: SnapshotStore, tmp_path: Path) -> None:
+    """A store is committed to git, and git commits symbolic links: `snapshots/<app>` -> /elsewhere
+    must not make a save write, or a prune delete, outside the store. verify names the link."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "precious.json").write_text("{}", "utf-8")
+    store.root.mkdir(parents=True)
+    link = store.root / app_folder_name("echo-workflow", APP_ID)
+    link.symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(UsageError, match="symbolic link"):
+        save(store)
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["precious.json"]
+    assert store.list() == [] and store.latest(APP_ID) is None
+    with pytest.raises(UsageError):
+        store.prune("echo-workflow", keep=0)
+    assert (elsewhere / "precious.json").exists()
+    assert [(p.kind, p.path) for p in store.verify()] == [("symlinked-folder", link)]
