@@ -2,7 +2,8 @@
 
     DifyError
     ├── DifyConnectionError          transport failed before a response (refused, reset, DNS)
-    │   └── DifyTimeoutError         connect/read/write/pool timeout
+    │   ├── DifyTimeoutError         connect/read/write/pool timeout
+    │   └── ProxyRefusedError        407 to the CONNECT of an https:// request (exit 4)
     ├── DifyProtocolError            the server answered something that is not Dify's wire format
     │   └── StreamTruncatedError     an SSE stream ended before its final event
     ├── DifyStreamError              an `event: error` frame inside an HTTP 200 stream
@@ -59,6 +60,13 @@ class DifyConnectionError(DifyError):
 
 class DifyTimeoutError(DifyConnectionError):
     pass
+
+
+class ProxyRefusedError(DifyConnectionError):
+    """The forward proxy answered the CONNECT of an https:// request with 407 (httpx's ProxyError):
+    authentication, as a 407 on an http:// request is (ProxyAuthRequiredError)."""
+
+    exit_code = ExitCode.AUTH
 
 
 class DifyProtocolError(DifyError):
@@ -259,6 +267,12 @@ def make_status_error(response: httpx.Response) -> DifyStatusError:
     )
 
 
+PROXY_AUTH_HINT = (
+    "the proxy in HTTP_PROXY / HTTPS_PROXY / ALL_PROXY wants credentials "
+    "(http://USER:PASSWORD@host:port), or exempt the server with NO_PROXY"
+)
+
+
 def _hint_for(status: int, code: str) -> str | None:
     if code == "too_many_requests":  # no option named: most commands that meet it have no --concurrency
         return (
@@ -273,10 +287,7 @@ def _hint_for(status: int, code: str) -> str | None:
     if status == 401:
         return "check the key or run `difyctl login` again"
     if status == 407:
-        return (
-            "the proxy in HTTP_PROXY / HTTPS_PROXY / ALL_PROXY wants credentials "
-            "(http://USER:PASSWORD@host:port), or exempt the server with NO_PROXY"
-        )
+        return PROXY_AUTH_HINT
     if status == 403:
         return "your role may be too low for this (API keys and credentials need admin/owner)"
     if status >= 500:

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from difyctl import __version__
-from difyctl.client.errors import DifyConnectionError, DifyTimeoutError
+from difyctl.client.errors import PROXY_AUTH_HINT, DifyConnectionError, DifyTimeoutError, ProxyRefusedError
 from difyctl.client.retry import DEFAULT_RETRY, RetryPolicy
 from difyctl.redact import redact_headers
 
@@ -367,6 +367,13 @@ def wrap_transport_error(
     origin = _origin(request.url) if request is not None else "the server"
     where = f"{origin}{request.url.path}" if request is not None else origin
     proxy = proxy_for(request.url) if request is not None and request.extensions.get(_ENV_PROXY) else None
+    if proxy and isinstance(exc, httpx.ProxyError) and str(exc).startswith("407"):
+        # httpcore's "407 Proxy Authentication Required" for a CONNECT (an https:// server)
+        return ProxyRefusedError(
+            f"the proxy {proxy} refused to connect to {origin}: 407 Proxy Authentication Required",
+            url=origin,
+            hint=PROXY_AUTH_HINT,
+        )
     if proxy and isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError):
         return DifyConnectionError(
             f"cannot reach {origin} through the proxy {proxy}: {_reason(exc)}",

@@ -239,3 +239,25 @@ def test_exit_code_for_maps_server_input_rejections_and_404_to_2() -> None:
     assert exit_code_for(e.DifyStreamError("invalid_param", "bad input"))[0] == 2
     assert exit_code_for(e.DifyStreamError("internal_server_error", "boom", 500))[0] == 5
     assert exit_code_for(DifyctlError("x", hint="h")) == (1, "h")
+
+
+def test_a_proxy_refusing_the_connect_of_an_https_server_with_407_is_authentication(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """For an https:// server httpx meets the proxy's 407 on its CONNECT and raises ProxyError
+    ("407 Proxy Authentication Required", httpcore's wording): the same exit 4 and hint as a 407 to an
+    http:// request, never the proxy's password."""
+    for name in ("HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "no_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://ops:s3cret@proxy.corp:3128")
+    request = httpx.Request("GET", "https://dify.example.com/console/api/apps")
+    request.extensions["difyctl.env_proxy"] = True
+    err = wrap_transport_error(httpx.ProxyError("407 Proxy Authentication Required", request=request))
+    assert err.exit_code == 4
+    assert err.message == (
+        "the proxy http://proxy.corp:3128 refused to connect to https://dify.example.com: "
+        "407 Proxy Authentication Required"
+    )
+    assert err.hint is not None and "USER:PASSWORD@" in err.hint and "s3cret" not in err.message
+    other = wrap_transport_error(httpx.ProxyError("502 Bad Gateway", request=request))
+    assert other.exit_code == 5 and "through the proxy" in other.message
