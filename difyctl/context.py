@@ -132,8 +132,8 @@ class AppContext:
             value = float(raw)
         except ValueError:
             value = 0.0
-        if not value > 0:
-            raise UsageError(f"DIFYCTL_TIMEOUT={raw!r} is not a number of seconds above 0")
+        if not value >= 0.001:  # the bound `--timeout` has (commands/_common.py); refuses nan too
+            raise UsageError(f"DIFYCTL_TIMEOUT={raw!r} is not a number of seconds of at least 0.001")
         return value
 
     def client_options(self) -> ClientOptions:

@@ -50,7 +50,7 @@ TimeoutOpt = Annotated[
     typer.Option(
         "--timeout",
         metavar="SECONDS",
-        min=0.001,
+        min=0.001,  # DIFYCTL_TIMEOUT has the same bound (context.request_timeout)
         callback=_remember_timeout,
         show_default=False,
         help="Give up on a request that has not fully answered in SECONDS; exit 5 "

@@ -123,9 +123,10 @@ def test_the_environment_sets_the_timeout(
 def test_a_bad_timeout_in_the_environment_is_a_usage_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    env = {"DIFY_BASE_URL": "http://127.0.0.1:9", "DIFY_CONSOLE_TOKEN": "t", "DIFYCTL_TIMEOUT": "soon"}
-    res = cli(monkeypatch, capsys, env, "apps", "list")
-    assert res.code == 2 and "DIFYCTL_TIMEOUT='soon'" in res.stderr
+    for raw in ("soon", "0.0001", "nan", "-1"):  # --timeout's own bound is 0.001
+        env = {"DIFY_BASE_URL": "http://127.0.0.1:9", "DIFY_CONSOLE_TOKEN": "t", "DIFYCTL_TIMEOUT": raw}
+        res = cli(monkeypatch, capsys, env, "apps", "list")
+        assert res.code == 2 and f"DIFYCTL_TIMEOUT={raw!r}" in res.stderr
 
 
 def test_version_answers_even_when_the_server_does_not(
