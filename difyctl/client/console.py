@@ -212,8 +212,12 @@ def probe_server(
             return ServerInfo(
                 client.base_url, None, reachable=False, problem=exc.message, problem_hint=exc.hint
             )
-        except DifyError:
-            version = None
+        except DifyError as exc:  # it answered, but not as Dify does (the web UI's HTML, say)
+            version = client.server_version()  # X-Version, when a Dify sent it anyway
+            problem = None if version else exc.message
+            return ServerInfo(
+                client.base_url, version, reachable=True, problem=problem, problem_hint=exc.hint
+            )
         return ServerInfo(
             base_url=client.base_url, version=version or client.server_version(), reachable=True
         )

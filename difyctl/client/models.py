@@ -265,7 +265,9 @@ class ServerInfo:
     base_url: str
     version: str | None  # from X-Version, /health or /v1/
     reachable: bool = True
-    problem: str | None = None  # unreachable: "cannot connect to ..." or "no answer from ... in N s"
+    # unreachable: "cannot connect to ..." or "no answer from ... in N s"; reachable without a version:
+    # what answered instead ("... answered HTTP 200 with text/html, not JSON")
+    problem: str | None = None
     problem_hint: str | None = None  # the error's own hint (an unreachable proxy names the variables)
 
 

@@ -75,7 +75,7 @@ def server_version_or_none(actx: AppContext) -> dict[str, Any]:
         return {}
     info = probe_server(profile.base_url, options=actx.client_options(), runtime=actx.get_runtime())
     doc = {"base_url": profile.base_url, "server_version": info.version, "reachable": info.reachable}
-    if not info.reachable:  # say why the version is unknown: "no answer ... in N s" / "cannot connect"
+    if info.problem:  # say why the version is unknown: "no answer ... in N s" / "cannot connect" / HTML
         doc["problem"] = info.problem
     return doc
 

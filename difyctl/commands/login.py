@@ -171,7 +171,8 @@ def version(
             + (
                 f"\nserver  {doc['base_url']}: "
                 + (
-                    f"Dify {doc.get('server_version') or 'unknown'}"
+                    f"Dify {doc.get('server_version') or 'version unknown'}"
+                    + (f" ({doc['problem']})" if doc.get("problem") else "")
                     if doc["reachable"]
                     else str(doc["problem"])
                 )

@@ -535,6 +535,19 @@ def test_probe_server(fake: FakeRuntime, handler: Any, version: str | None, reac
 
     info = probe_server(f"{BASE}/", options=options(handler), runtime=fake.runtime())
     assert (info.base_url, info.version, info.reachable) == (BASE, version, reachable)
+    assert (info.problem is None) == (version is not None)  # no version: says what answered instead
+
+
+def test_probe_server_names_what_answered_instead_of_dify(fake: FakeRuntime) -> None:
+    """The web UI's address given for the API: /health answers an HTML page with 200. The server is
+    there, its version unknown, and why is said (`version` printed a bare "Dify unknown")."""
+    from difyctl.client.console import probe_server
+
+    page = lambda r: httpx.Response(200, text="<html>Dify</html>", headers={"content-type": "text/html"})  # noqa: E731
+    info = probe_server(BASE, options=options(page), runtime=fake.runtime())
+    assert (info.version, info.reachable) == (None, True)
+    assert info.problem is not None and "text/html, not JSON" in info.problem
+    assert info.problem_hint is not None and "base URL" in info.problem_hint
 
 
 def test_probe_server_unreachable(fake: FakeRuntime) -> None:

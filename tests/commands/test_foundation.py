@@ -408,3 +408,36 @@ def test_version_says_why_an_unreachable_server_has_no_version(cli: Cli) -> None
     assert text.code == 0 and "unknown" not in text.stdout and "cannot connect" in text.stdout
     doc = cli("version", "-o", "json", env=env).json()
     assert doc["reachable"] is False and "cannot connect" in doc["problem"]
+
+
+def test_version_says_what_answered_when_it_is_not_dify(cli: Cli) -> None:
+    """The web UI's address given as the API's: /health answers an HTML page. `version` printed a bare
+    "Dify unknown"; it now says what answered instead."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<html><body>Dify</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = {"DIFY_BASE_URL": f"http://127.0.0.1:{server.server_address[1]}"}
+        text = cli("version", env=env)
+        doc = cli("version", "-o", "json", env=env).json()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (
+        text.code == 0 and "Dify version unknown (GET /health answered HTTP 200 with text/html" in text.stdout
+    )
+    assert doc["reachable"] is True and doc["server_version"] is None and "text/html" in doc["problem"]
