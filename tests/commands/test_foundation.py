@@ -257,9 +257,11 @@ def test_server_down_is_exit_5_after_retries_naming_the_url(cli: Cli, sleeps: li
 
 
 class _HtmlProxy(BaseHTTPRequestHandler):
+    status = 502  # a proxy's error page; 200: the web UI answering for the API
+
     def do_GET(self) -> None:
         body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-        self.send_response(502)
+        self.send_response(self.status)
         self.send_header("Content-Type", "text/html")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -271,9 +273,13 @@ class _HtmlProxy(BaseHTTPRequestHandler):
         return
 
 
+class _WebUi(_HtmlProxy):
+    status = 200
+
+
 @pytest.fixture
-def html_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _HtmlProxy)
+def html_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), getattr(request, "param", _HtmlProxy))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -410,33 +416,13 @@ def test_version_says_why_an_unreachable_server_has_no_version(cli: Cli) -> None
     assert doc["reachable"] is False and "cannot connect" in doc["problem"]
 
 
-def test_version_says_what_answered_when_it_is_not_dify(cli: Cli) -> None:
+@pytest.mark.parametrize("html_server", [_WebUi], indirect=True)
+def test_version_says_what_answered_when_it_is_not_dify(cli: Cli, html_server: str) -> None:
     """The web UI's address given as the API's: /health answers an HTML page. `version` printed a bare
     "Dify unknown"; it now says what answered instead."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
-    class Page(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = b"<html><body>Dify</body></html>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Page)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        env = {"DIFY_BASE_URL": f"http://127.0.0.1:{server.server_address[1]}"}
-        text = cli("version", env=env)
-        doc = cli("version", "-o", "json", env=env).json()
-    finally:
-        server.shutdown()
-        server.server_close()
+    env = {"DIFY_BASE_URL": html_server}
+    text = cli("version", env=env)
+    doc = cli("version", "-o", "json", env=env).json()
     assert (
         text.code == 0 and "Dify version unknown (GET /health answered HTTP 200 with text/html" in text.stdout
     )
