@@ -48,7 +48,13 @@ from difyctl.client.errors import (
     ServerError,
 )
 from difyctl.client.retry import RetryPolicy, delay_for, was_sent
-from difyctl.client.service import ALWAYS_STREAM, AsyncServiceClient, parse_blocking, run_spec
+from difyctl.client.service import (
+    ALWAYS_STREAM,
+    AsyncServiceClient,
+    RunAccumulator,
+    parse_blocking,
+    run_spec,
+)
 from difyctl.client.transport import ClientOptions, Runtime, build_async_client, wrap_transport_error
 from difyctl.errors import DifyctlError
 from difyctl.run.inputs import check_inputs, fill_query_input
@@ -99,6 +105,7 @@ class _Outcome:
     run: RunResult | None = None
     exc: BaseException | None = None
     retry: bool = False
+    partial: str | None = None  # a stream cut by --timeout or a dropped connection: what arrived
 
 
 def _error_doc(exc: BaseException) -> dict[str, Any]:
@@ -298,17 +305,19 @@ class Fanout:
                     self.on_result(res)
 
     async def _attempt(self, prepared: _Prepared) -> _Outcome:
+        streamed: list[RunAccumulator] = []  # a streamed answer so far: kept when the stream is cut
         try:
             if _timeout is None:  # pragma: no cover - Python 3.10
-                run = await asyncio.wait_for(self._send(prepared), self.options.timeout)
+                run = await asyncio.wait_for(self._send(prepared, streamed), self.options.timeout)
             else:  # 3.11+: no extra task (nor coroutine) per attempt
                 async with _timeout(self.options.timeout):
-                    run = await self._send(prepared)
+                    run = await self._send(prepared, streamed)
         except asyncio.TimeoutError:  # bare (no message): say what was waited for and which option bounds it
             seconds = self.options.timeout
-            return _Outcome(exc=DifyTimeoutError(f"no complete answer in {seconds:g} s (--timeout)"))
+            exc = DifyTimeoutError(f"no complete answer in {seconds:g} s (--timeout)")
+            return _Outcome(exc=exc, partial=_answer_of(streamed))
         except (DifyError, DifyctlError) as exc:
-            return _Outcome(exc=exc, retry=_retryable(exc))
+            return _Outcome(exc=exc, retry=_retryable(exc), partial=_answer_of(streamed))
         return _Outcome(run=run)
 
     def _service(self, prepared: _Prepared) -> AsyncServiceClient:
@@ -319,7 +328,7 @@ class Fanout:
             )
         return prepared.service
 
-    async def _send(self, prepared: _Prepared) -> RunResult:
+    async def _send(self, prepared: _Prepared, streamed: list[RunAccumulator]) -> RunResult:
         """One attempt. A blocking run on the aiohttp transport goes straight to its session, from a
         pre-parsed URL: the same request, answers and errors as `service.run` (parse_blocking,
         make_status_error, the wrapped transport errors) without httpx's per-request client layer
@@ -337,8 +346,15 @@ class Fanout:
             prepared.checked = True
         direct = self._direct.get(prepared.target.base_url)
         if direct is None or opts.stream or mode in ALWAYS_STREAM:
+            if opts.stream or mode in ALWAYS_STREAM:
+                streamed.append(RunAccumulator(mode, self.runtime.clock))
             return await self._service(prepared).run(
-                mode, query=opts.query, inputs=prepared.inputs, user=opts.user, stream=opts.stream
+                mode,
+                query=opts.query,
+                inputs=prepared.inputs,
+                user=opts.user,
+                stream=opts.stream,
+                acc=streamed[0] if streamed else None,
             )
         transport, timeout = direct
         inputs = prepared.inputs
@@ -398,10 +414,15 @@ class Fanout:
         assert exc is not None
         res.error = _error_doc(exc)
         res.failure_exit = getattr(exc, "exit_code", None)
-        partial = getattr(exc, "partial_answer", None)
+        partial = getattr(exc, "partial_answer", outcome.partial)
         if partial is not None:
             res.answer, res.partial = partial, True
         res.status = _status_of(exc)
+
+
+def _answer_of(streamed: list[RunAccumulator]) -> str | None:
+    """What a cut stream had answered (None: no answer text arrived, or nothing was streamed)."""
+    return (streamed[0].answer or None) if streamed else None
 
 
 _timeout: Any = getattr(asyncio, "timeout", None)  # 3.11+

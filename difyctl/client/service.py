@@ -290,12 +290,14 @@ class ServiceClient(SyncAPIClient):
         conversation_id: str | None = None,
         stream: bool = False,
         on_event: EventCallback | None = None,
+        acc: RunAccumulator | None = None,
     ) -> RunResult:
+        """`acc`: the caller's, to keep what a stream answered when it is cut."""
         streaming = stream or mode in ALWAYS_STREAM
         spec = run_spec(
             mode, query=query, inputs=inputs, user=user, conversation_id=conversation_id, streaming=streaming
         )
-        acc = RunAccumulator(mode, self.runtime.clock)
+        acc = acc or RunAccumulator(mode, self.runtime.clock)
         if not streaming:
             body = self.request(spec)
             return parse_blocking(mode, body, acc.elapsed_ms())
@@ -362,12 +364,14 @@ class AsyncServiceClient(AsyncAPIClient):
         conversation_id: str | None = None,
         stream: bool = False,
         on_event: EventCallback | None = None,
+        acc: RunAccumulator | None = None,
     ) -> RunResult:
+        """`acc`: the caller's, to keep what a stream answered when it is cut (broadcast's --timeout)."""
         streaming = stream or mode in ALWAYS_STREAM
         spec = run_spec(
             mode, query=query, inputs=inputs, user=user, conversation_id=conversation_id, streaming=streaming
         )
-        acc = RunAccumulator(mode, self.runtime.clock)
+        acc = acc or RunAccumulator(mode, self.runtime.clock)
         if not streaming:
             body = await self.request(spec)
             return parse_blocking(mode, body, acc.elapsed_ms())

@@ -186,3 +186,70 @@ async def test_a_shared_client_is_not_closed_by_its_users() -> None:
         assert seen == [f"Bearer {key(0)}", f"Bearer {key(1)}"]
     finally:
         await shared.aclose()
+
+
+class _StallAfter(httpx.AsyncByteStream):
+    """An SSE body that sends `head`, then either never sends another byte (a run stuck server-side:
+    only --timeout ends it) or drops the connection (`drop`)."""
+
+    def __init__(self, head: bytes, *, drop: bool = False) -> None:
+        self.head, self.drop = head, drop
+
+    async def __aiter__(self) -> Any:
+        yield self.head
+        if self.drop:
+            raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+        await asyncio.Event().wait()  # forever: cancelled by the attempt's --timeout
+
+
+def _stalling_chat(*, drop: bool) -> Any:
+    # the first frame of a chat stream as Dify 1.16.0 sends it (fixture 044-svc-chat-messages-streaming.sse)
+    head = b'data: {"event": "message", "conversation_id": "c1", "message_id": "m1", "answer": "Hel"}\n\n'
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/parameters"):
+            return httpx.Response(200, json={"user_input_form": []})
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, stream=_StallAfter(head, drop=drop)
+        )
+
+    return handler
+
+
+async def test_a_stream_cut_by_the_timeout_keeps_what_arrived(sleeps: Sleeps) -> None:
+    """broadcast keeps a broken stream's partial answer (`[partial]`); one cut by --timeout too: the
+    answer that arrived before the cut is the user's, as for a stream the server cut."""
+    result = await broadcast(
+        targets(1),
+        opts(stream=True, timeout=0.05),
+        client_options=options(_stalling_chat(drop=False)),
+        runtime=sleeps.runtime(),
+    )
+    (t,) = result.targets
+    assert t.status == "timeout" and t.attempts == 1 and result.exit_code == 5
+    assert t.error is not None and t.error["message"] == "no complete answer in 0.05 s (--timeout)"
+    assert t.partial and t.answer == "Hel"
+
+
+async def test_a_stream_whose_connection_drops_keeps_what_arrived(sleeps: Sleeps) -> None:
+    result = await broadcast(
+        targets(1),
+        opts(stream=True),
+        client_options=options(_stalling_chat(drop=True)),
+        runtime=sleeps.runtime(),
+    )
+    (t,) = result.targets
+    assert t.status == "error" and t.attempts == 1 and sleeps == []  # a sent run is never re-sent
+    assert t.partial and t.answer == "Hel"
+
+
+async def test_a_blocking_run_cut_by_the_timeout_has_no_partial_answer(sleeps: Sleeps) -> None:
+    async def never(request: httpx.Request) -> httpx.Response:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    result = await broadcast(
+        targets(1), opts(timeout=0.05), client_options=options(never), runtime=sleeps.runtime()
+    )
+    (t,) = result.targets
+    assert t.status == "timeout" and not t.partial and t.answer is None
