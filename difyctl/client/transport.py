@@ -367,6 +367,7 @@ def wrap_transport_error(
     origin = _origin(request.url) if request is not None else "the server"
     where = f"{origin}{request.url.path}" if request is not None else origin
     proxy = proxy_for(request.url) if request is not None and request.extensions.get(_ENV_PROXY) else None
+    tries = f" after {attempts} attempts" if attempts > 1 else ""  # retried: say so, as a read timeout does
     if proxy and isinstance(exc, httpx.ProxyError) and str(exc).startswith("407"):
         # httpcore's "407 Proxy Authentication Required" for a CONNECT (an https:// server)
         return ProxyRefusedError(
@@ -376,20 +377,20 @@ def wrap_transport_error(
         )
     if proxy and isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError):
         return DifyConnectionError(
-            f"cannot reach {origin} through the proxy {proxy}: {_reason(exc)}",
+            f"cannot reach {origin} through the proxy {proxy}{tries}: {_reason(exc)}",
             url=origin,
             hint="check HTTPS_PROXY / HTTP_PROXY / ALL_PROXY, or exempt the server with NO_PROXY",
         )
     if isinstance(exc, httpx.ConnectTimeout):
         return DifyTimeoutError(
-            f"timed out connecting to {origin}",
+            f"timed out connecting to {origin}{tries}",
             url=origin,
             hint="nothing accepted the connection: check the base URL and that no firewall drops it "
             "(--verbose shows each request)",
         )
     if isinstance(exc, httpx.PoolTimeout):
         return DifyTimeoutError(
-            f"timed out waiting for a free connection to {origin}", url=origin, hint=_SLOW_HINT
+            f"timed out waiting for a free connection to {origin}{tries}", url=origin, hint=_SLOW_HINT
         )
     if isinstance(exc, DeadlineExceeded):
         return DifyTimeoutError(
@@ -409,8 +410,7 @@ def wrap_transport_error(
             else _SLOW_HINT,
         )
     if isinstance(exc, httpx.TimeoutException):
-        return DifyTimeoutError(f"timed out talking to {where}", url=where, hint=_SLOW_HINT)
-    tries = f" after {attempts} attempts" if attempts > 1 else ""  # retried: say so, as a read timeout does
+        return DifyTimeoutError(f"timed out talking to {where}{tries}", url=where, hint=_SLOW_HINT)
     if isinstance(exc, httpx.ConnectError):
         return DifyConnectionError(
             f"cannot connect to {origin}{tries}: {_reason(exc)}",

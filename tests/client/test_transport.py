@@ -328,3 +328,48 @@ def test_read_timeout_hint_speaks_of_runs_only_for_a_run(path: str) -> None:
     """login, apps list, health...: a hint about a streaming run's missing input only misleads there."""
     err = wrap_transport_error(httpx.ReadTimeout("x"), httpx.Request("GET", f"http://127.0.0.1{path}"))
     assert err.hint is not None and "--timeout" in err.hint and "input" not in err.hint
+
+
+@pytest.mark.parametrize(
+    ("exc", "message"),
+    [
+        (httpx.ConnectTimeout("t"), "timed out connecting to https://dify.example.com:8443 after 3 attempts"),
+        (
+            httpx.PoolTimeout("t"),
+            "timed out waiting for a free connection to https://dify.example.com:8443 after 3 attempts",
+        ),
+        (
+            httpx.WriteTimeout("t"),
+            "timed out talking to https://dify.example.com:8443/console/api/apps after 3 attempts",
+        ),
+    ],
+)
+def test_a_retried_timeout_says_how_many_times(exc: httpx.TransportError, message: str) -> None:
+    """A connect timeout is retried (the request never left: retry.py), so `status` against a host that
+    drops SYNs waited 3 connect timeouts and their backoff, and said 'timed out connecting' as if once."""
+    assert wrap_transport_error(exc, REQ, attempts=3).message == message
+    assert "attempts" not in wrap_transport_error(exc, REQ, attempts=1).message
+
+
+def test_a_retried_proxy_failure_says_how_many_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://ops:s3cret@proxy.corp:3128")
+    request = httpx.Request("GET", "https://dify.example.com/console/api/apps")
+    request.extensions["difyctl.env_proxy"] = True
+    err = wrap_transport_error(httpx.ConnectError("refused", request=request), request, attempts=3)
+    assert err.message == (
+        "cannot reach https://dify.example.com through the proxy http://proxy.corp:3128 after 3 attempts: "
+        "connection refused"
+    )
+    assert "s3cret" not in err.message and "s3cret" not in (err.hint or "")
+    once = wrap_transport_error(httpx.ConnectError("refused", request=request), request, attempts=1)
+    assert "attempts" not in once.message
