@@ -96,12 +96,17 @@ def parse_blocking(mode: str, body: Any, latency_ms: float | None = None) -> Run
     if not isinstance(body.get("answer"), str):  # Dify always sends it (fixtures 030, 032)
         raise DifyProtocolError("a blocking run answered no `answer`: not Dify's answer")
     metadata = _obj(body.get("metadata"))
+    # a chatflow stopped at a human-input node: event `workflow_paused`, the answer so far, data.status
+    # "paused" (Dify's ChatPausedBlockingResponse, after 1.16): no success, whatever it answered
+    paused = body.get("event") == "workflow_paused"
     return RunResult(
         mode=mode,
         answer=body["answer"],
         conversation_id=_str(body.get("conversation_id")),
         message_id=_str(body.get("message_id") or body.get("id")),
         task_id=_str(body.get("task_id")),
+        workflow_run_id=_str(body.get("workflow_run_id")),
+        status=str(_obj(body.get("data")).get("status") or "paused") if paused else "succeeded",
         usage=Usage.from_api(metadata.get("usage")),
         latency_ms=latency_ms,
     )

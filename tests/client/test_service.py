@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -557,3 +558,97 @@ def test_accumulator_ignores_unknown_events_and_keeps_first_ids() -> None:
     with pytest.raises(e.DifyStreamError) as info:
         RunAccumulator("chat", lambda: 0.0).feed(StreamEvent("error", {"event": "error", "status": "bad"}))
     assert info.value.status is None and info.value.code == ""
+
+
+_RECORDINGS = Path(__file__).resolve().parents[1] / "contract" / "recordings"
+
+
+def _recorded_blocking_answers() -> list[tuple[str, str, dict[str, Any]]]:
+    """Every 200 a real server gave to a blocking run (both recorded versions): (name, mode, body)."""
+    out = []
+    for path in sorted(_RECORDINGS.glob("dify-*/*-svc-*.json")):
+        ex = json.loads(path.read_text("utf-8"))
+        body = ex["request"].get("body")
+        answer = ex["response"].get("json")
+        if not (isinstance(body, dict) and body.get("response_mode") == "blocking"):
+            continue
+        if ex["response"]["status"] != 200 or not isinstance(answer, dict):
+            continue
+        mode = "workflow" if ex["request"]["path"].endswith("/workflows/run") else str(answer["mode"])
+        out.append((f"{path.parent.name}/{path.stem}", mode, answer))
+    return out
+
+
+def test_every_recorded_blocking_answer_parses() -> None:
+    """The 200s of blocking runs recorded on 1.13.2 and 1.16.0 (workflow, advanced-chat) are answers,
+    never 'not Dify's answer' (the check added for a gateway's '{}' must not refuse a real one)."""
+    found = _recorded_blocking_answers()
+    assert {name.split("/")[0] for name, _, _ in found} == {"dify-1.13.2", "dify-1.16.0"}
+    assert {mode for _, mode, _ in found} >= {"workflow", "advanced-chat"}
+    for name, mode, body in found:
+        run = parse_blocking(mode, body)
+        assert run.ok, name
+        if mode == "workflow":
+            assert run.status == body["data"]["status"] and run.outputs == body["data"]["outputs"], name
+        else:
+            assert run.answer == body["answer"] and run.conversation_id == body["conversation_id"], name
+
+
+@pytest.mark.parametrize(
+    ("mode", "body", "status", "answer"),
+    [
+        # a failed / stopped workflow: WorkflowAppBlockingResponse.Data carries the run's status and
+        # error (api/core/app/apps/workflow/generate_task_pipeline.py, _to_blocking_response)
+        ("workflow", {"data": {"status": "failed", "outputs": None, "error": "boom"}}, "failed", None),
+        ("workflow", {"data": {"status": "stopped", "outputs": {}, "error": None}}, "stopped", None),
+        # a paused run (a human-input node, newer Dify): WorkflowPausedBlockingResponse, data.status
+        # "paused" (api/controllers/common/fields.py's response schemas)
+        ("workflow", {"data": {"status": "paused", "paused_nodes": ["approval"]}}, "paused", None),
+        # advanced-chat with an empty answer (an Answer node that printed nothing)
+        ("advanced-chat", {"event": "message", "answer": "", "metadata": {}}, "succeeded", ""),
+        # an annotation reply: the annotation's text is the answer, the hit in metadata.annotation_reply
+        (
+            "chat",
+            {"event": "message", "answer": "canned", "metadata": {"annotation_reply": {"id": "a1"}}},
+            "succeeded",
+            "canned",
+        ),
+        # output moderation replaced the answer with its preset text (still `answer`, a string)
+        (
+            "completion",
+            {"event": "message", "answer": "Your content violates our policy.", "metadata": {}},
+            "succeeded",
+            "Your content violates our policy.",
+        ),
+    ],
+)
+def test_every_blocking_shape_dify_sends_parses(
+    mode: str, body: dict[str, Any], status: str, answer: str | None
+) -> None:
+    run = parse_blocking(mode, body)
+    assert run.status == status and run.answer == answer
+
+
+def test_a_paused_chatflow_is_no_success() -> None:
+    """A chatflow that stops at a human-input node answers a blocking run with event `workflow_paused`,
+    the answer so far, and data.status "paused" (Dify's service API schema ChatPausedBlockingResponse /
+    ChatPausedBlockingDataResponse, in releases after the recorded 1.16.0). It carries `answer`, so it
+    parsed as a chat answer that succeeded: `run` exited 0 with half an answer."""
+    body = {
+        "event": "workflow_paused",
+        "task_id": "t1",
+        "id": "m1",
+        "message_id": "m1",
+        "conversation_id": "c1",
+        "mode": "advanced-chat",
+        "answer": "so far",
+        "metadata": {},
+        "created_at": 1,
+        "workflow_run_id": "run-1",
+        "data": {"status": "paused", "paused_nodes": ["approval"], "answer": "so far"},
+    }
+    run = parse_blocking("advanced-chat", body)
+    assert not run.ok and run.status == "paused"
+    assert run.answer == "so far" and run.workflow_run_id == "run-1" and run.conversation_id == "c1"
+    done = parse_blocking("advanced-chat", {**body, "event": "message", "data": None})
+    assert done.ok and done.status == "succeeded"  # an ordinary answer is untouched
