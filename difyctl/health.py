@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from difyctl.client.errors import DifyError
+from difyctl.client.errors import DifyError, ProxyAuthRequiredError, ProxyRefusedError
 from difyctl.exit_codes import ExitCode, all_failed
 from difyctl.jsonshape import app_fields, ms
 from difyctl.redact import mask
@@ -49,9 +49,9 @@ class HealthCheck:
     latency_ms: float | None = None
     error: str | None = None
     probes: list[dict[str, Any]] = field(default_factory=list)
-    # what the failure says of the run as a whole: 4 the key lookup was refused (the caller's role),
-    # 5 no server (connection, timeout, 5xx), 7 rate limited (429 after retries). A key the server
-    # refuses is the check's own verdict: None
+    # what the failure says of the run as a whole: 4 the key lookup was refused (the caller's role) or
+    # the proxy wanted credentials (407), 5 no server (connection, timeout, 5xx), 7 rate limited (429
+    # after retries). A key the server refuses is the check's own verdict: None
     cause: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -228,6 +228,8 @@ async def _one(
                 res.latency_ms = (runtime.clock() - t0) * 1000
             if isinstance(exc, DifyError) and exc.exit_code in (ExitCode.UNAVAILABLE, ExitCode.RATE_LIMITED):
                 res.cause = exc.exit_code  # every check without a server: 5, every one rate limited: 7
+            elif isinstance(exc, ProxyAuthRequiredError | ProxyRefusedError):
+                res.cause = exc.exit_code  # the proxy, not the key, refused it (407): 4 when it refused all
             return
     res.ok, res.status = True, "ok"
 

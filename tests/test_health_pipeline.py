@@ -132,3 +132,12 @@ async def test_every_check_rate_limited_exits_7_as_broadcast_and_every_lookup_do
     assert report.exit_code == 7
     assert (await _check_answering(503)).exit_code == 5
     assert (await _check_answering(401)).exit_code == 1  # dead keys: health's own verdict
+
+
+async def test_every_check_refused_by_the_proxy_exits_4() -> None:
+    """A forward proxy that wants credentials (407) refuses every check: exit 4 with the proxy hint, as
+    for `run`, `broadcast` and every single-request command (errors.ProxyAuthRequiredError). Health
+    counted it as the checks' own verdict, like a dead key (cause None): exit 1."""
+    report = await _check_answering(407)
+    assert [r.status for r in report.results] == ["fail", "fail"]
+    assert report.exit_code == 4
