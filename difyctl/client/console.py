@@ -184,10 +184,10 @@ class ConsoleClient(SyncAPIClient):
             return False
         return True
 
-    def server_version(self) -> str | None:
+    def server_version(self, skip: int = 0) -> str | None:
         """X-Version seen so far, else /health, else /v1/ (a 404 HTML page on 1.13.2, whose
-        X-Version header still tells)."""
-        for probe in _ops.version_probes():
+        X-Version header still tells). `skip`: the probes already asked (each is a retried GET)."""
+        for probe in _ops.version_probes()[skip:]:
             if self.last_server_version:
                 break
             try:
@@ -213,13 +213,13 @@ def probe_server(
                 client.base_url, None, reachable=False, problem=exc.message, problem_hint=exc.hint
             )
         except DifyError as exc:  # it answered, but not as Dify does (the web UI's HTML, say)
-            version = client.server_version()  # X-Version, when a Dify sent it anyway
+            version = client.server_version(skip=1)  # X-Version, when a Dify sent it anyway (/health: asked)
             problem = None if version else exc.message
             return ServerInfo(
                 client.base_url, version, reachable=True, problem=problem, problem_hint=exc.hint
             )
         return ServerInfo(
-            base_url=client.base_url, version=version or client.server_version(), reachable=True
+            base_url=client.base_url, version=version or client.server_version(skip=1), reachable=True
         )
 
 
@@ -279,8 +279,8 @@ class AsyncConsoleClient(AsyncAPIClient):
     ) -> WorkflowPage:
         return await self.call(_ops.list_versions(app_id, page, limit, named_only))
 
-    async def server_version(self) -> str | None:
-        for probe in _ops.version_probes():
+    async def server_version(self, skip: int = 0) -> str | None:
+        for probe in _ops.version_probes()[skip:]:
             if self.last_server_version:
                 break
             try:

@@ -550,6 +550,25 @@ def test_probe_server_names_what_answered_instead_of_dify(fake: FakeRuntime) -> 
     assert info.problem_hint is not None and "base URL" in info.problem_hint
 
 
+def test_probe_server_asks_health_once_when_it_answers_an_error(fake: FakeRuntime) -> None:
+    """A gateway answering 502 to everything (Dify's api container down): /health is retried (a GET),
+    then /v1/ may still carry X-Version (1.13.2's 404 page does, fixture 004 of 1.16.0). /health was
+    asked a second time, three attempts more, each call with its own --timeout: `version --timeout 2`
+    could wait three bounds, not one."""
+    from difyctl.client.console import probe_server
+
+    asked: list[str] = []
+
+    def gateway(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        return httpx.Response(502, text="<html>Bad Gateway</html>", headers={"content-type": "text/html"})
+
+    info = probe_server(BASE, options=options(gateway), runtime=fake.runtime())
+    assert (info.version, info.reachable) == (None, True)
+    assert info.problem is not None and "502" in info.problem and "after 3 attempts" in info.problem
+    assert asked == ["/health"] * 3 + ["/v1/"] * 3
+
+
 def test_probe_server_unreachable(fake: FakeRuntime) -> None:
     from difyctl.client.console import probe_server
 
