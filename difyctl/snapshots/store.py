@@ -350,8 +350,25 @@ class SnapshotStore:
     def _app_dir(self, app_ref: str) -> Path:
         found = self.find_app_dir(app_ref)
         if found is None:
-            raise UsageError(f"no snapshots of {app_ref!r} in {self.root}")
+            raise UsageError(f"no snapshots of {app_ref!r} in {self.root}", hint=self._links_hint())
         return found
+
+    def _links(self) -> builtins.list[Path]:
+        """Symbolic links where app folders belong: never read nor written through."""
+        return sorted(p for p in self.root.iterdir() if p.is_symlink() and not p.name.startswith("."))
+
+    def _links_hint(self) -> str | None:
+        """Why an app folder may not be found: a symbolic link in the store is never read through."""
+        try:
+            links = self._links()
+        except OSError:
+            return None
+        if not links:
+            return None
+        return (
+            f"{links[0]} is a symbolic link: snapshots are read only from real folders inside the store "
+            "(move the folder back in place of the link)"
+        )
 
     def list(self, app: str | None = None) -> list[SnapshotMeta]:
         folders = [self._app_dir(app)] if app else self.app_dirs()
@@ -413,8 +430,7 @@ class SnapshotStore:
             Problem(
                 "symlinked-folder", link, "a symbolic link where an app folder belongs: never read or written"
             )
-            for link in sorted(self.root.iterdir())
-            if link.is_symlink() and not link.name.startswith(".")
+            for link in self._links()
         ]
         for folder in self.app_dirs():
             sidecar_tags = set()

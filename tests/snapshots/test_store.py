@@ -520,3 +520,23 @@ def test_a_symlinked_app_folder_is_never_written_through(store: SnapshotStore, t
         store.prune("echo-workflow", keep=0)
     assert (elsewhere / "precious.json").exists()
     assert [(p.kind, p.path) for p in store.verify()] == [("symlinked-folder", link)]
+
+
+def test_a_store_whose_app_folder_was_moved_behind_a_link_says_why_it_is_not_read(
+    store: SnapshotStore, tmp_path: Path
+) -> None:
+    """A store written by an older difyctl, one app's folder moved to another disk and linked back (a
+    legitimate store then): its snapshots are not read through the link any more. `snapshot list APP`
+    and `rollback APP TAG` said only "no snapshots of APP", as if they were lost; the link is named."""
+    save(store)
+    folder = store.root / app_folder_name("echo-workflow", APP_ID)
+    moved = tmp_path / "other-disk" / folder.name
+    moved.parent.mkdir()
+    folder.rename(moved)
+    folder.symlink_to(moved, target_is_directory=True)
+    fresh = SnapshotStore(store.root)
+    with pytest.raises(UsageError, match="no snapshots of 'echo-workflow'") as info:
+        fresh.list("echo-workflow")
+    hint = info.value.hint or ""
+    assert str(folder) in hint and "symbolic link" in hint
+    assert len(list(moved.glob("*.yml"))) == 1  # nothing lost: the snapshot is where it was moved
