@@ -81,7 +81,8 @@ def apply(
     Each change: a pre-apply-* safety snapshot, import, publish (--message), verify by re-export, probe,
     and an automatic restore on failure; --dry-run writes nothing. Secrets blank in a file keep their
     live values. Exit 3 when some apps failed and others were applied; with --atomic the applied ones
-    are restored (exit 1). Every failure the server's (no answer in --timeout, 5xx): exit 5.
+    are restored (exit 1). Every failure the server's (no answer in --timeout, 5xx), the ones it
+    made --atomic undo too: exit 5.
 
     \b
     Examples:

@@ -15,6 +15,7 @@ Never prints, never exits.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -227,7 +228,9 @@ class ReleaseEngine:
     def _undo(
         self, plan: ReleasePlan, done: dict[int, ItemResult], undo: dict[int, RollbackResult], publish: bool
     ) -> None:
-        failed = next(r.item.file.label for r in done.values() if not r.ok and r.status != SKIPPED)
+        first = next(r for r in done.values() if not r.ok and r.status != SKIPPED)
+        failed = first.item.file.label
+        # undone because of that failure: its cause is theirs (the server cut it: 5, not 1)
         for item in plan.apps:
             result = done[id(item)]
             if id(item) in undo and item.app is not None:
@@ -239,9 +242,11 @@ class ReleaseEngine:
                     list(back.steps),
                     f"applied, then restored because {failed} failed (--atomic)" if ok else back.error,
                     back.hint,
+                    cause=first.cause,
                 )
             elif result.status == CREATED and result.app_id:
-                done[id(item)] = self._uncreate(item, result, f"{failed} failed (--atomic)")
+                undone = self._uncreate(item, result, f"{failed} failed (--atomic)")
+                done[id(item)] = dataclasses.replace(undone, cause=first.cause)
 
     def _uncreate(self, item: AppPlan, result: ItemResult, why: str) -> ItemResult:
         """An app this run created is deleted again: before the run it did not exist."""

@@ -137,7 +137,8 @@ def test_atomic_restores_every_applied_app(tmp_path: Path, v1: dict[str, Any], v
     console.inject("publish", ServerError("boom", status_code=500), call=2)
     result = eng.apply(plan, yes=True, atomic=True)
     assert [i.status for i in result.items] == ["rolled-back", "restored", "skipped"]
-    assert int(result.exit_code) == 1 and "flow-b.yml failed" in str(result.items[0].error)
+    # the only failure is the server's (a 500 after retries): 5, the rolled-back apps share its cause
+    assert int(result.exit_code) == 5 and "flow-b.yml failed" in str(result.items[0].error)
     for n in range(3):
         assert published_state(world, n) == "old"
 
@@ -222,3 +223,19 @@ def test_apps_failing_for_different_causes_exit_1(world: dict[str, Any]) -> None
     result = eng.apply(plan, yes=True)
     assert not any(i.ok for i in result.items) and {i.cause for i in result.items} == {5, None}
     assert int(result.exit_code) == 1
+
+
+def test_atomic_cut_by_the_server_on_a_later_app_exits_5_too(world: dict[str, Any]) -> None:
+    """`apply --atomic --timeout 2`, the server silent after the second app's import: the first app is
+    rolled back because of it, the second restored. The only failure is the server's: 5, as when the
+    first app's import is the one cut (README: 'a rollback / apply it cut is restored, still 5'). The
+    rolled-back app counted as a failure of its own (cause None), so the exit was 1, depending only on
+    which app the server happened to cut."""
+    console: Console = world["console"]
+    eng = engine(world)
+    plan = plan_all(world, eng)
+    console.inject("import_dsl", DifyTimeoutError("no answer in 2 s"), after=True, call=2)
+    result = eng.apply(plan, yes=True, atomic=True)
+    assert [i.status for i in result.items] == ["rolled-back", "restored", "skipped"]
+    assert int(result.exit_code) == 5 and result.to_dict()["exit_code"] == 5
+    assert [published_state(world, n) for n in range(3)] == ["old"] * 3
