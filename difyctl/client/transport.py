@@ -336,11 +336,13 @@ def proxy_for(url: httpx.URL) -> str | None:
     raw = proxies.get(url.scheme) or proxies.get("all")
     if not raw:
         return None
-    try:
-        parsed = httpx.URL(raw if "://" in raw else f"http://{raw}")
-    except httpx.InvalidURL:
-        return "(unparseable proxy URL)"
-    return str(parsed.copy_with(username=None, password=None))
+    # scheme://host:port only, cut by hand: a password pasted unescaped ('@', '#', '/', '?' in it) made
+    # URL parsing take its tail for the host and a fragment, shown as "http://ss#w:rd@proxy:3128"
+    scheme, sep, rest = raw.strip().partition("://")
+    if not sep:  # host:port alone, as curl takes it
+        scheme, rest = "http", scheme
+    host = rest.rsplit("@", 1)[-1].split("/", 1)[0]  # the userinfo ends at the last '@'
+    return f"{scheme}://{host}" if host else "(unparseable proxy URL)"
 
 
 def _read_timeout(request: httpx.Request | None, attempts: int = 1) -> str:

@@ -154,9 +154,7 @@ def test_from_unexpected_leaves_other_errors_alone() -> None:
     assert full.message == "no space left on the device for /snaps/a.yml"
 
 
-def test_a_connect_failure_through_a_proxy_names_the_proxy_not_its_password(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def _no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (
         "HTTP_PROXY",
         "HTTPS_PROXY",
@@ -167,6 +165,12 @@ def test_a_connect_failure_through_a_proxy_names_the_proxy_not_its_password(
         "no_proxy",
     ):
         monkeypatch.delenv(name, raising=False)
+
+
+def test_a_connect_failure_through_a_proxy_names_the_proxy_not_its_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _no_proxy_env(monkeypatch)
     request = httpx.Request("GET", "https://dify.example.com/console/api/apps")
     request.extensions["difyctl.env_proxy"] = True  # set by the client when httpx uses the env proxies
     plain = wrap_transport_error(httpx.ConnectError("refused", request=request))
@@ -261,3 +265,25 @@ def test_a_proxy_refusing_the_connect_of_an_https_server_with_407_is_authenticat
     assert err.hint is not None and "USER:PASSWORD@" in err.hint and "s3cret" not in err.message
     other = wrap_transport_error(httpx.ProxyError("502 Bad Gateway", request=request))
     assert other.exit_code == 5 and "through the proxy" in other.message
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["pa@ss#w:rd", "p@ss", "pa/ss", "pa?ss", "pa#ss", "s3cret", "x://y@z"],
+)
+def test_a_proxy_password_with_url_characters_never_shows(
+    monkeypatch: pytest.MonkeyPatch, password: str
+) -> None:
+    """Passwords are pasted into HTTPS_PROXY unescaped. With '@' and '#' in one, URL parsing took its
+    tail for the host and a fragment: 'cannot reach ... through the proxy http://ss#w:rd@proxy.corp:3128'
+    printed part of the password (canary). Only scheme, host and port are shown."""
+    _no_proxy_env(monkeypatch)
+    monkeypatch.setenv("HTTPS_PROXY", f"http://ops:{password}@proxy.corp:3128")
+    request = httpx.Request("GET", "https://dify.example.com/console/api/apps")
+    request.extensions["difyctl.env_proxy"] = True
+    shown = proxy_for(request.url)
+    assert shown == "http://proxy.corp:3128"
+    err = wrap_transport_error(httpx.ConnectError("unknown host", request=request), request)
+    for part in {password, *password.replace("#", "@").replace("/", "@").replace("?", "@").split("@")} - {""}:
+        if len(part) > 2:
+            assert part not in err.message and part not in (err.hint or ""), part
