@@ -287,3 +287,18 @@ def test_a_proxy_password_with_url_characters_never_shows(
     for part in {password, *password.replace("#", "@").replace("/", "@").replace("?", "@").split("@")} - {""}:
         if len(part) > 2:
             assert part not in err.message and part not in (err.hint or ""), part
+
+
+def test_a_retried_proxy_failure_says_how_many_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_proxy_env(monkeypatch)
+    monkeypatch.setenv("HTTPS_PROXY", "http://ops:s3cret@proxy.corp:3128")
+    request = httpx.Request("GET", "https://dify.example.com/console/api/apps")
+    request.extensions["difyctl.env_proxy"] = True
+    err = wrap_transport_error(httpx.ConnectError("refused", request=request), request, attempts=3)
+    assert err.message == (
+        "cannot reach https://dify.example.com through the proxy http://proxy.corp:3128 after 3 attempts: "
+        "connection refused"
+    )
+    assert "s3cret" not in err.message and "s3cret" not in (err.hint or "")
+    once = wrap_transport_error(httpx.ConnectError("refused", request=request), request, attempts=1)
+    assert "attempts" not in once.message

@@ -349,27 +349,3 @@ def test_a_retried_timeout_says_how_many_times(exc: httpx.TransportError, messag
     drops SYNs waited 3 connect timeouts and their backoff, and said 'timed out connecting' as if once."""
     assert wrap_transport_error(exc, REQ, attempts=3).message == message
     assert "attempts" not in wrap_transport_error(exc, REQ, attempts=1).message
-
-
-def test_a_retried_proxy_failure_says_how_many_times(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "NO_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "no_proxy",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HTTPS_PROXY", "http://ops:s3cret@proxy.corp:3128")
-    request = httpx.Request("GET", "https://dify.example.com/console/api/apps")
-    request.extensions["difyctl.env_proxy"] = True
-    err = wrap_transport_error(httpx.ConnectError("refused", request=request), request, attempts=3)
-    assert err.message == (
-        "cannot reach https://dify.example.com through the proxy http://proxy.corp:3128 after 3 attempts: "
-        "connection refused"
-    )
-    assert "s3cret" not in err.message and "s3cret" not in (err.hint or "")
-    once = wrap_transport_error(httpx.ConnectError("refused", request=request), request, attempts=1)
-    assert "attempts" not in once.message
