@@ -10,8 +10,10 @@ from difyctl.commands._common import OutputOpt, ProfileOpt, VerboseOpt, app_cont
 from difyctl.exit_codes import ExitCode
 
 if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
     from difyctl.context import AppContext
-    from difyctl.health import HealthReport
+    from difyctl.health import HealthReport, HealthTarget
     from difyctl.targets import Resolver
 
 
@@ -44,22 +46,12 @@ def health(
       difyctl health --all
       difyctl health echo-chat echo-workflow --probe "ping" -o json
     """
-    from difyctl.commands._targets import resolve
     from difyctl.errors import UsageError
-    from difyctl.health import health_targets
 
     if refs and all_apps:
         raise UsageError("name the apps to check, or pass --all (not both)")
     actx = app_context(ctx, output, profile, verbose)
-    if refs:
-        runtime = actx.get_runtime()
-        t0 = runtime.clock()
-        targets = health_targets(resolve(actx, refs=refs, concurrency=concurrency))
-        resolve_ms = (runtime.clock() - t0) * 1000
-        report, terminated = _checks(actx, targets, probe or [], concurrency)
-        report.resolve_ms = resolve_ms
-    else:
-        report, terminated = _checks_all(actx, probe or [], concurrency)
+    report, terminated = _checks(actx, refs or [], probe or [], concurrency)
     from difyctl.output.rotation import health as render
 
     doc = report.to_dict()
@@ -67,13 +59,18 @@ def health(
     return ExitCode.TERMINATED if terminated and report.interrupted else report.exit_code
 
 
-def _checks_all(actx: AppContext, probes: list[str], concurrency: int) -> tuple[HealthReport, bool]:
-    """`--all` on ONE event loop: list the apps, then check each app as soon as its own key lookup
-    answers (not after the slowest one). `resolve_ms`: the start to the last key known (it overlaps
-    the checks); Ctrl-C or SIGTERM keep what finished."""
-    from difyctl.commands._targets import with_resolver
+def _checks(
+    actx: AppContext, refs: list[str], probes: list[str], concurrency: int
+) -> tuple[HealthReport, bool]:
+    """The checks on ONE event loop. Named apps: their keys resolved first. `--all`: the apps listed,
+    then each app checked as soon as its own key lookup answers (not after the slowest one), so
+    `resolve_ms` (the start to the last key known) overlaps the checks. Ctrl-C or SIGTERM keep what
+    finished (the report says so)."""
+    import asyncio
+
+    from difyctl.commands._targets import resolve, with_resolver
     from difyctl.errors import UsageError
-    from difyctl.health import check_all, pending_target
+    from difyctl.health import check_all, health_targets, pending_target
     from difyctl.run.inputs import default_user
 
     runtime = actx.get_runtime()
@@ -84,7 +81,19 @@ def _checks_all(actx: AppContext, probes: list[str], concurrency: int) -> tuple[
         nonlocal last
         last = max(last, runtime.clock())
 
-    async def work(resolver: Resolver) -> HealthReport:
+    def check(targets: list[HealthTarget]) -> Coroutine[Any, Any, HealthReport]:
+        options, user = actx.client_options(), default_user()
+        return check_all(
+            targets,
+            probes=probes,
+            concurrency=concurrency,
+            options=options,
+            runtime=runtime,
+            user=user,
+            started=started,
+        )
+
+    async def all_apps(resolver: Resolver) -> HealthReport:
         apps = await resolver.listed()
         if not apps:
             raise UsageError("no apps to check")
@@ -92,53 +101,17 @@ def _checks_all(actx: AppContext, probes: list[str], concurrency: int) -> tuple[
         for key in keys:
             key.add_done_callback(keyed)  # tasks: one never awaited (Ctrl-C) is cancelled, not leaked
         base_url = resolver.policy.base_url
-        targets = [pending_target(app, base_url, key) for app, key in zip(apps, keys, strict=True)]
-        return await check_all(
-            targets,
-            probes=probes,
-            concurrency=concurrency,
-            options=actx.client_options(),
-            runtime=runtime,
-            user=default_user(),
-            started=started,
-        )
+        return await check([pending_target(app, base_url, key) for app, key in zip(apps, keys, strict=True)])
 
+    named = health_targets(resolve(actx, refs=refs, concurrency=concurrency)) if refs else []
+    keyed(None)
     with sigterm_as_interrupt() as terminated:
         try:
-            report = with_resolver(actx, concurrency, work)
+            report = asyncio.run(check(named)) if refs else with_resolver(actx, concurrency, all_apps)
         except KeyboardInterrupt:  # Python 3.10: the interrupt escapes the loop; what finished is kept
             if not started:
                 raise
             report = started[0]
             report.interrupt()
     report.resolve_ms = (last - t0) * 1000
-    return report, bool(terminated)
-
-
-def _checks(actx: AppContext, targets: Any, probes: list[str], concurrency: int) -> tuple[HealthReport, bool]:
-    """The checks on one event loop; Ctrl-C or SIGTERM keep what finished (the report says so)."""
-    import asyncio
-
-    from difyctl.health import check_all
-    from difyctl.run.inputs import default_user
-
-    started: list[HealthReport] = []
-    with sigterm_as_interrupt() as terminated:
-        try:
-            report = asyncio.run(
-                check_all(
-                    targets,
-                    probes=probes,
-                    concurrency=concurrency,
-                    options=actx.client_options(),
-                    runtime=actx.get_runtime(),
-                    user=default_user(),
-                    started=started,
-                )
-            )
-        except KeyboardInterrupt:  # Python 3.10: the interrupt escapes the loop; what finished is kept
-            if not started:
-                raise
-            report = started[0]
-            report.interrupt()
     return report, bool(terminated)
