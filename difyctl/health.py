@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from difyctl.client.errors import DifyError, ProxyAuthRequiredError, ProxyRefusedError
+from difyctl.client.errors import AuthenticationError, DifyError, PermissionDeniedError
 from difyctl.exit_codes import ExitCode, all_failed
 from difyctl.jsonshape import app_fields, ms
 from difyctl.redact import mask
@@ -49,9 +49,9 @@ class HealthCheck:
     latency_ms: float | None = None
     error: str | None = None
     probes: list[dict[str, Any]] = field(default_factory=list)
-    # what the failure says of the run as a whole: 4 the key lookup was refused (the caller's role) or
-    # the proxy wanted credentials (407), 5 no server (connection, timeout, 5xx), 7 rate limited (429
-    # after retries). A key the server refuses is the check's own verdict: None
+    # what the failure says of the run as a whole (its error's exit code: 4 the key lookup was refused
+    # or the proxy wanted credentials, 5 no server, 7 rate limited). A key the server refuses (401 /
+    # 403 to the check) is the check's own verdict: None
     cause: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,6 +109,9 @@ def health_targets(apps: Sequence[ResolvedApp]) -> list[HealthTarget]:
         HealthTarget(a.name, a.app_id, a.base_url, a.api_key, a.key_source, _explain(a.error), a.exit_code)
         for a in apps
     ]
+
+
+_KEY_REFUSED = (AuthenticationError, PermissionDeniedError)  # the service API refused the key itself
 
 
 def pending_target(app: App, base_url: str, key: Awaitable[ResolvedApp]) -> HealthTarget:
@@ -226,10 +229,8 @@ async def _one(
             )
             if res.latency_ms is None:
                 res.latency_ms = (runtime.clock() - t0) * 1000
-            if isinstance(exc, DifyError) and exc.exit_code in (ExitCode.UNAVAILABLE, ExitCode.RATE_LIMITED):
-                res.cause = exc.exit_code  # every check without a server: 5, every one rate limited: 7
-            elif isinstance(exc, ProxyAuthRequiredError | ProxyRefusedError):
-                res.cause = exc.exit_code  # the proxy, not the key, refused it (407): 4 when it refused all
+            if isinstance(exc, DifyError) and not isinstance(exc, _KEY_REFUSED):
+                res.cause = exc.exit_code  # the server, the proxy or the rate limit: see all_failed
             return
     res.ok, res.status = True, "ok"
 
