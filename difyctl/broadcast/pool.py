@@ -171,6 +171,9 @@ def warm_up(*modules: str) -> None:
     simply waits for this one (the import lock); a failure here is left for that import."""
     import threading
 
+    # the console's (the login's) transport, loaded here first: once the thread runs, it waits for the GIL
+    import httpcore  # noqa: F401
+
     one_malloc_arena()  # before the first thread of the process allocates anything
     # the transport first: the main thread needs it for its first console fan-out (the list)
     names = ["difyctl.broadcast.aio_transport"] if aiohttp_enabled() else list(_ASYNC_BACKEND)

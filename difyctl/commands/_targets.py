@@ -40,8 +40,6 @@ def with_resolver(
                 hint=f"set {alias_env_name(ref)} or DIFY_API_KEY, run `difyctl keys set {ref} --stdin`, "
                 "or `difyctl login` to use the app's existing key",
             )
-        import httpcore  # noqa: F401 - the login's transport: loaded BEFORE the warm-up takes the GIL
-
         warm_up()  # the fan-out's modules load while the console logs in and lists the apps
         sync = _interruptible(actx.console)  # logs in (env password) or loads the session once
         opened.append(sync)

@@ -90,8 +90,6 @@ def create(
     if include_secret:
         actx.out.warn(SECRET_WARNING)
     if all_apps:
-        import httpcore  # noqa: F401 - the login's transport: loaded BEFORE the warm-up takes the GIL
-
         from difyctl.broadcast.pool import warm_up
 
         warm_up()  # the fan-out transport loads while the console logs in
