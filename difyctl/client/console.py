@@ -206,6 +206,7 @@ def probe_server(
 ) -> ServerInfo:
     """Is the server there, and which Dify version is it? No auth needed; never raises."""
     with ConsoleClient(base_url, None, options=options, runtime=runtime) as client:
+        odd: DifyError | None = None
         try:
             version = client.call(_ops.version_probes()[0])
         except DifyConnectionError as exc:
@@ -213,13 +214,11 @@ def probe_server(
                 client.base_url, None, reachable=False, problem=exc.message, problem_hint=exc.hint
             )
         except DifyError as exc:  # it answered, but not as Dify does (the web UI's HTML, say)
-            version = client.server_version(skip=1)  # X-Version, when a Dify sent it anyway (/health: asked)
-            problem = None if version else exc.message
-            return ServerInfo(
-                client.base_url, version, reachable=True, problem=problem, problem_hint=exc.hint
-            )
+            version, odd = None, exc
+        version = version or client.server_version(skip=1)  # X-Version, else /v1/ (/health: asked)
+        problem = odd.message if odd is not None and not version else None
         return ServerInfo(
-            base_url=client.base_url, version=version or client.server_version(skip=1), reachable=True
+            client.base_url, version, reachable=True, problem=problem, problem_hint=odd.hint if odd else None
         )
 
 
