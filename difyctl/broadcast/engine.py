@@ -98,6 +98,7 @@ class _Prepared:
     inputs: dict[str, Any]
     checked: bool = False
     service: AsyncServiceClient | None = None
+    streamed: RunAccumulator | None = None  # this attempt's streamed answer so far: kept if it is cut
 
 
 @dataclass(slots=True)
@@ -305,19 +306,19 @@ class Fanout:
                     self.on_result(res)
 
     async def _attempt(self, prepared: _Prepared) -> _Outcome:
-        streamed: list[RunAccumulator] = []  # a streamed answer so far: kept when the stream is cut
+        prepared.streamed = None  # never the answer of an earlier attempt
         try:
             if _timeout is None:  # pragma: no cover - Python 3.10
-                run = await asyncio.wait_for(self._send(prepared, streamed), self.options.timeout)
+                run = await asyncio.wait_for(self._send(prepared), self.options.timeout)
             else:  # 3.11+: no extra task (nor coroutine) per attempt
                 async with _timeout(self.options.timeout):
-                    run = await self._send(prepared, streamed)
+                    run = await self._send(prepared)
         except asyncio.TimeoutError:  # bare (no message): say what was waited for and which option bounds it
             seconds = self.options.timeout
             exc = DifyTimeoutError(f"no complete answer in {seconds:g} s (--timeout)")
-            return _Outcome(exc=exc, partial=_answer_of(streamed))
+            return _Outcome(exc=exc, partial=_answer_of(prepared.streamed))
         except (DifyError, DifyctlError) as exc:
-            return _Outcome(exc=exc, retry=_retryable(exc), partial=_answer_of(streamed))
+            return _Outcome(exc=exc, retry=_retryable(exc), partial=_answer_of(prepared.streamed))
         return _Outcome(run=run)
 
     def _service(self, prepared: _Prepared) -> AsyncServiceClient:
@@ -328,7 +329,7 @@ class Fanout:
             )
         return prepared.service
 
-    async def _send(self, prepared: _Prepared, streamed: list[RunAccumulator]) -> RunResult:
+    async def _send(self, prepared: _Prepared) -> RunResult:
         """One attempt. A blocking run on the aiohttp transport goes straight to its session, from a
         pre-parsed URL: the same request, answers and errors as `service.run` (parse_blocking,
         make_status_error, the wrapped transport errors) without httpx's per-request client layer
@@ -347,14 +348,14 @@ class Fanout:
         direct = self._direct.get(prepared.target.base_url)
         if direct is None or opts.stream or mode in ALWAYS_STREAM:
             if opts.stream or mode in ALWAYS_STREAM:
-                streamed.append(RunAccumulator(mode, self.runtime.clock))
+                prepared.streamed = RunAccumulator(mode, self.runtime.clock)
             return await self._service(prepared).run(
                 mode,
                 query=opts.query,
                 inputs=prepared.inputs,
                 user=opts.user,
                 stream=opts.stream,
-                acc=streamed[0] if streamed else None,
+                acc=prepared.streamed,
             )
         transport, timeout = direct
         inputs = prepared.inputs
@@ -420,9 +421,9 @@ class Fanout:
         res.status = _status_of(exc)
 
 
-def _answer_of(streamed: list[RunAccumulator]) -> str | None:
+def _answer_of(streamed: RunAccumulator | None) -> str | None:
     """What a cut stream had answered (None: no answer text arrived, or nothing was streamed)."""
-    return (streamed[0].answer or None) if streamed else None
+    return (streamed.answer or None) if streamed is not None else None
 
 
 _timeout: Any = getattr(asyncio, "timeout", None)  # 3.11+
